@@ -1,0 +1,65 @@
+// swift-tools-version: 6.1
+// Patchbay: a userspace virtual L2 switch and vNIC fabric for lab VMs on Linux.
+
+import PackageDescription
+
+let package = Package(
+  name: "Patchbay",
+  products: [
+    .executable(name: "patchbay", targets: ["patchbay"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+  ],
+  targets: [
+    // C shims: kernel headers and variadic ioctl are not callable from Swift directly.
+    .target(name: "CLinuxNet"),
+    .systemLibrary(
+      name: "CPcap",
+      pkgConfig: "libpcap",
+      providers: [.apt(["libpcap-dev"])]
+    ),
+
+    // Pure layers: no I/O, no clock.
+    .target(name: "PatchbayWire"),
+    .target(name: "PatchbayCore", dependencies: ["PatchbayWire"]),
+    .target(
+      name: "PatchbayTopology",
+      dependencies: ["PatchbayWire", "PatchbayCore", .product(name: "Yams", package: "Yams")]
+    ),
+
+    // Linux I/O: TAPs, namespaces, epoll, the datapath thread.
+    .target(
+      name: "PatchbayIO",
+      dependencies: [
+        "CLinuxNet", "CPcap", "PatchbayWire", "PatchbayCore", "PatchbayTopology",
+        .product(name: "SystemPackage", package: "swift-system"),
+      ]
+    ),
+    .target(name: "PatchbayControl", dependencies: ["PatchbayCore"]),
+    .executableTarget(
+      name: "patchbay",
+      dependencies: [
+        "PatchbayTopology", "PatchbayIO", "PatchbayControl", "PatchbayCore", "PatchbayWire",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+
+    .testTarget(name: "PatchbayWireTests", dependencies: ["PatchbayWire"]),
+    .testTarget(name: "PatchbayCoreTests", dependencies: ["PatchbayCore", "PatchbayWire"]),
+    .testTarget(
+      name: "PatchbayTopologyTests",
+      dependencies: ["PatchbayTopology", "PatchbayCore", "PatchbayWire"],
+      resources: [.copy("Fixtures")]
+    ),
+    .testTarget(name: "PatchbayControlTests", dependencies: ["PatchbayControl", "PatchbayCore"]),
+    .testTarget(name: "PatchbayIOTests", dependencies: ["PatchbayIO", "PatchbayCore", "PatchbayWire"]),
+    .testTarget(
+      name: "PatchbayEndToEndTests",
+      dependencies: ["PatchbayWire", "PatchbayTopology"]
+    ),
+  ],
+  swiftLanguageModes: [.v6]
+)

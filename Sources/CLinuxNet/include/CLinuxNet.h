@@ -1,0 +1,76 @@
+#ifndef PATCHBAY_CLINUXNET_H
+#define PATCHBAY_CLINUXNET_H
+
+// Thin, audited C wrappers around the Linux calls Swift cannot make directly:
+// variadic ioctl(), packed epoll_event, sockaddr_un filling and an
+// async-signal-safe termination handler. Every function returns -errno on
+// failure (never sets a global), so the Swift side can name the failed call.
+
+#include <stdint.h>
+#include <stddef.h>
+
+/// Opens /dev/net/tun and attaches a TAP interface named `name` (created if
+/// missing). `vnet_hdr` adds IFF_VNET_HDR. The kernel's chosen name is copied
+/// into `out_name` (at least 16 bytes). Returns the non-blocking, close-on-exec
+/// descriptor or -errno.
+int pb_tap_open(const char *name, int vnet_hdr, char *out_name);
+
+/// TUNSETOFFLOAD on a TAP descriptor. Returns 0 or -errno.
+int pb_tap_set_offload(int fd, unsigned int flags);
+
+/// TUNSETVNETHDRSZ on a TAP descriptor. Returns 0 or -errno.
+int pb_tap_set_vnet_hdr_size(int fd, int size);
+
+/// Sets an interface's MTU (SIOCSIFMTU). Returns 0 or -errno.
+int pb_if_set_mtu(const char *name, int mtu);
+
+/// Sets an interface's Ethernet address (SIOCSIFHWADDR). Returns 0 or -errno.
+int pb_if_set_mac(const char *name, const uint8_t mac[6]);
+
+/// Reads an interface's Ethernet address (SIOCGIFHWADDR). Returns 0 or -errno.
+int pb_if_get_mac(const char *name, uint8_t mac[6]);
+
+/// Sets or clears IFF_UP on an interface. Returns 0 or -errno.
+int pb_if_set_up(const char *name, int up);
+
+/// The interface index of `name`, or 0 when no such interface exists.
+unsigned int pb_if_index(const char *name);
+
+/// Creates an epoll instance (close-on-exec). Returns the descriptor or -errno.
+int pb_epoll_create(void);
+
+/// Adds `fd` to `epfd` for EPOLLIN (edge-free, level triggered) with `token`
+/// returned on readiness. Returns 0 or -errno.
+int pb_epoll_add(int epfd, int fd, uint64_t token);
+
+/// Removes `fd` from `epfd`. Returns 0 or -errno.
+int pb_epoll_remove(int epfd, int fd);
+
+/// Waits for readiness; fills `tokens` with up to `max` tokens. Returns the
+/// count (0 on timeout) or -errno (EINTR included, for the caller to retry).
+int pb_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms);
+
+/// Creates a non-blocking, close-on-exec eventfd. Returns it or -errno.
+int pb_eventfd_create(void);
+
+/// Creates, binds and listens on a Unix stream socket at `path` with mode
+/// 0600 (set through umask before bind, so it is never briefly wider).
+/// Returns the descriptor or -errno.
+int pb_unix_listen(const char *path, int backlog);
+
+/// Connects a Unix stream socket to `path`. Returns the descriptor or -errno.
+int pb_unix_connect(const char *path);
+
+/// The peer's uid on a connected Unix socket (SO_PEERCRED), or -errno.
+long pb_unix_peer_uid(int fd);
+
+/// Installs handlers for SIGINT, SIGTERM and SIGHUP that write one byte to
+/// `notify_fd` (async-signal-safe), and ignores SIGPIPE so a vanished reader
+/// is an EPIPE error instead of death. Returns 0 or -errno.
+int pb_install_termination_handler(int notify_fd);
+
+/// Restores default dispositions for SIGINT, SIGTERM, SIGHUP and SIGPIPE
+/// (for a child about to exec).
+void pb_reset_signal_handlers(void);
+
+#endif

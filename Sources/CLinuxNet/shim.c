@@ -1,0 +1,215 @@
+// Why this file exists: ioctl() is variadic and struct ifreq / epoll_event
+// (packed on x86_64) / sockaddr_un do not import cleanly into Swift. Each
+// wrapper is a single system call plus argument marshalling; none keeps state
+// except the signal notification descriptor.
+
+#define _GNU_SOURCE
+#include "CLinuxNet.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static void copy_name(struct ifreq *ifr, const char *name) {
+  memset(ifr, 0, sizeof(*ifr));
+  strncpy(ifr->ifr_name, name, IFNAMSIZ - 1);
+}
+
+int pb_tap_open(const char *name, int vnet_hdr, char *out_name) {
+  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  struct ifreq ifr;
+  copy_name(&ifr, name);
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0);
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int err = errno;
+    close(fd);
+    return -err;
+  }
+  if (out_name) {
+    memcpy(out_name, ifr.ifr_name, IFNAMSIZ);
+    out_name[IFNAMSIZ - 1] = 0;
+  }
+  return fd;
+}
+
+int pb_tap_set_offload(int fd, unsigned int flags) {
+  return ioctl(fd, TUNSETOFFLOAD, flags) < 0 ? -errno : 0;
+}
+
+int pb_tap_set_vnet_hdr_size(int fd, int size) {
+  return ioctl(fd, TUNSETVNETHDRSZ, &size) < 0 ? -errno : 0;
+}
+
+// Interface ioctls need any socket in the interface's namespace.
+static int control_socket(void) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  return s < 0 ? -errno : s;
+}
+
+static int if_ioctl(unsigned long request, struct ifreq *ifr) {
+  int s = control_socket();
+  if (s < 0) return s;
+  int rc = ioctl(s, request, ifr) < 0 ? -errno : 0;
+  close(s);
+  return rc;
+}
+
+int pb_if_set_mtu(const char *name, int mtu) {
+  struct ifreq ifr;
+  copy_name(&ifr, name);
+  ifr.ifr_mtu = mtu;
+  return if_ioctl(SIOCSIFMTU, &ifr);
+}
+
+int pb_if_set_mac(const char *name, const uint8_t mac[6]) {
+  struct ifreq ifr;
+  copy_name(&ifr, name);
+  ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+  memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
+  return if_ioctl(SIOCSIFHWADDR, &ifr);
+}
+
+int pb_if_get_mac(const char *name, uint8_t mac[6]) {
+  struct ifreq ifr;
+  copy_name(&ifr, name);
+  int rc = if_ioctl(SIOCGIFHWADDR, &ifr);
+  if (rc == 0) memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+  return rc;
+}
+
+int pb_if_set_up(const char *name, int up) {
+  struct ifreq ifr;
+  copy_name(&ifr, name);
+  int rc = if_ioctl(SIOCGIFFLAGS, &ifr);
+  if (rc < 0) return rc;
+  if (up) ifr.ifr_flags |= IFF_UP;
+  else ifr.ifr_flags &= ~IFF_UP;
+  return if_ioctl(SIOCSIFFLAGS, &ifr);
+}
+
+unsigned int pb_if_index(const char *name) { return if_nametoindex(name); }
+
+int pb_epoll_create(void) {
+  int fd = epoll_create1(EPOLL_CLOEXEC);
+  return fd < 0 ? -errno : fd;
+}
+
+int pb_epoll_add(int epfd, int fd, uint64_t token) {
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.events = EPOLLIN;
+  ev.data.u64 = token;
+  return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+int pb_epoll_remove(int epfd, int fd) {
+  return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL) < 0 ? -errno : 0;
+}
+
+int pb_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms) {
+  struct epoll_event events[64];
+  if (max > 64) max = 64;
+  int n = epoll_wait(epfd, events, max, timeout_ms);
+  if (n < 0) return -errno;
+  for (int i = 0; i < n; i++) tokens[i] = events[i].data.u64;
+  return n;
+}
+
+int pb_eventfd_create(void) {
+  int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  return fd < 0 ? -errno : fd;
+}
+
+static int fill_unix_address(struct sockaddr_un *addr, const char *path) {
+  memset(addr, 0, sizeof(*addr));
+  addr->sun_family = AF_UNIX;
+  if (strlen(path) >= sizeof(addr->sun_path)) return -ENAMETOOLONG;
+  strcpy(addr->sun_path, path);
+  return 0;
+}
+
+int pb_unix_listen(const char *path, int backlog) {
+  struct sockaddr_un addr;
+  int rc = fill_unix_address(&addr, path);
+  if (rc < 0) return rc;
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return -errno;
+  unlink(path);
+  mode_t old = umask(0177);
+  rc = bind(s, (struct sockaddr *)&addr, sizeof(addr));
+  int err = errno;
+  umask(old);
+  if (rc < 0 || listen(s, backlog) < 0) {
+    if (rc >= 0) err = errno;
+    close(s);
+    return -err;
+  }
+  chmod(path, 0600);
+  return s;
+}
+
+int pb_unix_connect(const char *path) {
+  struct sockaddr_un addr;
+  int rc = fill_unix_address(&addr, path);
+  if (rc < 0) return rc;
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return -errno;
+  if (connect(s, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+    int err = errno;
+    close(s);
+    return -err;
+  }
+  return s;
+}
+
+long pb_unix_peer_uid(int fd) {
+  struct ucred cred;
+  socklen_t len = sizeof(cred);
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) return -errno;
+  return (long)cred.uid;
+}
+
+static volatile int notify_descriptor = -1;
+
+static void on_termination(int signo) {
+  int saved = errno;
+  unsigned char byte = (unsigned char)signo;
+  if (notify_descriptor >= 0) {
+    ssize_t ignored = write(notify_descriptor, &byte, 1);
+    (void)ignored;
+  }
+  errno = saved;
+}
+
+int pb_install_termination_handler(int notify_fd) {
+  notify_descriptor = notify_fd;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_termination;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  if (sigaction(SIGINT, &sa, NULL) < 0) return -errno;
+  if (sigaction(SIGTERM, &sa, NULL) < 0) return -errno;
+  if (sigaction(SIGHUP, &sa, NULL) < 0) return -errno;
+  signal(SIGPIPE, SIG_IGN);
+  return 0;
+}
+
+void pb_reset_signal_handlers(void) {
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGHUP, SIG_DFL);
+  signal(SIGPIPE, SIG_DFL);
+}

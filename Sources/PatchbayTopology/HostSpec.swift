@@ -1,0 +1,94 @@
+import PatchbayWire
+
+/// A lab machine as a network namespace named `LAB-HOST`.
+public struct HostSpec: Sendable {
+  /// The host's name within the lab.
+  public var name: String
+  /// The port whose TAP becomes the host's `eth0`.
+  public var port: PortReference
+  /// Its IPv4 configuration, if any.
+  public var address: AddressAssignment?
+  /// Its default gateway, if any.
+  public var gateway: IPv4Address?
+  /// Its MAC; when nil the lab derives a stable locally-administered one.
+  public var mac: MACAddress?
+  /// Where the host is declared.
+  public var location: SourceLocation
+
+  /// Makes a host value.
+  public init(
+    name: String, port: PortReference, address: AddressAssignment? = nil,
+    gateway: IPv4Address? = nil, mac: MACAddress? = nil, location: SourceLocation
+  ) {
+    self.name = name
+    self.port = port
+    self.address = address
+    self.gateway = gateway
+    self.mac = mac
+    self.location = location
+  }
+}
+
+/// A static address or DHCP.
+public enum AddressAssignment: Hashable, Sendable, CustomStringConvertible {
+  /// A fixed address and prefix.
+  case fixed(IPv4CIDR)
+  /// Ask the lab's DHCP server.
+  case dhcp
+
+  /// `10.0.0.1/24` or `dhcp`.
+  public var description: String {
+    switch self {
+    case .fixed(let cidr): return cidr.description
+    case .dhcp: return "dhcp"
+    }
+  }
+}
+
+/// A QEMU guest.
+public struct VMSpec: Sendable {
+  /// The VM's name within the lab.
+  public var name: String
+  /// Its vNICs, one TAP per port, in order.
+  public var ports: [PortReference]
+  /// Kernel image path, for direct boot.
+  public var kernel: String?
+  /// Initrd path, for direct boot.
+  public var initrd: String?
+  /// Kernel command line.
+  public var append: String?
+  /// Disk image path.
+  public var disk: String?
+  /// Guest memory in bytes (default 256 MiB).
+  public var memory: Int
+  /// Virtual CPUs (default 1).
+  public var cpus: Int
+  /// First vNIC's MAC, if set.
+  public var mac: MACAddress?
+  /// `kvm` or `tcg`, if set.
+  public var accel: String?
+  /// Extra QEMU arguments.
+  public var qemuArgs: [String]
+  /// Where the VM is declared.
+  public var location: SourceLocation
+
+  /// Makes a VM value.
+  public init(
+    name: String, ports: [PortReference], kernel: String? = nil, initrd: String? = nil,
+    append: String? = nil, disk: String? = nil, memory: Int = 256 << 20, cpus: Int = 1,
+    mac: MACAddress? = nil, accel: String? = nil, qemuArgs: [String] = [], location: SourceLocation
+  ) {
+    self.name = name
+    self.ports = ports
+    self.kernel = kernel
+    self.initrd = initrd
+    self.append = append
+    self.disk = disk
+    self.memory = memory
+    self.cpus = cpus
+    self.mac = mac
+    self.accel = accel
+    self.qemuArgs = qemuArgs
+    self.location = location
+  }
+}

@@ -1,0 +1,193 @@
+import PatchbayCore
+import PatchbayWire
+
+/// A learning switch of the lab.
+public struct SwitchSpec: Sendable {
+  /// The switch's name, unique in the lab.
+  public var name: String
+  /// How long a learned MAC stays without being seen again (`mac-aging`, default 300 s).
+  public var macAging: Duration
+  /// The most learned MACs the table holds (`mac-table-size`, default 8192).
+  public var macTableSize: Int
+  /// Ports in file order.
+  public var ports: [PortSpec]
+  /// Where the switch is declared.
+  public var location: SourceLocation
+
+  /// The default `mac-aging`.
+  public static let defaultMACAging: Duration = .seconds(300)
+  /// The default `mac-table-size`.
+  public static let defaultMACTableSize = 8192
+
+  /// Makes a switch value.
+  public init(
+    name: String, macAging: Duration = SwitchSpec.defaultMACAging,
+    macTableSize: Int = SwitchSpec.defaultMACTableSize, ports: [PortSpec], location: SourceLocation
+  ) {
+    self.name = name
+    self.macAging = macAging
+    self.macTableSize = macTableSize
+    self.ports = ports
+    self.location = location
+  }
+}
+
+/// One port of a switch.
+public struct PortSpec: Sendable {
+  /// The port's name within its switch.
+  public var name: String
+  /// The switch it belongs to.
+  public var switchName: String
+  /// What the port is connected to.
+  public var kind: PortKind
+  /// Its VLAN mode (default: access port of VLAN 1).
+  public var vlanMode: VLANMode
+  /// Its rate limits, if any.
+  public var rate: RateLimitSpec?
+  /// Its port-security settings.
+  public var security: PortSecuritySpec
+  /// MTU of the port's interface (`mtu`, default 1500).
+  public var mtu: Int
+  /// Where the port is declared.
+  public var location: SourceLocation
+
+  /// The default MTU.
+  public static let defaultMTU = 1500
+
+  /// Makes a port value.
+  public init(
+    name: String, switchName: String, kind: PortKind, vlanMode: VLANMode = .access(vlan: 1),
+    rate: RateLimitSpec? = nil, security: PortSecuritySpec = PortSecuritySpec(),
+    mtu: Int = PortSpec.defaultMTU, location: SourceLocation
+  ) {
+    self.name = name
+    self.switchName = switchName
+    self.kind = kind
+    self.vlanMode = vlanMode
+    self.rate = rate
+    self.security = security
+    self.mtu = mtu
+    self.location = location
+  }
+
+  /// `SWITCH/PORT`.
+  public var reference: PortReference { PortReference(switchName: switchName, portName: name) }
+}
+
+/// What a port connects to.
+public enum PortKind: Hashable, Sendable {
+  /// A TAP the switch creates and owns, with this interface name (default `LAB-PORT`).
+  case tap(interface: String)
+  /// An existing interface, attached through AF_PACKET.
+  case attach(interface: String)
+  /// The lab side of the named uplink.
+  case uplink(name: String)
+  /// A patch cable to another port of the lab.
+  case peer(PortReference)
+}
+
+/// How a port treats VLANs. Mirrors OVS's port modes.
+public enum VLANMode: Hashable, Sendable {
+  /// Untagged on the wire, `vlan` inside.
+  case access(vlan: UInt16)
+  /// Tagged frames of `allowed` VLANs pass; untagged frames belong to `native` if set,
+  /// and leave tagged if `nativeTagged`.
+  case trunk(allowed: VLANSet, native: UInt16?, nativeTagged: Bool)
+  /// QinQ customer port: everything travels inside service VLAN `serviceVLAN` with an
+  /// outer tag of type `tagType` (0x88a8 by default).
+  case dot1qTunnel(serviceVLAN: UInt16, tagType: EtherType)
+}
+
+/// A set of VLAN IDs, 1 through 4094.
+public enum VLANSet: Hashable, Sendable {
+  /// Every VLAN.
+  case all
+  /// Exactly these VLANs, sorted, no duplicates.
+  case only([UInt16])
+
+  /// True when `vlan` is in the set.
+  public func contains(_ vlan: UInt16) -> Bool {
+    switch self {
+    case .all: return (1...4094).contains(vlan)
+    case .only(let list): return list.contains(vlan)
+    }
+  }
+}
+
+/// A rate: bits per second or packets per second.
+public enum Rate: Hashable, Sendable, CustomStringConvertible {
+  /// Bits per second.
+  case bitsPerSecond(UInt64)
+  /// Packets per second.
+  case packetsPerSecond(UInt64)
+
+  /// `100mbit`, `20kpps` style text (the largest SI unit that divides exactly).
+  public var description: String {
+    func scaled(_ value: UInt64, _ unit: String) -> String {
+      for (factor, prefix) in [(UInt64(1_000_000_000), "g"), (1_000_000, "m"), (1_000, "k")]
+      where value >= factor && value % factor == 0 {
+        return "\(value / factor)\(prefix)\(unit)"
+      }
+      return "\(value)\(unit)"
+    }
+    switch self {
+    case .bitsPerSecond(let bits): return scaled(bits, "bit")
+    case .packetsPerSecond(let packets): return scaled(packets, "pps")
+    }
+  }
+}
+
+/// `rate:` on a port. Ingress is what the VM sends into the switch, egress what it receives.
+public struct RateLimitSpec: Hashable, Sendable {
+  /// Limit on what the port sends into the switch.
+  public var ingress: Rate?
+  /// Limit on what the switch sends out of the port.
+  public var egress: Rate?
+  /// Bucket depth in bytes.
+  public var burst: Int?
+  /// Packet-rate limit on ingress.
+  public var ingressPPS: UInt64?
+  /// Packet-rate limit on egress.
+  public var egressPPS: UInt64?
+
+  /// Makes a rate-limit value.
+  public init(
+    ingress: Rate? = nil, egress: Rate? = nil, burst: Int? = nil, ingressPPS: UInt64? = nil,
+    egressPPS: UInt64? = nil
+  ) {
+    self.ingress = ingress
+    self.egress = egress
+    self.burst = burst
+    self.ingressPPS = ingressPPS
+    self.egressPPS = egressPPS
+  }
+}
+
+/// Port-security settings on a port.
+public struct PortSecuritySpec: Hashable, Sendable {
+  /// Learn at most this many MACs (`max-macs`).
+  public var maxMACs: Int?
+  /// Only the configured MAC may send (`mac-lock`).
+  public var macLock: Bool
+  /// Only the host's own address as source (`ip-guard`).
+  public var ipGuard: Bool
+  /// No DHCP server replies from this port (`dhcp-guard`).
+  public var dhcpGuard: Bool
+  /// Protected ports cannot talk to each other (`protected`).
+  public var isProtected: Bool
+
+  /// Makes a port-security value; everything off by default.
+  public init(
+    maxMACs: Int? = nil, macLock: Bool = false, ipGuard: Bool = false, dhcpGuard: Bool = false,
+    isProtected: Bool = false
+  ) {
+    self.maxMACs = maxMACs
+    self.macLock = macLock
+    self.ipGuard = ipGuard
+    self.dhcpGuard = dhcpGuard
+    self.isProtected = isProtected
+  }
+
+  /// True when nothing is switched on.
+  public var isEmpty: Bool { self == PortSecuritySpec() }
+}

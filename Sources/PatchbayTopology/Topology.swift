@@ -1,0 +1,160 @@
+import PatchbayCore
+import PatchbayWire
+
+/// A validated lab description: what `patchbay up` builds.
+///
+/// Produced only by `TopologyLoader`, which guarantees every cross-reference
+/// (ports named by hosts, VMs, peers, uplinks, captures and mirrors) resolves
+/// and every name fits its kernel limit.
+public struct Topology: Sendable {
+  /// The lab name: `[a-z0-9-]`, at most 10 characters.
+  public var name: String
+  /// The file the topology was read from, as given on the command line.
+  public var sourcePath: String
+  /// Switches in file order.
+  public var switches: [SwitchSpec]
+  /// Namespace hosts in file order.
+  public var hosts: [HostSpec]
+  /// QEMU guests in file order.
+  public var vms: [VMSpec]
+  /// Uplinks in file order.
+  public var uplinks: [UplinkSpec]
+  /// Captures declared in the file.
+  public var captures: [CaptureSpec]
+  /// SPAN mirrors declared in the file.
+  public var mirrors: [MirrorSpec]
+  /// Every use of a key whose feature is parsed and validated but not built yet,
+  /// in file order, so `up` can refuse it by name rather than ignore it.
+  public var featureUses: [FeatureUse]
+
+  /// Makes a topology value (the loader is the normal way to get one).
+  public init(
+    name: String, sourcePath: String, switches: [SwitchSpec], hosts: [HostSpec] = [],
+    vms: [VMSpec] = [], uplinks: [UplinkSpec] = [], captures: [CaptureSpec] = [],
+    mirrors: [MirrorSpec] = [], featureUses: [FeatureUse] = []
+  ) {
+    self.name = name
+    self.sourcePath = sourcePath
+    self.switches = switches
+    self.hosts = hosts
+    self.vms = vms
+    self.uplinks = uplinks
+    self.captures = captures
+    self.mirrors = mirrors
+    self.featureUses = featureUses
+  }
+
+  /// The switch named `name`, if any.
+  public func switchSpec(named name: String) -> SwitchSpec? {
+    switches.first { $0.name == name }
+  }
+
+  /// The port `reference` names, if any.
+  public func port(_ reference: PortReference) -> PortSpec? {
+    switchSpec(named: reference.switchName)?.ports.first { $0.name == reference.portName }
+  }
+
+  /// The host whose NIC is `reference`, if any.
+  public func host(on reference: PortReference) -> HostSpec? {
+    hosts.first { $0.port == reference }
+  }
+}
+
+/// A place in a topology file, 1-based.
+public struct SourceLocation: Hashable, Sendable, Comparable, CustomStringConvertible {
+  /// The file as named on the command line.
+  public var file: String
+  /// 1-based line.
+  public var line: Int
+  /// 1-based column.
+  public var column: Int
+
+  /// Makes a location.
+  public init(file: String, line: Int, column: Int) {
+    self.file = file
+    self.line = line
+    self.column = column
+  }
+
+  /// `FILE:LINE:COL`.
+  public var description: String { "\(file):\(line):\(column)" }
+
+  /// Orders by file, then line, then column.
+  public static func < (lhs: SourceLocation, rhs: SourceLocation) -> Bool {
+    (lhs.file, lhs.line, lhs.column) < (rhs.file, rhs.line, rhs.column)
+  }
+}
+
+/// One problem in a topology file.
+public struct TopologyDiagnostic: Hashable, Sendable, CustomStringConvertible {
+  /// Where the problem is.
+  public var location: SourceLocation
+  /// What is wrong, starting lower case, no trailing period.
+  public var message: String
+
+  /// Makes a diagnostic.
+  public init(location: SourceLocation, message: String) {
+    self.location = location
+    self.message = message
+  }
+
+  /// `FILE:LINE:COL: error: message`.
+  public var description: String { "\(location): error: \(message)" }
+}
+
+/// Every problem found in a topology file, in file order.
+public struct TopologyError: Error, Sendable, CustomStringConvertible {
+  /// The problems, sorted by location.
+  public var diagnostics: [TopologyDiagnostic]
+
+  /// Makes an error from problems (sorted by location here).
+  public init(diagnostics: [TopologyDiagnostic]) {
+    self.diagnostics = diagnostics.sorted { $0.location < $1.location }
+  }
+
+  /// One `FILE:LINE:COL: error: message` line per problem.
+  public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+}
+
+/// A use of a key whose feature is not built yet.
+public struct FeatureUse: Hashable, Sendable {
+  /// The key as written (`vlan`, `trunk`, `rate`, `uplinks`, `captures`, ...).
+  public var key: String
+  /// Where it is used.
+  public var location: SourceLocation
+
+  /// Makes a feature use.
+  public init(key: String, location: SourceLocation) {
+    self.key = key
+    self.location = location
+  }
+}
+
+/// `SWITCH/PORT`.
+public struct PortReference: Hashable, Sendable, Comparable, CustomStringConvertible {
+  /// The switch's name.
+  public var switchName: String
+  /// The port's name within the switch.
+  public var portName: String
+
+  /// Makes a reference.
+  public init(switchName: String, portName: String) {
+    self.switchName = switchName
+    self.portName = portName
+  }
+
+  /// Parses `SWITCH/PORT`; nil unless exactly one `/` separates two non-empty names.
+  public init?(_ text: some StringProtocol) {
+    let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+    guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
+    self.init(switchName: String(parts[0]), portName: String(parts[1]))
+  }
+
+  /// `SWITCH/PORT`.
+  public var description: String { "\(switchName)/\(portName)" }
+
+  /// Orders by switch, then port name.
+  public static func < (lhs: PortReference, rhs: PortReference) -> Bool {
+    (lhs.switchName, lhs.portName) < (rhs.switchName, rhs.portName)
+  }
+}
