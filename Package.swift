@@ -38,7 +38,7 @@ let package = Package(
         .product(name: "SystemPackage", package: "swift-system"),
       ]
     ),
-    .target(name: "PatchbayControl", dependencies: ["PatchbayCore"]),
+    .target(name: "PatchbayControl", dependencies: ["CLinuxNet", "PatchbayCore"]),
     .executableTarget(
       name: "patchbay",
       dependencies: [

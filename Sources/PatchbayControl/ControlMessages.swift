@@ -1,0 +1,205 @@
+/// What the CLI asks a running lab's daemon.
+public enum ControlCommand: String, Codable, Sendable {
+  /// Ports, counters, hosts.
+  case status
+  /// MAC tables.
+  case fdb
+  /// Stop the lab and remove what it created.
+  case shutdown
+}
+
+/// One request on the control socket: a JSON object, then the client shuts down its write side.
+public struct ControlRequest: Codable, Sendable, Equatable {
+  /// What is asked.
+  public var command: ControlCommand
+  /// Restricts `fdb` to one switch.
+  public var switchName: String?
+
+  /// Makes a request.
+  public init(command: ControlCommand, switchName: String? = nil) {
+    self.command = command
+    self.switchName = switchName
+  }
+}
+
+/// The daemon's answer: `ok` with the payload the command asked for, or `error`.
+public struct ControlResponse: Codable, Sendable, Equatable {
+  /// True when the command succeeded.
+  public var ok: Bool
+  /// Why it failed, one line.
+  public var error: String?
+  /// The lab's status (`status`).
+  public var status: LabStatus?
+  /// MAC table rows (`fdb`).
+  public var fdb: [FDBRecord]?
+
+  /// A success carrying `status` and/or `fdb`.
+  public static func success(status: LabStatus? = nil, fdb: [FDBRecord]? = nil) -> ControlResponse {
+    ControlResponse(ok: true, error: nil, status: status, fdb: fdb)
+  }
+
+  /// A failure saying why.
+  public static func failure(_ message: String) -> ControlResponse {
+    ControlResponse(ok: false, error: message, status: nil, fdb: nil)
+  }
+}
+
+/// A running lab as `patchbay status` shows it.
+public struct LabStatus: Codable, Sendable, Equatable {
+  /// The lab's name.
+  public var name: String
+  /// The daemon's pid.
+  public var pid: Int32
+  /// The topology file it was built from.
+  public var topologyFile: String
+  /// Seconds since the lab came up.
+  public var uptimeSeconds: Double
+  /// Its switches.
+  public var switches: [SwitchStatus]
+  /// Its namespace hosts.
+  public var hosts: [HostStatus]
+
+  /// Makes a status value.
+  public init(
+    name: String, pid: Int32, topologyFile: String, uptimeSeconds: Double,
+    switches: [SwitchStatus], hosts: [HostStatus]
+  ) {
+    self.name = name
+    self.pid = pid
+    self.topologyFile = topologyFile
+    self.uptimeSeconds = uptimeSeconds
+    self.switches = switches
+    self.hosts = hosts
+  }
+}
+
+/// One switch of a running lab.
+public struct SwitchStatus: Codable, Sendable, Equatable {
+  /// The switch's name.
+  public var name: String
+  /// Live MAC table entries.
+  public var macCount: Int
+  /// The table's learned-entry limit.
+  public var macTableSize: Int
+  /// The aging time in seconds.
+  public var macAgingSeconds: Double
+  /// Table events: learned, moved, evicted, expired, flushed.
+  public var macEvents: [String: UInt64]
+  /// Its ports in topology order.
+  public var ports: [PortStatus]
+
+  /// Makes a switch status.
+  public init(
+    name: String, macCount: Int, macTableSize: Int, macAgingSeconds: Double,
+    macEvents: [String: UInt64], ports: [PortStatus]
+  ) {
+    self.name = name
+    self.macCount = macCount
+    self.macTableSize = macTableSize
+    self.macAgingSeconds = macAgingSeconds
+    self.macEvents = macEvents
+    self.ports = ports
+  }
+}
+
+/// One port of a running lab, with its counters.
+public struct PortStatus: Codable, Sendable, Equatable {
+  /// `SWITCH/PORT`.
+  public var name: String
+  /// `tap`, `attach`, `uplink` or `peer`.
+  public var kind: String
+  /// The interface behind the port.
+  public var interface: String
+  /// What uses the port (`host h1`), if anything.
+  public var attachedTo: String?
+  /// `up` or `down`.
+  public var state: String
+  /// `access 1`, `trunk 10,20 native 10`, ...
+  public var vlanMode: String
+  /// `none`, or the limits.
+  public var rateLimit: String
+  /// Frames received from the port.
+  public var rxPackets: UInt64
+  /// Bytes received from the port.
+  public var rxBytes: UInt64
+  /// Frames sent to the port.
+  public var txPackets: UInt64
+  /// Bytes sent to the port.
+  public var txBytes: UInt64
+  /// Received frames that were flooded.
+  public var flooded: UInt64
+  /// Drops by reason (only non-zero reasons).
+  public var drops: [String: UInt64]
+
+  /// Makes a port status.
+  public init(
+    name: String, kind: String, interface: String, attachedTo: String?, state: String,
+    vlanMode: String, rateLimit: String, rxPackets: UInt64, rxBytes: UInt64, txPackets: UInt64,
+    txBytes: UInt64, flooded: UInt64, drops: [String: UInt64]
+  ) {
+    self.name = name
+    self.kind = kind
+    self.interface = interface
+    self.attachedTo = attachedTo
+    self.state = state
+    self.vlanMode = vlanMode
+    self.rateLimit = rateLimit
+    self.rxPackets = rxPackets
+    self.rxBytes = rxBytes
+    self.txPackets = txPackets
+    self.txBytes = txBytes
+    self.flooded = flooded
+    self.drops = drops
+  }
+}
+
+/// One namespace host of a running lab.
+public struct HostStatus: Codable, Sendable, Equatable {
+  /// The host's name.
+  public var name: String
+  /// Its network namespace (`LAB-HOST`).
+  public var namespace: String
+  /// Its port, `SWITCH/PORT`.
+  public var port: String
+  /// Its address, if static.
+  public var address: String?
+  /// Its MAC.
+  public var mac: String
+
+  /// Makes a host status.
+  public init(name: String, namespace: String, port: String, address: String?, mac: String) {
+    self.name = name
+    self.namespace = namespace
+    self.port = port
+    self.address = address
+    self.mac = mac
+  }
+}
+
+/// One MAC table row.
+public struct FDBRecord: Codable, Sendable, Equatable {
+  /// The switch.
+  public var switchName: String
+  /// The VLAN.
+  public var vlan: UInt16
+  /// The MAC address.
+  public var mac: String
+  /// The port name.
+  public var port: String
+  /// Seconds since last seen (0 for static entries).
+  public var ageSeconds: Double
+  /// `learned` or `static`.
+  public var type: String
+
+  /// Makes a row.
+  public init(
+    switchName: String, vlan: UInt16, mac: String, port: String, ageSeconds: Double, type: String
+  ) {
+    self.switchName = switchName
+    self.vlan = vlan
+    self.mac = mac
+    self.port = port
+    self.ageSeconds = ageSeconds
+    self.type = type
+  }
+}

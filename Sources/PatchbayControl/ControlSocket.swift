@@ -1,0 +1,150 @@
+import CLinuxNet
+import Foundation
+import Glibc
+
+/// Why talking to a lab's control socket failed, in one line.
+public struct ControlError: Error, CustomStringConvertible, Sendable {
+  /// The line.
+  public var description: String
+
+  /// Makes an error.
+  public init(_ description: String) { self.description = description }
+}
+
+/// The largest request or response accepted, so a confused peer cannot make the daemon grow without bound.
+let maximumMessageSize = 16 << 20
+
+/// Reads until EOF (or the size limit) from a blocking descriptor.
+func readAll(from fd: Int32) -> [UInt8]? {
+  var data: [UInt8] = []
+  var chunk = [UInt8](repeating: 0, count: 65_536)
+  while data.count <= maximumMessageSize {
+    let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+    if count < 0 {
+      if errno == EINTR { continue }
+      return nil
+    }
+    if count == 0 { return data }
+    data.append(contentsOf: chunk[0..<count])
+  }
+  return nil
+}
+
+/// Writes every byte to a blocking descriptor.
+func writeAll(_ bytes: [UInt8], to fd: Int32) -> Bool {
+  var offset = 0
+  while offset < bytes.count {
+    let count = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+    if count < 0 {
+      if errno == EINTR { continue }
+      return false
+    }
+    offset += count
+  }
+  return true
+}
+
+/// The daemon side: accepts one JSON request per connection and answers it.
+/// Only root may talk to it (the socket is mode 0600, and the peer's uid is checked).
+public final class ControlServer: @unchecked Sendable {
+  // Sendable: `listener` is set once in `init`; `isStopping` is only read by
+  // the accept thread after `stop()` shut the listener down.
+
+  /// Where the socket lives.
+  public let path: String
+  private let listener: Int32
+  private let handler: @Sendable (ControlRequest) -> ControlResponse
+  private var isStopping = false
+  private let finished = DispatchSemaphore(value: 0)
+
+  /// Binds and listens at `path`; `handler` answers each request on the server's thread.
+  public init(path: String, handler: @escaping @Sendable (ControlRequest) -> ControlResponse) throws(ControlError) {
+    self.path = path
+    self.handler = handler
+    let fd = pb_unix_listen(path, 16)
+    guard fd >= 0 else {
+      throw ControlError("cannot listen on \(path): \(String(cString: strerror(-fd)))")
+    }
+    listener = fd
+  }
+
+  /// Starts accepting on a thread of its own.
+  public func start() {
+    let thread = Thread { [self] in
+      self.acceptLoop()
+      self.finished.signal()
+    }
+    thread.name = "patchbay-control"
+    thread.start()
+  }
+
+  /// Stops accepting, waits for the thread, and removes the socket file.
+  public func stop() {
+    isStopping = true
+    shutdown(listener, Int32(SHUT_RDWR))
+    finished.wait()
+    close(listener)
+    unlink(path)
+  }
+
+  private func acceptLoop() {
+    while true {
+      let client = accept(listener, nil, nil)
+      if client < 0 {
+        if errno == EINTR || errno == ECONNABORTED { continue }
+        return
+      }
+      _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+      if isStopping {
+        close(client)
+        return
+      }
+      serve(client)
+      close(client)
+    }
+  }
+
+  private func serve(_ client: Int32) {
+    var timeout = timeval(tv_sec: 5, tv_usec: 0)
+    setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    let response: ControlResponse
+    if pb_unix_peer_uid(client) != 0 {
+      response = .failure("permission denied: only root may control a lab")
+    } else if let bytes = readAll(from: client),
+      let request = try? JSONDecoder().decode(ControlRequest.self, from: Data(bytes))
+    {
+      response = handler(request)
+    } else {
+      response = .failure("malformed control request")
+    }
+    if let data = try? JSONEncoder().encode(response) {
+      _ = writeAll(Array(data), to: client)
+    }
+  }
+}
+
+/// The CLI side: one request, one response.
+public enum ControlClient {
+  /// Sends `request` to the daemon at `path` and returns its response.
+  public static func send(_ request: ControlRequest, to path: String) throws(ControlError)
+    -> ControlResponse
+  {
+    let fd = pb_unix_connect(path)
+    guard fd >= 0 else {
+      if -fd == EACCES {
+        throw ControlError("permission denied on \(path): run as root")
+      }
+      throw ControlError("cannot reach the lab at \(path): \(String(cString: strerror(-fd)))")
+    }
+    defer { close(fd) }
+    guard let body = try? JSONEncoder().encode(request), writeAll(Array(body), to: fd) else {
+      throw ControlError("cannot send to \(path)")
+    }
+    shutdown(fd, Int32(SHUT_WR))
+    guard let bytes = readAll(from: fd) else { throw ControlError("no answer from \(path)") }
+    guard let response = try? JSONDecoder().decode(ControlResponse.self, from: Data(bytes)) else {
+      throw ControlError("malformed answer from \(path)")
+    }
+    return response
+  }
+}

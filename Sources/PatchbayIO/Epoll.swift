@@ -1,0 +1,33 @@
+import CLinuxNet
+import Glibc
+
+/// An epoll instance that reports readiness as 64-bit tokens.
+final class Epoll {
+  let descriptor: Int32
+  private var tokens = [UInt64](repeating: 0, count: 64)
+
+  init() throws(SystemCallError) {
+    descriptor = try checked("epoll_create1", "datapath") { pb_epoll_create() }
+  }
+
+  func add(_ fd: Int32, token: UInt64) throws(SystemCallError) {
+    try checked("epoll_ctl(ADD)", "fd \(fd)") { pb_epoll_add(descriptor, fd, token) }
+  }
+
+  func remove(_ fd: Int32) {
+    _ = pb_epoll_remove(descriptor, fd)
+  }
+
+  /// Waits up to `timeoutMilliseconds` and calls `body` with each ready token.
+  /// An interrupted wait reports nothing ready.
+  @inline(__always)
+  func wait(timeoutMilliseconds: Int32, _ body: (UInt64) -> Void) {
+    let count = tokens.withUnsafeMutableBufferPointer { buffer in
+      pb_epoll_wait(descriptor, buffer.baseAddress, Int32(buffer.count), timeoutMilliseconds)
+    }
+    guard count > 0 else { return }
+    for index in 0..<Int(count) { body(tokens[index]) }
+  }
+
+  deinit { Glibc.close(descriptor) }
+}

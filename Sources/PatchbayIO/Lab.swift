@@ -1,0 +1,195 @@
+import Foundation
+import PatchbayCore
+import PatchbayTopology
+import PatchbayWire
+
+/// Why a lab could not be built or stopped, in one line.
+public struct LabError: Error, CustomStringConvertible, Sendable {
+  /// The line.
+  public var description: String
+
+  /// Makes an error with `description`.
+  public init(_ description: String) { self.description = description }
+}
+
+/// A copy of one switch's state, taken on the datapath thread for `status` and `fdb`.
+public struct SwitchSnapshot: Sendable {
+  /// The switch's name.
+  public var name: String
+  /// Per-port counters.
+  public var counters: [PortCounters]
+  /// Per-port state.
+  public var portIsUp: [Bool]
+  /// Live MAC table entries.
+  public var entries: [MACTableEntry]
+  /// MAC table events.
+  public var statistics: MACTableStatistics
+  /// The table's learned-entry limit.
+  public var capacity: Int
+  /// The table's aging time in nanoseconds.
+  public var agingNanoseconds: UInt64
+}
+
+/// A running lab: its TAPs, namespaces and datapath. Built all-or-nothing by
+/// `build(_:)`; removed by `tearDown()`.
+public final class Lab: @unchecked Sendable {
+  // Sendable: set-up and tear-down happen on one thread; the datapath state is
+  // reached only through `Datapath.perform`.
+
+  /// The topology the lab was built from.
+  public let topology: Topology
+  /// Its state paths.
+  public let paths: LabPaths
+  private var taps: [TapDevice]
+  private var resources: LabResources
+  private let datapath: Datapath
+  private var isTornDown = false
+
+  private init(
+    topology: Topology, paths: LabPaths, taps: [TapDevice], resources: LabResources,
+    datapath: Datapath
+  ) {
+    self.topology = topology
+    self.paths = paths
+    self.taps = taps
+    self.resources = resources
+    self.datapath = datapath
+  }
+
+  /// Builds the lab and starts switching. On any failure, removes everything it
+  /// had created and throws one line saying why.
+  public static func build(_ topology: Topology, topologyFile: String) throws(LabError) -> Lab {
+    let paths = LabPaths(name: topology.name)
+    try preflight(topology, paths: paths)
+    var taps: [TapDevice] = []
+    var resources = LabResources()
+    resources.topologyFile = topologyFile
+    resources.hosts = topology.hosts.map(\.name)
+    do {
+      try FileManager.default.createDirectory(
+        atPath: paths.directory, withIntermediateDirectories: true,
+        attributes: [.posixPermissions: 0o700])
+      try resources.save(paths)
+    } catch {
+      throw LabError("cannot create \(paths.directory): \(error.localizedDescription)")
+    }
+    do {
+      var datapathPorts: [DatapathPort] = []
+      for (switchIndex, switchSpec) in topology.switches.enumerated() {
+        for (portIndex, port) in switchSpec.ports.enumerated() {
+          guard case .tap(let interface) = port.kind else {
+            throw LabError("port \(port.reference): not supported yet")
+          }
+          let tap = try TapDevice.create(named: interface)
+          taps.append(tap)
+          try tap.setMTU(port.mtu)
+          if let host = topology.host(on: port.reference) {
+            try tap.setMAC(topology.macAddress(of: host))
+          } else {
+            try tap.setUp()
+          }
+          datapathPorts.append(
+            DatapathPort(
+              descriptor: tap.descriptor.rawValue, switchIndex: switchIndex, portIndex: portIndex))
+        }
+      }
+      for host in topology.hosts {
+        try setUpHost(host, topology: topology, paths: paths, resources: &resources)
+      }
+      let bridges = topology.switches.map { spec in
+        Bridge(
+          name: spec.name, ports: spec.ports.map { BridgePortConfiguration(name: $0.name) },
+          macTableSize: spec.macTableSize, macAging: spec.macAging)
+      }
+      let datapath = try Datapath(bridges: bridges, ports: datapathPorts)
+      datapath.start()
+      return Lab(
+        topology: topology, paths: paths, taps: taps, resources: resources, datapath: datapath)
+    } catch {
+      for tap in taps { tap.close() }
+      LabResources.removeLeftovers(of: paths)
+      throw error as? LabError ?? LabError(String(describing: error))
+    }
+  }
+
+  /// Refuses to start over anything that exists already; nothing is created yet.
+  private static func preflight(_ topology: Topology, paths: LabPaths) throws(LabError) {
+    guard IPRoute.isAvailable else {
+      throw LabError("iproute2's 'ip' is not installed (apt-get install iproute2)")
+    }
+    guard FileManager.default.isReadableFile(atPath: "/dev/net/tun") else {
+      throw LabError("/dev/net/tun is missing: the kernel's TUN/TAP driver is needed")
+    }
+    if let pid = paths.runningPID {
+      throw LabError(
+        "lab '\(topology.name)' is already running (pid \(pid)); stop it with: patchbay down \(topology.name)"
+      )
+    }
+    // A state directory without a live daemon is what a crash leaves: clear it.
+    if FileManager.default.fileExists(atPath: paths.directory) {
+      LabResources.removeLeftovers(of: paths)
+    }
+    for switchSpec in topology.switches {
+      for port in switchSpec.ports {
+        if case .tap(let interface) = port.kind, interfaceExists(interface) {
+          throw LabError("port \(port.reference): interface '\(interface)' already exists")
+        }
+      }
+    }
+    for host in topology.hosts {
+      let namespace = paths.namespace(ofHost: host.name)
+      if IPRoute.namespaceExists(namespace) {
+        throw LabError("host \(host.name): network namespace '\(namespace)' already exists")
+      }
+    }
+  }
+
+  /// Makes the host's namespace and turns the port's TAP into its `eth0`.
+  private static func setUpHost(
+    _ host: HostSpec, topology: Topology, paths: LabPaths, resources: inout LabResources
+  ) throws {
+    guard let port = topology.port(host.port), case .tap(let interface) = port.kind else {
+      throw LabError("host \(host.name): port \(host.port) is not a TAP port")
+    }
+    let namespace = paths.namespace(ofHost: host.name)
+    try IPRoute.run(["netns", "add", namespace])
+    resources.namespaces.append(namespace)
+    try resources.save(paths)
+    try IPRoute.run(["link", "set", interface, "netns", namespace])
+    try IPRoute.run(["-n", namespace, "link", "set", interface, "name", "eth0"])
+    try IPRoute.run(["-n", namespace, "link", "set", "lo", "up"])
+    try IPRoute.run(["-n", namespace, "link", "set", "eth0", "up"])
+    if case .fixed(let cidr) = host.address {
+      try IPRoute.run(["-n", namespace, "addr", "add", cidr.description, "dev", "eth0"])
+    }
+    if let gateway = host.gateway {
+      try IPRoute.run(["-n", namespace, "route", "add", "default", "via", gateway.description])
+    }
+  }
+
+  /// Copies every switch's counters and table, taken between batches on the datapath thread.
+  public func snapshot() -> [SwitchSnapshot] {
+    datapath.perform { datapath in
+      let now = MonotonicClock.now()
+      return datapath.bridges.map { bridge in
+        SwitchSnapshot(
+          name: bridge.name, counters: bridge.counters.map { $0 },
+          portIsUp: bridge.ports.map(\.isUp), entries: bridge.table.entries(at: now),
+          statistics: bridge.table.statistics, capacity: bridge.table.capacity,
+          agingNanoseconds: bridge.table.agingNanoseconds)
+      }
+    }
+  }
+
+  /// Stops switching and removes every TAP, namespace and state file the lab
+  /// made. Idempotent; returns problems it could not fix, one line each.
+  @discardableResult
+  public func tearDown() -> [String] {
+    guard !isTornDown else { return [] }
+    isTornDown = true
+    datapath.stop()
+    for tap in taps { tap.close() }
+    taps.removeAll()
+    return LabResources.removeLeftovers(of: paths)
+  }
+}

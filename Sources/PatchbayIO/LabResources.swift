@@ -1,0 +1,55 @@
+import Foundation
+
+/// What a lab created, written to `resources.json` as it is created, so that
+/// `down` can remove everything even after the daemon died.
+public struct LabResources: Codable, Sendable, Equatable {
+  /// The topology file the lab was built from.
+  public var topologyFile: String = ""
+  /// Network namespaces, in creation order.
+  public var namespaces: [String] = []
+  /// Interfaces to delete with `ip link del` if they outlive the daemon (TAPs
+  /// vanish with their descriptor, so only veths and the like go here).
+  public var links: [String] = []
+  /// Host names of the lab, for `exec`.
+  public var hosts: [String] = []
+
+  /// Empty resources.
+  public init() {}
+
+  /// Reads the resources of the lab at `paths`, if recorded.
+  public static func load(_ paths: LabPaths) -> LabResources? {
+    guard let data = FileManager.default.contents(atPath: paths.resourcesFile) else { return nil }
+    return try? JSONDecoder().decode(LabResources.self, from: data)
+  }
+
+  /// Writes the record atomically (a crash leaves the old or the new one, never half).
+  public func save(_ paths: LabPaths) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try encoder.encode(self).write(to: URL(fileURLWithPath: paths.resourcesFile), options: .atomic)
+  }
+
+  /// Removes whatever of the recorded resources still exists, then the state
+  /// directory. Returns what it could not remove, one line each.
+  @discardableResult
+  public static func removeLeftovers(of paths: LabPaths) -> [String] {
+    var problems: [String] = []
+    if let resources = load(paths) {
+      for link in resources.links.reversed() where interfaceExists(link) {
+        do { try IPRoute.run(["link", "del", link]) } catch { problems.append(error.description) }
+      }
+      for namespace in resources.namespaces.reversed() where IPRoute.namespaceExists(namespace) {
+        do { try IPRoute.run(["netns", "del", namespace]) } catch {
+          problems.append(error.description)
+        }
+      }
+    }
+    try? FileManager.default.removeItem(atPath: paths.directory)
+    return problems
+  }
+}
+
+/// True when an interface of that name exists in this namespace.
+func interfaceExists(_ name: String) -> Bool {
+  FileManager.default.fileExists(atPath: "/sys/class/net/\(name)")
+}

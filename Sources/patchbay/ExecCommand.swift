@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import PatchbayIO
+
+/// `patchbay exec NAME HOST -- CMD...`.
+struct ExecCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "exec", abstract: "Run a command inside a namespace host of a running lab.")
+
+  @Argument(help: "The lab's name.")
+  var lab: String
+
+  @Argument(help: "The host's name.")
+  var host: String
+
+  @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
+  var command: [String] = []
+
+  func run() throws {
+    try requireRoot("patchbay exec")
+    guard !command.isEmpty else { throw CLIError("no command given: patchbay exec \(lab) \(host) -- CMD...") }
+    let paths = LabPaths(name: lab)
+    guard paths.runningPID != nil else { throw CLIError("lab \(lab) is not running") }
+    let hosts = LabResources.load(paths)?.hosts ?? []
+    guard hosts.contains(host) else {
+      let known = hosts.isEmpty ? "it has none" : "hosts: \(hosts.joined(separator: ", "))"
+      throw CLIError("lab \(lab) has no host '\(host)' (\(known))")
+    }
+    // `ip netns exec` also remounts /sys and applies /etc/netns, so tools inside see the namespace.
+    let arguments = [IPRoute.executable, "netns", "exec", paths.namespace(ofHost: host)] + command
+    fflush(stdout)
+    var cArguments = arguments.map { strdup($0) }
+    cArguments.append(nil)
+    execv(IPRoute.executable, &cArguments)
+    throw CLIError("cannot run \(IPRoute.executable): \(String(cString: strerror(errno)))")
+  }
+}

@@ -1,0 +1,175 @@
+import CLinuxNet
+import Foundation
+import PatchbayControl
+import PatchbayCore
+import PatchbayIO
+import PatchbayTopology
+
+/// The daemon side of `up`: builds the lab, serves its control socket and waits
+/// for SIGINT, SIGTERM or a `shutdown` request, then removes everything.
+final class LabDaemon: @unchecked Sendable {
+  // Sendable: `lab` and `started` are set before the control server starts
+  // and never change; the control handler only reads them.
+
+  let lab: Lab
+  let started = Date()
+  private let stopWriter: Int32
+
+  private init(lab: Lab, stopWriter: Int32) {
+    self.lab = lab
+    self.stopWriter = stopWriter
+  }
+
+  /// The marker a detached child prints once its lab is ready.
+  static let readyMarker = "\u{1}patchbay-ready"
+
+  /// Builds and runs the lab until told to stop. With `detached`, prints the
+  /// ready marker after the summary and moves its output to the lab's log.
+  static func run(topology: Topology, topologyFile: String, detached: Bool) throws {
+    var pipeEnds: [Int32] = [0, 0]
+    guard pipe2(&pipeEnds, O_CLOEXEC) == 0 else { throw CLIError("cannot create a pipe") }
+    // Signals arriving during set-up are kept in the pipe and end the lab as soon as it is up.
+    _ = pb_install_termination_handler(pipeEnds[1])
+    if detached { setsid() }
+
+    let lab: Lab
+    do {
+      lab = try Lab.build(topology, topologyFile: topologyFile)
+    } catch {
+      throw CLIError(error.description)
+    }
+    let daemon = LabDaemon(lab: lab, stopWriter: pipeEnds[1])
+    let server: ControlServer
+    do {
+      server = try ControlServer(path: lab.paths.controlSocket) { request in
+        daemon.handle(request)
+      }
+    } catch {
+      lab.tearDown()
+      throw CLIError(error.description)
+    }
+    server.start()
+    do {
+      try "\(getpid())\n".write(toFile: lab.paths.pidFile, atomically: true, encoding: .utf8)
+    } catch {
+      server.stop()
+      lab.tearDown()
+      throw CLIError("cannot write \(lab.paths.pidFile): \(error.localizedDescription)")
+    }
+
+    print(LabSummary.ready(topology, detached: detached))
+    if detached {
+      print(readyMarker)
+      fflush(stdout)
+      let log = open(lab.paths.logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+      if log >= 0 {
+        dup2(log, 1)
+        dup2(log, 2)
+        close(log)
+      }
+    } else {
+      fflush(stdout)
+    }
+
+    var signal: UInt8 = 0
+    while read(pipeEnds[0], &signal, 1) < 0 && errno == EINTR {}
+    server.stop()
+    let problems = lab.tearDown()
+    for problem in problems { printError("patchbay: warning: \(problem)") }
+    if !detached { print("lab \(topology.name) stopped; everything it created is removed") }
+  }
+
+  /// Answers one control request (on the control thread).
+  func handle(_ request: ControlRequest) -> ControlResponse {
+    switch request.command {
+    case .status:
+      return .success(status: status())
+    case .fdb:
+      let snapshots = lab.snapshot()
+      if let name = request.switchName, !snapshots.contains(where: { $0.name == name }) {
+        return .failure("lab \(lab.topology.name) has no switch '\(name)'")
+      }
+      return .success(fdb: fdbRecords(snapshots, only: request.switchName))
+    case .shutdown:
+      var byte: UInt8 = 0
+      _ = write(stopWriter, &byte, 1)
+      return .success()
+    }
+  }
+
+  private func status() -> LabStatus {
+    let topology = lab.topology
+    let snapshots = lab.snapshot()
+    let switches = zip(topology.switches, snapshots).map { spec, snapshot in
+      SwitchStatus(
+        name: spec.name, macCount: snapshot.entries.count, macTableSize: snapshot.capacity,
+        macAgingSeconds: Double(snapshot.agingNanoseconds) / 1e9,
+        macEvents: [
+          "learned": snapshot.statistics.learned, "moved": snapshot.statistics.moved,
+          "evicted": snapshot.statistics.evicted, "expired": snapshot.statistics.expired,
+          "flushed": snapshot.statistics.flushed,
+        ],
+        ports: spec.ports.enumerated().map { index, port in
+          portStatus(port, counters: snapshot.counters[index], isUp: snapshot.portIsUp[index])
+        })
+    }
+    let hosts = topology.hosts.map { host in
+      HostStatus(
+        name: host.name, namespace: lab.paths.namespace(ofHost: host.name),
+        port: host.port.description, address: host.address?.description,
+        mac: topology.macAddress(of: host).description)
+    }
+    return LabStatus(
+      name: topology.name, pid: getpid(), topologyFile: topology.sourcePath,
+      uptimeSeconds: Date().timeIntervalSince(started), switches: switches, hosts: hosts)
+  }
+
+  private func portStatus(_ port: PortSpec, counters: PortCounters, isUp: Bool) -> PortStatus {
+    let (kind, interface): (String, String) =
+      switch port.kind {
+      case .tap(let name): ("tap", name)
+      case .attach(let name): ("attach", name)
+      case .uplink(let name): ("uplink", name)
+      case .peer(let reference): ("peer", reference.description)
+      }
+    var drops: [String: UInt64] = [:]
+    for (reason, count) in counters.dropsByReason { drops[reason.description] = count }
+    return PortStatus(
+      name: port.reference.description, kind: kind, interface: interface,
+      attachedTo: lab.topology.host(on: port.reference).map { "host \($0.name)" },
+      state: isUp ? "up" : "down", vlanMode: port.vlanMode.summary, rateLimit: "none",
+      rxPackets: counters.receivedPackets, rxBytes: counters.receivedBytes,
+      txPackets: counters.transmittedPackets, txBytes: counters.transmittedBytes,
+      flooded: counters.floodedPackets, drops: drops)
+  }
+
+  private func fdbRecords(_ snapshots: [SwitchSnapshot], only switchName: String?) -> [FDBRecord] {
+    zip(lab.topology.switches, snapshots).flatMap { spec, snapshot in
+      guard switchName == nil || switchName == spec.name else { return [FDBRecord]() }
+      return snapshot.entries.map { entry in
+        FDBRecord(
+          switchName: spec.name, vlan: entry.vlan, mac: entry.mac.description,
+          port: spec.ports[entry.port].name, ageSeconds: Double(entry.ageNanoseconds) / 1e9,
+          type: entry.isStatic ? "static" : "learned")
+      }
+    }
+  }
+}
+
+extension VLANMode {
+  /// `access 1`, `trunk all native 10`, `dot1q-tunnel 300`.
+  var summary: String {
+    switch self {
+    case .access(let vlan): return "access \(vlan)"
+    case .trunk(let allowed, let native, let nativeTagged):
+      var text: String
+      switch allowed {
+      case .all: text = "trunk all"
+      case .only(let list): text = "trunk " + list.map(String.init).joined(separator: ",")
+      }
+      if let native { text += " native \(native)\(nativeTagged ? " tagged" : "")" }
+      return text
+    case .dot1qTunnel(let vlan, _): return "dot1q-tunnel \(vlan)"
+    }
+  }
+}

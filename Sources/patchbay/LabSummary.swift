@@ -1,0 +1,38 @@
+import PatchbayIO
+import PatchbayTopology
+
+/// What `up` prints once a lab is ready: what it built and what to try.
+enum LabSummary {
+  static func ready(_ topology: Topology, detached: Bool) -> String {
+    var lines = ["lab \(topology.name) is up"]
+    for switchSpec in topology.switches {
+      lines.append("  switch \(switchSpec.name): \(switchSpec.ports.count) ports")
+      for port in switchSpec.ports {
+        var line = "    \(port.reference)"
+        if case .tap(let interface) = port.kind { line += "  tap \(interface)" }
+        if let host = topology.host(on: port.reference) {
+          line += "  -> host \(host.name) (\(host.address?.description ?? "no address"))"
+        }
+        lines.append(line)
+      }
+    }
+    let paths = LabPaths(name: topology.name)
+    lines.append("  hosts run in network namespaces: \(topology.hosts.map { paths.namespace(ofHost: $0.name) }.joined(separator: ", "))")
+    lines.append("try, from another terminal:")
+    let fixedHosts = topology.hosts.compactMap { host -> (String, String)? in
+      if case .fixed(let cidr) = host.address { return (host.name, cidr.address.description) }
+      return nil
+    }
+    if fixedHosts.count >= 2 {
+      lines.append(
+        "  sudo patchbay exec \(topology.name) \(fixedHosts[0].0) -- ping -c3 \(fixedHosts[1].1)")
+    }
+    lines.append("  sudo patchbay status \(topology.name)")
+    lines.append("  sudo patchbay fdb \(topology.name)")
+    lines.append(
+      detached
+        ? "  sudo patchbay down \(topology.name)     # stops the lab and removes everything"
+        : "press Ctrl-C here to stop the lab and remove everything")
+    return lines.joined(separator: "\n")
+  }
+}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import PatchbayTopology
+
+/// The `patchbay` command: builds, runs and inspects labs of switches, TAPs and namespace hosts.
+@main
+struct Patchbay: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "patchbay",
+    abstract: "A userspace virtual L2 switch and vNIC fabric for lab VMs.",
+    subcommands: [
+      UpCommand.self, DownCommand.self, ValidateCommand.self, StatusCommand.self,
+      FDBCommand.self, ExecCommand.self, GraphCommand.self,
+    ]
+  )
+
+  /// Runs the command; every failure becomes `patchbay: error: ...` (or, for
+  /// topology files, `FILE:LINE:COL: error: ...` lines) and a non-zero exit,
+  /// never a crash.
+  static func main() {
+    do {
+      var command = try parseAsRoot()
+      try command.run()
+    } catch let error as TopologyError {
+      for diagnostic in error.diagnostics { printError(diagnostic.description) }
+      Foundation.exit(1)
+    } catch let error as CLIError {
+      printError("patchbay: error: \(error.message)")
+      Foundation.exit(error.exitCode)
+    } catch {
+      let code = exitCode(for: error)
+      if code == .success {
+        print(fullMessage(for: error))
+        Foundation.exit(0)
+      }
+      let message = Self.message(for: error)
+        .split(whereSeparator: \.isNewline).first.map(String.init) ?? "\(error)"
+      let trimmed = message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message
+      printError("patchbay: error: \(trimmed) (see 'patchbay --help')")
+      Foundation.exit(code.rawValue == 0 ? 1 : code.rawValue)
+    }
+  }
+}
+
+/// A one-line failure of a command.
+struct CLIError: Error {
+  /// The line after `patchbay: error: `.
+  var message: String
+  /// The process's exit status.
+  var exitCode: Int32 = 1
+
+  init(_ message: String, exitCode: Int32 = 1) {
+    self.message = message
+    self.exitCode = exitCode
+  }
+}
+
+/// Writes `line` and a newline to standard error.
+func printError(_ line: String) {
+  FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+/// Fails unless running as root: labs need CAP_NET_ADMIN, and the control sockets are root's.
+func requireRoot(_ action: String) throws {
+  guard geteuid() == 0 else {
+    throw CLIError("\(action) needs root (CAP_NET_ADMIN): run it with sudo")
+  }
+}

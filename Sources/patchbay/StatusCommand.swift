@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import PatchbayControl
+import PatchbayIO
+
+/// `patchbay status [NAME] [--json]`.
+struct StatusCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "status",
+    abstract: "Running labs: each port's kind, state, VLAN mode, rate limit, counters and drops.")
+
+  @Argument(help: "A lab's name (default: every running lab).")
+  var lab: String?
+
+  @Flag(help: "Print JSON.")
+  var json = false
+
+  func run() throws {
+    try requireRoot("patchbay status")
+    let names: [String]
+    if let lab {
+      names = [try LabName.resolve(lab)]
+    } else {
+      names = LabPaths.knownLabs().filter { LabPaths(name: $0).runningPID != nil }
+    }
+    let statuses = try names.map { name in
+      guard let status = try LabName.ask(name, ControlRequest(command: .status)).status else {
+        throw CLIError("lab \(name) sent no status")
+      }
+      return status
+    }
+    if json {
+      print(try JSONOutput.encode(lab == nil ? AnyEncodable(statuses) : AnyEncodable(statuses[0])))
+      return
+    }
+    if statuses.isEmpty {
+      print("no lab is running")
+      return
+    }
+    print(statuses.map(StatusText.render).joined(separator: "\n\n"))
+  }
+}
+
+/// JSON for `--json` outputs: sorted keys, pretty-printed.
+enum JSONOutput {
+  static func encode(_ value: some Encodable) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+  }
+}
+
+/// Type erasure for encoding either one value or an array.
+struct AnyEncodable: Encodable {
+  let value: any Encodable
+  init(_ value: any Encodable) { self.value = value }
+  func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
+}
+
+/// Text tables for `status`.
+enum StatusText {
+  static func render(_ status: LabStatus) -> String {
+    var lines = [
+      "lab \(status.name)  pid \(status.pid)  up \(formatDuration(status.uptimeSeconds))  (\(status.topologyFile))"
+    ]
+    for switchStatus in status.switches {
+      lines.append(
+        "switch \(switchStatus.name): \(switchStatus.macCount) MACs (limit \(switchStatus.macTableSize), aging \(formatDuration(switchStatus.macAgingSeconds)); "
+          + "learned \(switchStatus.macEvents["learned"] ?? 0), moved \(switchStatus.macEvents["moved"] ?? 0), evicted \(switchStatus.macEvents["evicted"] ?? 0))"
+      )
+      var rows = [
+        ["PORT", "KIND", "INTERFACE", "STATE", "VLAN", "RATE", "RX PKTS", "RX BYTES", "TX PKTS", "TX BYTES", "DROPS"]
+      ]
+      for port in switchStatus.ports {
+        let drops =
+          port.drops.isEmpty
+          ? "0" : port.drops.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        rows.append([
+          port.name, port.kind, port.interface, port.state, port.vlanMode, port.rateLimit,
+          String(port.rxPackets), String(port.rxBytes), String(port.txPackets), String(port.txBytes), drops,
+        ])
+      }
+      lines.append(contentsOf: table(rows).map { "  " + $0 })
+    }
+    if !status.hosts.isEmpty {
+      lines.append("hosts:")
+      var rows = [["HOST", "NAMESPACE", "PORT", "ADDRESS", "MAC"]]
+      for host in status.hosts {
+        rows.append([host.name, host.namespace, host.port, host.address ?? "-", host.mac])
+      }
+      lines.append(contentsOf: table(rows).map { "  " + $0 })
+    }
+    return lines.joined(separator: "\n")
+  }
+}
+
+/// Left-aligned columns separated by two spaces.
+func table(_ rows: [[String]]) -> [String] {
+  guard let columns = rows.map(\.count).max() else { return [] }
+  var widths = [Int](repeating: 0, count: columns)
+  for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
+  return rows.map { row in
+    row.enumerated().map { index, cell in
+      index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+    }.joined(separator: "  ")
+  }
+}
+
+/// `42s`, `5m`, `1h30m` style durations.
+func formatDuration(_ seconds: Double) -> String {
+  if seconds < 10 { return String(format: "%.1fs", seconds) }
+  let whole = Int(seconds)
+  if whole < 120 { return "\(whole)s" }
+  if whole < 7200 { return whole % 60 == 0 ? "\(whole / 60)m" : "\(whole / 60)m\(whole % 60)s" }
+  return "\(whole / 3600)h\(whole % 3600 / 60)m"
+}

@@ -1,0 +1,30 @@
+import Foundation
+import PatchbayTopology
+
+/// Reading a topology file from disk: the one place the CLI turns a path into a `Topology`.
+enum TopologyFile {
+  /// Reads and validates `path`; throws `TopologyError` with every problem, or
+  /// `CLIError` when the file cannot be read.
+  static func load(_ path: String) throws -> Topology {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      var isDirectory: ObjCBool = false
+      if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+        throw CLIError(isDirectory.boolValue ? "\(path) is a directory" : "cannot read \(path)")
+      }
+      throw CLIError("no such file: \(path)")
+    }
+    guard let text = String(data: data, encoding: .utf8) else {
+      throw CLIError("\(path) is not UTF-8 text")
+    }
+    return try TopologyLoader.load(yaml: text, file: path)
+  }
+
+  /// The refusal of keys whose feature is not built yet, as topology errors.
+  static func refuseUnbuiltFeatures(_ topology: Topology) throws {
+    guard !topology.featureUses.isEmpty else { return }
+    throw TopologyError(
+      diagnostics: topology.featureUses.map {
+        TopologyDiagnostic(location: $0.location, message: "not supported yet: \($0.key)")
+      })
+  }
+}

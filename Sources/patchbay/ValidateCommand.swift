@@ -1,0 +1,21 @@
+import ArgumentParser
+import PatchbayTopology
+
+/// `patchbay validate FILE`.
+struct ValidateCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "validate",
+    abstract: "Check a topology file: a summary, or every problem as FILE:LINE:COL: error: ...")
+
+  @Argument(help: "The topology file.")
+  var file: String
+
+  func run() throws {
+    let topology = try TopologyFile.load(file)
+    print(topology.summary)
+    if !topology.featureUses.isEmpty {
+      let keys = Set(topology.featureUses.map(\.key)).sorted().joined(separator: ", ")
+      print("note: valid, but 'up' does not build these yet: \(keys)")
+    }
+  }
+}
