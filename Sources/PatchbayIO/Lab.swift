@@ -82,9 +82,18 @@ public final class Lab: @unchecked Sendable {
           }
           let tap = try TapDevice.create(named: interface)
           taps.append(tap)
-          try tap.setMTU(port.mtu)
+          do {
+            try tap.setMTU(port.mtu)
+          } catch let error where error.errno == .invalidArgument {
+            throw LabError(
+              "port \(port.reference): the kernel refuses MTU \(port.mtu) on TAP \(interface) (TAPs take at most 65521)"
+            )
+          }
+          // Each host is set up right after its TAP, so the TAP leaves this
+          // namespace before the next one is created with a possibly equal name.
           if let host = topology.host(on: port.reference) {
             try tap.setMAC(topology.macAddress(of: host))
+            try setUpHost(host, interface: interface, paths: paths, resources: &resources)
           } else {
             try tap.setUp()
           }
@@ -92,9 +101,6 @@ public final class Lab: @unchecked Sendable {
             DatapathPort(
               descriptor: tap.descriptor.rawValue, switchIndex: switchIndex, portIndex: portIndex))
         }
-      }
-      for host in topology.hosts {
-        try setUpHost(host, topology: topology, paths: paths, resources: &resources)
       }
       let bridges = topology.switches.map { spec in
         Bridge(
@@ -146,11 +152,8 @@ public final class Lab: @unchecked Sendable {
 
   /// Makes the host's namespace and turns the port's TAP into its `eth0`.
   private static func setUpHost(
-    _ host: HostSpec, topology: Topology, paths: LabPaths, resources: inout LabResources
+    _ host: HostSpec, interface: String, paths: LabPaths, resources: inout LabResources
   ) throws {
-    guard let port = topology.port(host.port), case .tap(let interface) = port.kind else {
-      throw LabError("host \(host.name): port \(host.port) is not a TAP port")
-    }
     let namespace = paths.namespace(ofHost: host.name)
     try IPRoute.run(["netns", "add", namespace])
     resources.namespaces.append(namespace)
