@@ -105,7 +105,9 @@ public struct ForwardSpec: Hashable, Sendable {
   public var insidePort: UInt16
 
   /// Makes a forward value.
-  public init(transport: TransportProtocol, outsidePort: UInt16, target: Target, insidePort: UInt16) {
+  public init(
+    transport: TransportProtocol, outsidePort: UInt16, target: Target, insidePort: UInt16
+  ) {
     self.transport = transport
     self.outsidePort = outsidePort
     self.target = target

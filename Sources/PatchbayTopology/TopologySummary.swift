@@ -1,0 +1,161 @@
+import PatchbayWire
+
+extension Topology {
+  /// A one-screen description for `patchbay validate`: switches with their ports, hosts with
+  /// their addresses, counts of the rest, and the keys `up` cannot build yet.
+  public var summary: String {
+    var lines = ["lab \(name) (\(sourcePath))"]
+    for switchSpec in switches {
+      var settings: [String] = []
+      if switchSpec.macAging != SwitchSpec.defaultMACAging {
+        settings.append("mac-aging \(formatDuration(switchSpec.macAging))")
+      }
+      if switchSpec.macTableSize != SwitchSpec.defaultMACTableSize {
+        settings.append("mac-table-size \(switchSpec.macTableSize)")
+      }
+      let count = switchSpec.ports.count
+      settings.insert("\(count) \(count == 1 ? "port" : "ports")", at: 0)
+      lines.append("switch \(switchSpec.name): \(settings.joined(separator: ", "))")
+      for port in switchSpec.ports {
+        lines.append("  \(port.name): \(portSummary(port))")
+      }
+    }
+    if !hosts.isEmpty {
+      lines.append("hosts:")
+      for host in hosts {
+        var parts = ["on \(host.port)", host.address?.description ?? "no address"]
+        if let gateway = host.gateway { parts.append("gateway \(gateway)") }
+        parts.append("mac \(macAddress(of: host))\(host.mac == nil ? " (derived)" : "")")
+        lines.append("  \(host.name) \(parts.joined(separator: ", "))")
+      }
+    }
+    lines.append(
+      "vms: \(vms.count), uplinks: \(uplinks.count), captures: \(captures.count), "
+        + "mirrors: \(mirrors.count)")
+    var unbuilt: [String] = []
+    for use in featureUses where !unbuilt.contains(use.key) { unbuilt.append(use.key) }
+    if !unbuilt.isEmpty {
+      lines.append("not supported yet: \(unbuilt.joined(separator: ", "))")
+    }
+    return lines.joined(separator: "\n")
+  }
+
+  private func portSummary(_ port: PortSpec) -> String {
+    var parts = [kindSummary(port.kind)]
+    if port.vlanMode != .access(vlan: 1) { parts.append(vlanSummary(port.vlanMode)) }
+    if let rate = port.rate { parts.append(rateSummary(rate)) }
+    let security = port.security
+    if let maxMACs = security.maxMACs { parts.append("max-macs \(maxMACs)") }
+    for (isOn, key) in [
+      (security.macLock, "mac-lock"), (security.ipGuard, "ip-guard"),
+      (security.dhcpGuard, "dhcp-guard"), (security.isProtected, "protected"),
+    ] where isOn {
+      parts.append(key)
+    }
+    if port.mtu != PortSpec.defaultMTU { parts.append("mtu \(port.mtu)") }
+    return parts.joined(separator: ", ")
+  }
+
+  /// A stable locally-administered unicast MAC for host `hostName` of this lab.
+  ///
+  /// Derived rather than random so that a lab brought down and up again keeps its ARP caches
+  /// and DHCP leases valid: first octet 0x02, the other five from FNV-1a 64 of `LAB/HOST`.
+  public func defaultMAC(forHost hostName: String) -> MACAddress {
+    derivedMAC("\(name)/\(hostName)")
+  }
+
+  /// The host's MAC: the one it sets, or the derived default.
+  public func macAddress(of host: HostSpec) -> MACAddress {
+    host.mac ?? defaultMAC(forHost: host.name)
+  }
+
+  /// The MAC of a VM's vNIC `nic` (0-based): the VM's `mac` for the first, else derived from
+  /// `LAB/VM/NIC` so that QEMU's single default MAC never appears twice on a switch.
+  public func macAddress(of vm: VMSpec, nic: Int) -> MACAddress {
+    if nic == 0, let mac = vm.mac { return mac }
+    return derivedMAC("\(name)/\(vm.name)/\(nic)")
+  }
+
+  private func derivedMAC(_ key: String) -> MACAddress {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in key.utf8 {
+      hash ^= UInt64(byte)
+      hash &*= 0x0000_0100_0000_01B3
+    }
+    // Fold the high bits in: FNV's low bits alone mix the last bytes poorly.
+    let low40 = (hash ^ (hash >> 40)) & 0xFF_FFFF_FFFF
+    return MACAddress(rawValue: 0x02_0000_0000_00 | low40)
+  }
+}
+
+/// `tap lab1-vm1`, `attach vnet7`, `uplink internet`, `peer dist/isl`.
+func kindSummary(_ kind: PortKind) -> String {
+  switch kind {
+  case .tap(let interface): return "tap \(interface)"
+  case .attach(let interface): return "attach \(interface)"
+  case .uplink(let name): return "uplink \(name)"
+  case .peer(let reference): return "peer \(reference)"
+  }
+}
+
+/// `vlan 10`, `trunk 10,20 native 10 tagged`, `trunk all`, `dot1q-tunnel 300`.
+func vlanSummary(_ mode: VLANMode) -> String {
+  switch mode {
+  case .access(let vlan):
+    return "vlan \(vlan)"
+  case .trunk(let allowed, let native, let nativeTagged):
+    var text: String
+    switch allowed {
+    case .all: text = "trunk all"
+    case .only(let vlans): text = "trunk \(compressedVLANs(vlans))"
+    }
+    if let native { text += " native \(native)\(nativeTagged ? " tagged" : "")" }
+    return text
+  case .dot1qTunnel(let serviceVLAN, let tagType):
+    return "dot1q-tunnel \(serviceVLAN)" + (tagType == .serviceVLAN ? "" : " type 0x8100")
+  }
+}
+
+/// `10,20,100-199` from sorted VLAN ids.
+func compressedVLANs(_ vlans: [UInt16]) -> String {
+  var parts: [String] = []
+  var index = 0
+  while index < vlans.count {
+    var end = index
+    while end + 1 < vlans.count, vlans[end + 1] == vlans[end] + 1 { end += 1 }
+    parts.append(end == index ? "\(vlans[index])" : "\(vlans[index])-\(vlans[end])")
+    index = end + 1
+  }
+  return parts.joined(separator: ",")
+}
+
+/// `rate ingress 100mbit egress 50mbit burst 256KiB`.
+func rateSummary(_ rate: RateLimitSpec) -> String {
+  var parts = ["rate"]
+  if let ingress = rate.ingress { parts.append("ingress \(ingress)") }
+  if let egress = rate.egress { parts.append("egress \(egress)") }
+  if let pps = rate.ingressPPS { parts.append("ingress \(Rate.packetsPerSecond(pps))") }
+  if let pps = rate.egressPPS { parts.append("egress \(Rate.packetsPerSecond(pps))") }
+  if let burst = rate.burst { parts.append("burst \(formatSize(burst))") }
+  return parts.joined(separator: " ")
+}
+
+/// Bytes in the largest binary unit that divides them exactly (`256KiB`, `1500`).
+func formatSize(_ bytes: Int) -> String {
+  for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")]
+  where bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+    return "\(bytes >> shift)\(unit)"
+  }
+  return "\(bytes)"
+}
+
+/// A duration in the largest of h, m, s, ms that divides it exactly (`5m`, `250ms`).
+func formatDuration(_ duration: Duration) -> String {
+  let (seconds, attoseconds) = duration.components
+  let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+  for (factor, unit) in [(Int64(3_600_000), "h"), (60_000, "m"), (1000, "s")]
+  where milliseconds >= factor && milliseconds % factor == 0 {
+    return "\(milliseconds / factor)\(unit)"
+  }
+  return "\(milliseconds)ms"
+}
