@@ -51,7 +51,9 @@ let package = Package(
     .testTarget(name: "PatchbayCoreTests", dependencies: ["PatchbayCore", "PatchbayWire"]),
     .testTarget(
       name: "PatchbayTopologyTests",
-      dependencies: ["PatchbayTopology", "PatchbayCore", "PatchbayWire"],
+      dependencies: [
+        "PatchbayTopology", "PatchbayCore", "PatchbayWire", .product(name: "Yams", package: "Yams"),
+      ],
       resources: [.copy("Fixtures")]
     ),
     .testTarget(name: "PatchbayControlTests", dependencies: ["PatchbayControl", "PatchbayCore"]),

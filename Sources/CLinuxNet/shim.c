@@ -11,6 +11,7 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <net/if_arp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -204,7 +205,16 @@ int pb_install_termination_handler(int notify_fd) {
   if (sigaction(SIGTERM, &sa, NULL) < 0) return -errno;
   if (sigaction(SIGHUP, &sa, NULL) < 0) return -errno;
   signal(SIGPIPE, SIG_IGN);
-  return 0;
+  // A parent that spawned us from a libdispatch worker thread (Foundation's
+  // Process does) passes its blocked signal mask on through posix_spawn, and
+  // the handlers above would never run. Unblock what we handle on this thread.
+  sigset_t handled;
+  sigemptyset(&handled);
+  sigaddset(&handled, SIGINT);
+  sigaddset(&handled, SIGTERM);
+  sigaddset(&handled, SIGHUP);
+  int rc = pthread_sigmask(SIG_UNBLOCK, &handled, NULL);
+  return rc == 0 ? 0 : -rc;
 }
 
 void pb_reset_signal_handlers(void) {

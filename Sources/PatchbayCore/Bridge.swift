@@ -64,8 +64,9 @@ public struct Bridge: Sendable {
     let source = ethernet.source
     guard source.isValidSource else { return drop(.invalidSource, on: ingress) }
     // An access port takes untagged and priority-tagged (VLAN 0) frames only:
-    // accepting a tagged frame would let a guest hop into another VLAN.
-    if ethernet.tagCount > 0, ethernet.tag(at: 0).vlanID != 0 {
+    // accepting a tagged frame, or a priority tag hiding a second tag behind
+    // it, would let a guest hop into another VLAN.
+    if ethernet.tagCount > 1 || (ethernet.tagCount == 1 && ethernet.tag(at: 0).vlanID != 0) {
       return drop(.taggedOnAccessPort, on: ingress)
     }
     let vlan = ports[ingress].accessVLAN

@@ -82,13 +82,7 @@ public final class Lab: @unchecked Sendable {
           }
           let tap = try TapDevice.create(named: interface)
           taps.append(tap)
-          do {
-            try tap.setMTU(port.mtu)
-          } catch let error where error.errno == .invalidArgument {
-            throw LabError(
-              "port \(port.reference): the kernel refuses MTU \(port.mtu) on TAP \(interface) (TAPs take at most 65521)"
-            )
-          }
+          try setMTU(of: tap, for: port)
           // Each host is set up right after its TAP, so the TAP leaves this
           // namespace before the next one is created with a possibly equal name.
           if let host = topology.host(on: port.reference) {
@@ -147,6 +141,20 @@ public final class Lab: @unchecked Sendable {
       if IPRoute.namespaceExists(namespace) {
         throw LabError("host \(host.name): network namespace '\(namespace)' already exists")
       }
+    }
+  }
+
+  /// Sets the TAP's MTU, explaining the kernel's refusal of one above the TAP maximum.
+  private static func setMTU(of tap: TapDevice, for port: PortSpec) throws(LabError) {
+    do {
+      try tap.setMTU(port.mtu)
+    } catch {
+      if error.errno == .invalidArgument {
+        throw LabError(
+          "port \(port.reference): the kernel refuses MTU \(port.mtu) on TAP \(tap.interfaceName) (TAPs take at most 65521)"
+        )
+      }
+      throw LabError("port \(port.reference): \(error)")
     }
   }
 

@@ -100,6 +100,8 @@ private struct Loader {
   var portLists: [(reference: PortReference, location: SourceLocation)] = []
   var macs: [(mac: MACAddress, owner: String, location: SourceLocation)] = []
   var hostAddresses: [(address: IPv4Address, host: String, location: SourceLocation)] = []
+  /// Each host's port, so addresses are compared only within one switch.
+  var hostPorts: [String: PortReference] = [:]
 
   init(file: String, document: YAMLDocument) {
     self.file = file
@@ -711,6 +713,7 @@ private struct Loader {
       case "port":
         if let node = singleValue(entry), let reference = portReference(node, key: "port") {
           port = reference
+          hostPorts[item.key] = reference
           claims.append(
             PortClaim(port: reference, owner: "host '\(item.key)'", location: entry.valueLocation))
         }
@@ -1224,13 +1227,16 @@ private struct Loader {
     }
   }
 
+  /// Two hosts on one switch must not share an address; isolated switches may
+  /// reuse a subnet, as separate networks do.
   mutating func checkHostAddresses() {
-    var owners: [IPv4Address: String] = [:]
+    var owners: [String: [IPv4Address: String]] = [:]
     for (address, host, location) in hostAddresses {
-      if let first = owners[address] {
+      let domain = hostPorts[host]?.switchName ?? ""
+      if let first = owners[domain]?[address] {
         error("address \(address) is already used by host '\(first)'", at: location)
       } else {
-        owners[address] = host
+        owners[domain, default: [:]][address] = host
       }
     }
   }

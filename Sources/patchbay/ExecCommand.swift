@@ -28,7 +28,7 @@ struct ExecCommand: ParsableCommand {
     }
     // `ip netns exec` also remounts /sys and applies /etc/netns, so tools inside see the namespace.
     let arguments = [IPRoute.executable, "netns", "exec", paths.namespace(ofHost: host)] + command
-    fflush(stdout)
+    fflush(nil)
     var cArguments = arguments.map { strdup($0) }
     cArguments.append(nil)
     execv(IPRoute.executable, &cArguments)

@@ -27,7 +27,8 @@ final class LabDaemon: @unchecked Sendable {
   /// ready marker after the summary and moves its output to the lab's log.
   static func run(topology: Topology, topologyFile: String, detached: Bool) throws {
     var pipeEnds: [Int32] = [0, 0]
-    guard pipe2(&pipeEnds, O_CLOEXEC) == 0 else { throw CLIError("cannot create a pipe") }
+    guard pipe(&pipeEnds) == 0 else { throw CLIError("cannot create a pipe") }
+    for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
     // Signals arriving during set-up are kept in the pipe and end the lab as soon as it is up.
     _ = pb_install_termination_handler(pipeEnds[1])
     if detached { setsid() }
@@ -60,7 +61,7 @@ final class LabDaemon: @unchecked Sendable {
     print(LabSummary.ready(topology, detached: detached))
     if detached {
       print(readyMarker)
-      fflush(stdout)
+      fflush(nil)
       let log = open(lab.paths.logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
       if log >= 0 {
         dup2(log, 1)
@@ -68,7 +69,7 @@ final class LabDaemon: @unchecked Sendable {
         close(log)
       }
     } else {
-      fflush(stdout)
+      fflush(nil)
     }
 
     var signal: UInt8 = 0

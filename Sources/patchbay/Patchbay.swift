@@ -24,6 +24,9 @@ struct Patchbay: ParsableCommand {
     } catch let error as TopologyError {
       for diagnostic in error.diagnostics { printError(diagnostic.description) }
       Foundation.exit(1)
+    } catch let error as ExitCode {
+      // The failure was reported already (a detached daemon's own error lines).
+      Foundation.exit(error.rawValue)
     } catch let error as CLIError {
       printError("patchbay: error: \(error.message)")
       Foundation.exit(error.exitCode)

@@ -382,6 +382,21 @@ struct BridgeTests {
     #expect(bridge.counters[0].floodedPackets == 1)
   }
 
+  @Test func aPriorityTagHidingAVLANTagIsDroppedOnAccessPorts() {
+    var bridge = makeBridge(vlans: [10, 10])
+    // 0x8100 VID 0 (priority only), then 0x8100 VID 20: a double-tag hop attempt.
+    let header: [UInt8] = [
+      0x02, 0, 0, 0, 0, 0x0B, 0x02, 0, 0, 0, 0, 0x0A,
+      0x81, 0x00, 0xA0, 0x00,
+      0x81, 0x00, 0x00, 0x14,
+      0x08, 0x00,
+    ]
+    let bytes = header + [UInt8](repeating: 0, count: 46)
+    #expect(bridge.receive(bytes, on: 0, at: t0) == .drop(.taggedOnAccessPort))
+    #expect(bridge.counters[0][dropped: .taggedOnAccessPort] == 1)
+    #expect(bridge.table.count == 0)
+  }
+
   // MARK: Counters
 
   @Test func everyReceivedFrameIsCountedDroppedOrNot() {

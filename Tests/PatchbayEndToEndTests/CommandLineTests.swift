@@ -36,8 +36,8 @@ import Testing
     let lines = result.errors.split(separator: "\n").map(String.init)
     #expect(lines.count == 3, "\(lines)")
     for line in lines {
-      #expect(line.hasPrefix("\(file):"), line)
-      #expect(line.contains(": error: "), line)
+      #expect(line.hasPrefix("\(file):"), "\(line)")
+      #expect(line.contains(": error: "), "\(line)")
     }
     #expect(lines.first?.hasPrefix("\(file):4:5: error: unknown key 'mac-agin'") == true, "\(lines)")
     #expect(lines.first?.contains("did you mean 'mac-aging'?") == true, "\(lines)")
@@ -54,7 +54,7 @@ import Testing
       """)
     let result = try Harness.patchbay("up", file)
     #expect(result.status == 1)
-    #expect(result.errors == "\(file):5:12: error: not supported yet: vlan\n", result.errors)
+    #expect(result.errors == "\(file):5:12: error: not supported yet: vlan\n", "\(result.errors)")
   }
 
   @Test func errorsAreOneLineWithoutAStackTrace() throws {
@@ -63,18 +63,18 @@ import Testing
     #expect(missing.errors == "patchbay: error: no such file: /nonexistent/lab.yaml\n")
     let unknown = try Harness.patchbay("frobnicate")
     #expect(unknown.status != 0)
-    #expect(unknown.errors.hasPrefix("patchbay: error: "), unknown.errors)
-    #expect(unknown.errors.split(separator: "\n").count == 1, unknown.errors)
+    #expect(unknown.errors.hasPrefix("patchbay: error: "), "\(unknown.errors)")
+    #expect(unknown.errors.split(separator: "\n").count == 1, "\(unknown.errors)")
   }
 
   @Test func graphPrintsDotAndMermaid() throws {
     let quickstart = Self.repository.appendingPathComponent("Topologies/quickstart.yaml").path
     let dot = try Harness.patchbay("graph", quickstart)
-    #expect(dot.status == 0, dot.errors)
-    #expect(dot.output.hasPrefix("graph \"quickstart\" {"), dot.output)
+    #expect(dot.status == 0, "\(dot.errors)")
+    #expect(dot.output.hasPrefix("graph \"quickstart\" {"), "\(dot.output)")
     let mermaid = try Harness.patchbay("graph", quickstart, "--format", "mermaid")
-    #expect(mermaid.status == 0, mermaid.errors)
-    #expect(mermaid.output.hasPrefix("graph LR"), mermaid.output)
+    #expect(mermaid.status == 0, "\(mermaid.errors)")
+    #expect(mermaid.output.hasPrefix("graph LR"), "\(mermaid.output)")
     for host in ["h1", "h2", "h3"] {
       #expect(dot.output.contains(host) && mermaid.output.contains(host))
     }

@@ -51,9 +51,11 @@ struct LearningSwitchTests {
       tcpdump.standardOutput = FileHandle.nullDevice
       tcpdump.standardError = FileHandle.nullDevice
       try tcpdump.run()
+      // SIGKILL, not SIGINT: a child spawned from a dispatch thread may have
+      // SIGINT blocked; -U has written every packet to the file already.
       defer {
         if tcpdump.isRunning {
-          tcpdump.interrupt()
+          kill(tcpdump.processIdentifier, SIGKILL)
           tcpdump.waitUntilExit()
         }
       }
@@ -67,12 +69,12 @@ struct LearningSwitchTests {
       #expect(lost.status != 0, "nobody has 10.0.0.99, the ping must fail")
       // Learned unicast: h1 and h2 know each other after ARP.
       let ping = try Harness.exec(lab, "h1", "ping", "-c", "5", "-i", "0.2", "10.0.0.2")
-      #expect(ping.status == 0, ping.output)
+      #expect(ping.status == 0, "\(ping.output)")
       usleep(500_000)
-      tcpdump.interrupt()
+      kill(tcpdump.processIdentifier, SIGKILL)
       tcpdump.waitUntilExit()
 
-      let read = try Harness.run("/usr/sbin/tcpdump", ["-n", "-r", capture])
+      let read = try Harness.run("/usr/bin/env", ["tcpdump", "-n", "-r", capture])
       let lines = read.output.split(separator: "\n")
       let flooded = lines.filter { $0.contains("10.0.0.1 > 10.0.0.99") }
       let learned = lines.filter { $0.contains("10.0.0.1 > 10.0.0.2") || $0.contains("10.0.0.2 > 10.0.0.1") }
@@ -100,9 +102,9 @@ struct LearningSwitchTests {
             s.send(bytes.fromhex("ffffffffffff" "020000000001" "8100" "00"))
         """
       let sent = try Harness.exec(lab, "h1", "python3", "-c", script)
-      #expect(sent.status == 0, sent.errors)
+      #expect(sent.status == 0, "\(sent.errors)")
       let ping = try Harness.exec(lab, "h2", "ping", "-c", "3", "-i", "0.2", "10.0.0.3")
-      #expect(ping.status == 0, ping.output)
+      #expect(ping.status == 0, "\(ping.output)")
 
       let status = try Harness.status(lab)
       let h1 = try #require(Harness.port("core/h1", in: status))

@@ -9,24 +9,24 @@ struct LifecycleTests {
     Harness.forceClean(lab)
     let file = try Harness.topologyFile(Harness.threeHosts(lab))
     let up = try Harness.patchbay("up", file, "--detach")
-    #expect(up.status == 0, up.errors)
-    #expect(up.output.contains("lab \(lab) is up"), up.output)
+    #expect(up.status == 0, "\(up.errors)")
+    #expect(up.output.contains("lab \(lab) is up"), "\(up.output)")
     #expect(Harness.namespaces(of: lab) == ["\(lab)-h1", "\(lab)-h2", "\(lab)-h3"])
     let attributes = try FileManager.default.attributesOfItem(atPath: "/run/patchbay/\(lab)/control.sock")
     #expect((attributes[.posixPermissions] as? Int) == 0o600)
     #expect(FileManager.default.fileExists(atPath: "/run/patchbay/\(lab)/pid"))
 
     let down = try Harness.patchbay("down", lab)
-    #expect(down.status == 0, down.errors)
+    #expect(down.status == 0, "\(down.errors)")
     #expect(Harness.leftovers(of: lab).isEmpty, "\(Harness.leftovers(of: lab))")
     let again = try Harness.patchbay("down", lab)
     #expect(again.status == 0)
     #expect(again.output.contains("not running"))
     // down also takes the topology file.
     let upAgain = try Harness.patchbay("up", file, "--detach")
-    #expect(upAgain.status == 0, upAgain.errors)
+    #expect(upAgain.status == 0, "\(upAgain.errors)")
     let downByFile = try Harness.patchbay("down", file)
-    #expect(downByFile.status == 0, downByFile.errors)
+    #expect(downByFile.status == 0, "\(downByFile.errors)")
     #expect(Harness.leftovers(of: lab).isEmpty, "\(Harness.leftovers(of: lab))")
     Harness.forceClean(lab)
   }
@@ -52,12 +52,12 @@ struct LifecycleTests {
     }
     #expect(ready, "the lab never came up")
     let ping = try Harness.exec(lab, "h1", "ping", "-c", "1", "-W", "2", "10.0.0.2")
-    #expect(ping.status == 0, ping.output)
+    #expect(ping.status == 0, "\(ping.output)")
     kill(process.processIdentifier, signal)
     process.waitUntilExit()
     let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    #expect(process.terminationStatus == 0, text)
-    #expect(text.contains("stopped"), text)
+    #expect(process.terminationStatus == 0, "\(text)")
+    #expect(text.contains("stopped"), "\(text)")
     #expect(Harness.leftovers(of: lab).isEmpty, "\(Harness.leftovers(of: lab))")
   }
 
@@ -84,8 +84,8 @@ struct LifecycleTests {
     #expect(up.status == 1)
     let lines = up.errors.split(separator: "\n")
     #expect(lines.count == 1, "one line: \(up.errors)")
-    #expect(up.errors.hasPrefix("patchbay: error: port core/big:"), up.errors)
-    #expect(up.errors.contains("65521"), up.errors)
+    #expect(up.errors.hasPrefix("patchbay: error: port core/big:"), "\(up.errors)")
+    #expect(up.errors.contains("65521"), "\(up.errors)")
     #expect(Harness.leftovers(of: lab).isEmpty, "\(Harness.leftovers(of: lab))")
   }
 
@@ -114,14 +114,14 @@ struct LifecycleTests {
         #expect(try Harness.exec(first, "h1", "ping", "-c", "1", "-W", "2", "10.0.0.2").status == 0)
         #expect(try Harness.exec(second, "h1", "ping", "-c", "1", "-W", "2", "10.0.0.3").status == 0)
         let status = try Harness.patchbay("status", "--json")
-        #expect(status.status == 0, status.errors)
+        #expect(status.status == 0, "\(status.errors)")
         let labs = try #require(
           JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [[String: Any]])
         let names = labs.compactMap { $0["name"] as? String }
         #expect(names.contains(first) && names.contains(second), "\(names)")
         let ambiguous = try Harness.patchbay("fdb")
         #expect(ambiguous.status == 1)
-        #expect(ambiguous.errors.contains("several labs are running"), ambiguous.errors)
+        #expect(ambiguous.errors.contains("several labs are running"), "\(ambiguous.errors)")
       }
     }
   }
@@ -131,7 +131,7 @@ struct LifecycleTests {
     try Harness.withLab(Harness.threeHosts(lab), named: lab) { file in
       let again = try Harness.patchbay("up", file, "--detach")
       #expect(again.status == 1)
-      #expect(again.errors.contains("lab '\(lab)' is already running"), again.errors)
+      #expect(again.errors.contains("lab '\(lab)' is already running"), "\(again.errors)")
       // The running lab is untouched.
       #expect(try Harness.exec(lab, "h1", "ping", "-c", "1", "-W", "2", "10.0.0.3").status == 0)
     }
@@ -142,7 +142,7 @@ struct LifecycleTests {
     try Harness.withLab(Harness.threeHosts(lab), named: lab) { _ in
       let hostname = try Harness.exec(lab, "h2", "ip", "-br", "addr", "show", "eth0")
       #expect(hostname.status == 0)
-      #expect(hostname.output.contains("10.0.0.2/24"), hostname.output)
+      #expect(hostname.output.contains("10.0.0.2/24"), "\(hostname.output)")
       let missingHost = try Harness.exec(lab, "h9", "true")
       #expect(missingHost.status == 1)
       #expect(missingHost.errors == "patchbay: error: lab \(lab) has no host 'h9' (hosts: h1, h2, h3)\n")

@@ -714,6 +714,28 @@ let badFiles: [BadFile] = [
     #expect(topology.vms.isEmpty && topology.uplinks.isEmpty)
   }
 
+  @Test func isolatedSwitchesMayReuseAnAddressButOneSwitchMayNot() throws {
+    let topology = try #require(
+      load(
+        """
+        name: lab1
+        switches: {web: {ports: {a: {}}}, db: {ports: {b: {}}}}
+        hosts:
+          h1: {port: web/a, address: 10.1.0.11/24}
+          h2: {port: db/b, address: 10.1.0.11/24}
+        """))
+    #expect(topology.hosts.map(\.address) == [.fixed(IPv4CIDR("10.1.0.11/24")!), .fixed(IPv4CIDR("10.1.0.11/24")!)])
+    #expect(
+      diagnostics(
+        """
+        name: lab1
+        switches: {web: {ports: {a: {}, b: {}}}}
+        hosts:
+          h1: {port: web/a, address: 10.1.0.11/24}
+          h2: {port: web/b, address: 10.1.0.11/24}
+        """) == ["lab.yaml:5:30: error: address 10.1.0.11 is already used by host 'h1'"])
+  }
+
   @Test func dhcpHostAddressIsAFeatureUse() throws {
     let topology = try #require(
       load(
