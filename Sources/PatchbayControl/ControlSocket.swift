@@ -58,7 +58,9 @@ public final class ControlServer: @unchecked Sendable {
   private let finished = DispatchSemaphore(value: 0)
 
   /// Binds and listens at `path`; `handler` answers each request on the server's thread.
-  public init(path: String, handler: @escaping @Sendable (ControlRequest) -> ControlResponse) throws(ControlError) {
+  public init(path: String, handler: @escaping @Sendable (ControlRequest) -> ControlResponse)
+    throws(ControlError)
+  {
     self.path = path
     self.handler = handler
     let fd = pb_unix_listen(path, 16)

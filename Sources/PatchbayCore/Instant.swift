@@ -46,7 +46,8 @@ extension Duration {
     guard seconds >= 0 else { return 0 }
     let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
     guard !overflow else { return .max }
-    let (sum, overflow2) = whole.addingReportingOverflow(UInt64(max(0, attoseconds) / 1_000_000_000))
+    let (sum, overflow2) = whole.addingReportingOverflow(
+      UInt64(max(0, attoseconds) / 1_000_000_000))
     return overflow2 ? .max : sum
   }
 }

@@ -143,7 +143,8 @@ public struct MACTable: Sendable {
 
   @inline(__always)
   private func isExpired(_ slot: Int, at now: Instant) -> Bool {
-    !isStatic[slot] && now.nanoseconds(since: Instant(nanoseconds: lastSeen[slot])) >= agingNanoseconds
+    !isStatic[slot]
+      && now.nanoseconds(since: Instant(nanoseconds: lastSeen[slot])) >= agingNanoseconds
   }
 
   /// The port `mac` in `vlan` lives on, unless unknown or expired at `now`.
@@ -325,7 +326,8 @@ public struct MACTable: Sendable {
       if bucket == 0 { return }
       let wanted = home(of: keys[Int(bucket - 1)])
       // Leave the entry if its home lies cyclically in (hole, probe].
-      let staysPut = hole <= probe ? (hole < wanted && wanted <= probe) : (hole < wanted || wanted <= probe)
+      let staysPut =
+        hole <= probe ? (hole < wanted && wanted <= probe) : (hole < wanted || wanted <= probe)
       if staysPut { continue }
       buckets[hole] = bucket
       buckets[probe] = 0

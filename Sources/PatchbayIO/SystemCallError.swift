@@ -30,7 +30,9 @@ public struct SystemCallError: Error, CustomStringConvertible, Sendable {
 /// The datapath does not use this: per-frame reads and writes call Glibc
 /// directly so EAGAIN costs no error value.
 @discardableResult
-func checked(_ call: String, _ subject: String, _ body: () -> Int32) throws(SystemCallError) -> Int32 {
+func checked(_ call: String, _ subject: String, _ body: () -> Int32) throws(SystemCallError)
+  -> Int32
+{
   while true {
     let result = body()
     if result >= 0 { return result }
@@ -41,7 +43,9 @@ func checked(_ call: String, _ subject: String, _ body: () -> Int32) throws(Syst
 
 /// Like `checked`, for libc calls that return -1 and set `errno`.
 @discardableResult
-func checkedLibc(_ call: String, _ subject: String, _ body: () -> Int32) throws(SystemCallError) -> Int32 {
+func checkedLibc(_ call: String, _ subject: String, _ body: () -> Int32) throws(SystemCallError)
+  -> Int32
+{
   while true {
     let result = body()
     if result >= 0 { return result }

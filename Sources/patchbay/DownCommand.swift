@@ -21,7 +21,9 @@ struct DownCommand: ParsableCommand {
     }
     if let pid = paths.runningPID {
       // Ask politely over the control socket; a signal does the same if it does not answer.
-      if (try? ControlClient.send(ControlRequest(command: .shutdown), to: paths.controlSocket)) == nil {
+      if (try? ControlClient.send(ControlRequest(command: .shutdown), to: paths.controlSocket))
+        == nil
+      {
         kill(pid, SIGTERM)
       }
       if !waitForExit(pid, seconds: 20) {
@@ -65,7 +67,8 @@ enum LabName {
     switch running.count {
     case 0: throw CLIError("no lab is running")
     case 1: return running[0]
-    default: throw CLIError("several labs are running (\(running.joined(separator: ", "))); name one")
+    default:
+      throw CLIError("several labs are running (\(running.joined(separator: ", "))); name one")
     }
   }
 

@@ -18,7 +18,9 @@ struct ExecCommand: ParsableCommand {
 
   func run() throws {
     try requireRoot("patchbay exec")
-    guard !command.isEmpty else { throw CLIError("no command given: patchbay exec \(lab) \(host) -- CMD...") }
+    guard !command.isEmpty else {
+      throw CLIError("no command given: patchbay exec \(lab) \(host) -- CMD...")
+    }
     let paths = LabPaths(name: lab)
     guard paths.runningPID != nil else { throw CLIError("lab \(lab) is not running") }
     let hosts = LabResources.load(paths)?.hosts ?? []

@@ -17,7 +17,9 @@ enum LabSummary {
       }
     }
     let paths = LabPaths(name: topology.name)
-    lines.append("  hosts run in network namespaces: \(topology.hosts.map { paths.namespace(ofHost: $0.name) }.joined(separator: ", "))")
+    lines.append(
+      "  hosts run in network namespaces: \(topology.hosts.map { paths.namespace(ofHost: $0.name) }.joined(separator: ", "))"
+    )
     lines.append("try, from another terminal:")
     let fixedHosts = topology.hosts.compactMap { host -> (String, String)? in
       if case .fixed(let cidr) = host.address { return (host.name, cidr.address.description) }

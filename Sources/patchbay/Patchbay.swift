@@ -36,7 +36,8 @@ struct Patchbay: ParsableCommand {
         print(fullMessage(for: error))
         Foundation.exit(0)
       }
-      let message = Self.message(for: error)
+      let message =
+        Self.message(for: error)
         .split(whereSeparator: \.isNewline).first.map(String.init) ?? "\(error)"
       let trimmed = message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message
       printError("patchbay: error: \(trimmed) (see 'patchbay --help')")

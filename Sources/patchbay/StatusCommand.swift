@@ -69,15 +69,21 @@ enum StatusText {
           + "learned \(switchStatus.macEvents["learned"] ?? 0), moved \(switchStatus.macEvents["moved"] ?? 0), evicted \(switchStatus.macEvents["evicted"] ?? 0))"
       )
       var rows = [
-        ["PORT", "KIND", "INTERFACE", "STATE", "VLAN", "RATE", "RX PKTS", "RX BYTES", "TX PKTS", "TX BYTES", "DROPS"]
+        [
+          "PORT", "KIND", "INTERFACE", "STATE", "VLAN", "RATE", "RX PKTS", "RX BYTES", "TX PKTS",
+          "TX BYTES", "DROPS",
+        ]
       ]
       for port in switchStatus.ports {
         let drops =
           port.drops.isEmpty
-          ? "0" : port.drops.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+          ? "0"
+          : port.drops.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(
+            separator: " ")
         rows.append([
           port.name, port.kind, port.interface, port.state, port.vlanMode, port.rateLimit,
-          String(port.rxPackets), String(port.rxBytes), String(port.txPackets), String(port.txBytes), drops,
+          String(port.rxPackets), String(port.rxBytes), String(port.txPackets),
+          String(port.txBytes), drops,
         ])
       }
       lines.append(contentsOf: table(rows).map { "  " + $0 })
@@ -98,10 +104,13 @@ enum StatusText {
 func table(_ rows: [[String]]) -> [String] {
   guard let columns = rows.map(\.count).max() else { return [] }
   var widths = [Int](repeating: 0, count: columns)
-  for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
+  for row in rows {
+    for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }
+  }
   return rows.map { row in
     row.enumerated().map { index, cell in
-      index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+      index == row.count - 1
+        ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
     }.joined(separator: "  ")
   }
 }

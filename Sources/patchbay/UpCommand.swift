@@ -33,7 +33,8 @@ struct UpCommand: ParsableCommand {
   /// Runs the daemon as a child in its own session and waits until it says the
   /// lab is ready (exit 0) or fails (its error, exit 1).
   private func startDetached(topologyFile: String, name: String) throws {
-    let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+    let executable =
+      (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
       ?? CommandLine.arguments[0]
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
@@ -56,7 +57,9 @@ struct UpCommand: ParsableCommand {
     process.waitUntilExit()
     let lines = text.split(whereSeparator: \.isNewline)
     for line in lines { printError(String(line)) }
-    if lines.isEmpty { printError("patchbay: error: the lab daemon exited with status \(process.terminationStatus)") }
+    if lines.isEmpty {
+      printError("patchbay: error: the lab daemon exited with status \(process.terminationStatus)")
+    }
     throw ExitCode(1)
   }
 }

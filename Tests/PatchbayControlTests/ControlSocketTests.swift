@@ -28,7 +28,8 @@ import Testing
     let attributes = try FileManager.default.attributesOfItem(atPath: path)
     #expect((attributes[.posixPermissions] as? Int) == 0o600)
 
-    let response = try ControlClient.send(ControlRequest(command: .fdb, switchName: "core"), to: path)
+    let response = try ControlClient.send(
+      ControlRequest(command: .fdb, switchName: "core"), to: path)
     if geteuid() == 0 {
       #expect(response.ok)
       #expect(response.fdb?.first?.switchName == "core")
@@ -76,8 +77,9 @@ import Testing
     let response = try JSONDecoder().decode(ControlResponse.self, from: Data(bytes))
     #expect(response.ok == false)
     #expect(
-      response.error == (geteuid() == 0
-        ? "malformed control request" : "permission denied: only root may control a lab"))
+      response.error
+        == (geteuid() == 0
+          ? "malformed control request" : "permission denied: only root may control a lab"))
   }
 
   @Test func messagesEncodeAsDocumentedJSON() throws {

@@ -39,7 +39,8 @@ import Testing
       #expect(line.hasPrefix("\(file):"), "\(line)")
       #expect(line.contains(": error: "), "\(line)")
     }
-    #expect(lines.first?.hasPrefix("\(file):4:5: error: unknown key 'mac-agin'") == true, "\(lines)")
+    #expect(
+      lines.first?.hasPrefix("\(file):4:5: error: unknown key 'mac-agin'") == true, "\(lines)")
     #expect(lines.first?.contains("did you mean 'mac-aging'?") == true, "\(lines)")
   }
 

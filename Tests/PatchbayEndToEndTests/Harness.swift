@@ -43,7 +43,9 @@ enum Harness {
 
   /// Runs `executable` with `arguments`, waits at most `timeout` seconds (then kills it).
   @discardableResult
-  static func run(_ executable: String, _ arguments: [String], timeout: Double = 60) throws -> Result {
+  static func run(_ executable: String, _ arguments: [String], timeout: Double = 60) throws
+    -> Result
+  {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -147,7 +149,8 @@ enum Harness {
     try #require(up.status == 0, "up failed: \(up.errors)", sourceLocation: sourceLocation)
     defer {
       let down = try? patchbay("down", lab)
-      #expect(down?.status == 0, "down failed: \(down?.errors ?? "")", sourceLocation: sourceLocation)
+      #expect(
+        down?.status == 0, "down failed: \(down?.errors ?? "")", sourceLocation: sourceLocation)
       let left = leftovers(of: lab)
       #expect(left.isEmpty, "left behind after down: \(left)", sourceLocation: sourceLocation)
       forceClean(lab)

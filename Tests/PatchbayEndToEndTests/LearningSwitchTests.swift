@@ -64,7 +64,9 @@ struct LearningSwitchTests {
       usleep(300_000)
 
       // Unknown unicast: a MAC no port has ever sent from.
-      try Harness.exec(lab, "h1", "ip", "neigh", "replace", "10.0.0.99", "lladdr", "02:00:00:00:00:99", "dev", "eth0")
+      try Harness.exec(
+        lab, "h1", "ip", "neigh", "replace", "10.0.0.99", "lladdr", "02:00:00:00:00:99", "dev",
+        "eth0")
       let lost = try Harness.exec(lab, "h1", "ping", "-c", "3", "-i", "0.2", "-W", "1", "10.0.0.99")
       #expect(lost.status != 0, "nobody has 10.0.0.99, the ping must fail")
       // Learned unicast: h1 and h2 know each other after ARP.
@@ -77,7 +79,9 @@ struct LearningSwitchTests {
       let read = try Harness.run("/usr/bin/env", ["tcpdump", "-n", "-r", capture])
       let lines = read.output.split(separator: "\n")
       let flooded = lines.filter { $0.contains("10.0.0.1 > 10.0.0.99") }
-      let learned = lines.filter { $0.contains("10.0.0.1 > 10.0.0.2") || $0.contains("10.0.0.2 > 10.0.0.1") }
+      let learned = lines.filter {
+        $0.contains("10.0.0.1 > 10.0.0.2") || $0.contains("10.0.0.2 > 10.0.0.1")
+      }
       #expect(flooded.count == 3, "h3 must see the 3 unknown-unicast echoes: \(read.output)")
       #expect(learned.isEmpty, "h3 must not see h1<->h2 traffic: \(learned)")
 

@@ -12,7 +12,8 @@ struct LifecycleTests {
     #expect(up.status == 0, "\(up.errors)")
     #expect(up.output.contains("lab \(lab) is up"), "\(up.output)")
     #expect(Harness.namespaces(of: lab) == ["\(lab)-h1", "\(lab)-h2", "\(lab)-h3"])
-    let attributes = try FileManager.default.attributesOfItem(atPath: "/run/patchbay/\(lab)/control.sock")
+    let attributes = try FileManager.default.attributesOfItem(
+      atPath: "/run/patchbay/\(lab)/control.sock")
     #expect((attributes[.posixPermissions] as? Int) == 0o600)
     #expect(FileManager.default.fileExists(atPath: "/run/patchbay/\(lab)/pid"))
 
@@ -94,7 +95,8 @@ struct LifecycleTests {
     Harness.forceClean(lab)
     defer { Harness.forceClean(lab) }
     try Harness.ip("tuntap", "add", "dev", "\(lab)-h2", "mode", "tap")
-    let up = try Harness.patchbay("up", try Harness.topologyFile(Harness.threeHosts(lab)), "--detach")
+    let up = try Harness.patchbay(
+      "up", try Harness.topologyFile(Harness.threeHosts(lab)), "--detach")
     #expect(up.status == 1)
     #expect(
       up.errors == "patchbay: error: port core/h2: interface '\(lab)-h2' already exists\n",
@@ -112,7 +114,8 @@ struct LifecycleTests {
       try Harness.withLab(Harness.threeHosts(second), named: second) { _ in
         // Same addresses in both labs, and each lab's hosts reach only their own switch.
         #expect(try Harness.exec(first, "h1", "ping", "-c", "1", "-W", "2", "10.0.0.2").status == 0)
-        #expect(try Harness.exec(second, "h1", "ping", "-c", "1", "-W", "2", "10.0.0.3").status == 0)
+        #expect(
+          try Harness.exec(second, "h1", "ping", "-c", "1", "-W", "2", "10.0.0.3").status == 0)
         let status = try Harness.patchbay("status", "--json")
         #expect(status.status == 0, "\(status.errors)")
         let labs = try #require(
@@ -145,7 +148,8 @@ struct LifecycleTests {
       #expect(hostname.output.contains("10.0.0.2/24"), "\(hostname.output)")
       let missingHost = try Harness.exec(lab, "h9", "true")
       #expect(missingHost.status == 1)
-      #expect(missingHost.errors == "patchbay: error: lab \(lab) has no host 'h9' (hosts: h1, h2, h3)\n")
+      #expect(
+        missingHost.errors == "patchbay: error: lab \(lab) has no host 'h9' (hosts: h1, h2, h3)\n")
       let exitCode = try Harness.exec(lab, "h1", "sh", "-c", "exit 7")
       #expect(exitCode.status == 7, "exec passes the command's exit status through")
     }

@@ -7,7 +7,8 @@ import Testing
 struct LabResourcesTests {
   @Test func saveLoadAndRemoveLeftovers() throws {
     let paths = LabPaths(name: "pbtest-res")
-    try FileManager.default.createDirectory(atPath: paths.directory, withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(
+      atPath: paths.directory, withIntermediateDirectories: true)
     try IPRoute.run(["netns", "add", "pbtest-res-h1"])
     var resources = LabResources()
     resources.topologyFile = "/tmp/x.yaml"

@@ -9,7 +9,9 @@ let canMakeInterfaces: Bool = {
   let allowed = geteuid() == 0 && FileManager.default.fileExists(atPath: "/dev/net/tun")
   if !allowed {
     FileHandle.standardError.write(
-      Data("WARNING: PatchbayIOTests that create TAPs are SKIPPED: they need root (CAP_NET_ADMIN)\n".utf8))
+      Data(
+        "WARNING: PatchbayIOTests that create TAPs are SKIPPED: they need root (CAP_NET_ADMIN)\n"
+          .utf8))
   }
   return allowed
 }()

@@ -724,7 +724,8 @@ let badFiles: [BadFile] = [
           h1: {port: web/a, address: 10.1.0.11/24}
           h2: {port: db/b, address: 10.1.0.11/24}
         """))
-    #expect(topology.hosts.map(\.address) == [.fixed(IPv4CIDR("10.1.0.11/24")!), .fixed(IPv4CIDR("10.1.0.11/24")!)])
+    let shared = AddressAssignment.fixed(IPv4CIDR("10.1.0.11/24")!)
+    #expect(topology.hosts.map(\.address) == [shared, shared])
     #expect(
       diagnostics(
         """
