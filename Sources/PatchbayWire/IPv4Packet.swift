@@ -281,7 +281,9 @@ public struct IPv4Header: Hashable, Sendable {
   /// Throws `.truncated` when `bytes` are fewer than 20 and `.badLength` when the
   /// total length would not fit 16 bits. Out-of-range `dscp`, `ecn` and
   /// `fragmentOffset` are masked to their field widths.
-  public func emit(into bytes: UnsafeMutableRawBufferPointer, payloadLength: Int) throws(WireError) {
+  public func emit(
+    into bytes: UnsafeMutableRawBufferPointer, payloadLength: Int
+  ) throws(WireError) {
     guard bytes.count >= IPv4Header.byteCount else { throw .truncated }
     guard payloadLength >= 0, payloadLength <= Int(UInt16.max) - IPv4Header.byteCount else {
       throw .badLength

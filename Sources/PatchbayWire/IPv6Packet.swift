@@ -139,7 +139,9 @@ public struct IPv6Header: Hashable, Sendable {
   ///
   /// Throws `.truncated` when `bytes` are fewer than 40 and `.badLength` when
   /// `payloadLength` does not fit 16 bits. `flowLabel` is masked to 20 bits.
-  public func emit(into bytes: UnsafeMutableRawBufferPointer, payloadLength: Int) throws(WireError) {
+  public func emit(
+    into bytes: UnsafeMutableRawBufferPointer, payloadLength: Int
+  ) throws(WireError) {
     guard bytes.count >= IPv6Header.byteCount else { throw .truncated }
     guard payloadLength >= 0, payloadLength <= Int(UInt16.max) else { throw .badLength }
     typealias Offset = IPv6Packet.Offset

@@ -26,11 +26,13 @@ public enum InternetChecksum {
       offset += 8
     }
     if offset + 4 <= count {
-      accumulator = add(accumulator, UInt64(bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+      accumulator = add(
+        accumulator, UInt64(bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
       offset += 4
     }
     if offset + 2 <= count {
-      accumulator = add(accumulator, UInt64(bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+      accumulator = add(
+        accumulator, UInt64(bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
       offset += 2
     }
     if offset < count {
@@ -129,7 +131,8 @@ public enum IPPseudoHeader: Hashable, Sendable {
   /// The source and destination of an IPv6 header.
   case ipv6(source: IPv6Address, destination: IPv6Address)
 
-  /// The pseudo-header's sum for an upper-layer message of `length` bytes.
+  /// The pseudo-header's sum for an upper-layer message of `length` bytes
+  /// (kept to the field's width: 16 bits for IPv4, 32 for IPv6).
   @inline(__always)
   public func sum(protocol: IPProtocol, length: Int) -> UInt32 {
     switch self {

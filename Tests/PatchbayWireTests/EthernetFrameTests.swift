@@ -59,7 +59,9 @@ struct EthernetFrameTests {
   @Test func stopsAfterTwoTags() throws {
     // A third tag is not walked: it is the start of the payload.
     let triple =
-      Self.addresses + [0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x00, 0x0a, 0x81, 0x00, 0x00, 0x0b, 0x08, 0x00]
+      Self.addresses + [
+        0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x00, 0x0a, 0x81, 0x00, 0x00, 0x0b, 0x08, 0x00,
+      ]
     try triple.withUnsafeBytes { bytes in
       let frame = try EthernetFrame(validating: bytes)
       #expect(frame.tagCount == 2)
@@ -102,7 +104,9 @@ struct EthernetFrameTests {
       }
       #expect(error == .truncated, "length \(length)")
     }
-    #expect(rejection(Array(Self.doubleTagged.prefix(22))) { _ = try EthernetFrame(validating: $0) } == nil)
+    #expect(
+      rejection(Array(Self.doubleTagged.prefix(22))) { _ = try EthernetFrame(validating: $0) }
+        == nil)
   }
 
   @Test func mutableFrameRewritesTheHeader() throws {
@@ -113,7 +117,10 @@ struct EthernetFrameTests {
       frame.setSource(MACAddress("02:00:00:00:00:01")!)
       frame.setEtherType(EtherType(rawValue: 0x88B5))
     }
-    #expect(Array(bytes[..<14]) == [0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x88, 0xB5])
+    #expect(
+      Array(bytes[..<14]) == [
+        0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x88, 0xB5,
+      ])
     #expect(Array(bytes[14...]) == Array(Sample.arpRequestFrame[14...]))
   }
 

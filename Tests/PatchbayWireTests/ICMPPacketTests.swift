@@ -16,7 +16,8 @@ struct ICMPPacketTests {
       #expect(Array(icmp.payload) == Sample.icmpEchoData)
       #expect(icmp.isChecksumValid)
       #expect(
-        ICMPEchoMessage(icmp) == ICMPEchoMessage(kind: .request, identifier: 0x1C2F, sequenceNumber: 1))
+        ICMPEchoMessage(icmp)
+          == ICMPEchoMessage(kind: .request, identifier: 0x1C2F, sequenceNumber: 1))
     }
   }
 
@@ -78,7 +79,9 @@ struct ICMPPacketTests {
       }
       #expect(error == .truncated, "length \(length)")
     }
-    #expect(rejection(Array(Sample.icmpEchoMessage.prefix(8))) { _ = try ICMPPacket(validating: $0) } == nil)
+    #expect(
+      rejection(Array(Sample.icmpEchoMessage.prefix(8))) { _ = try ICMPPacket(validating: $0) }
+        == nil)
   }
 
   @Test func onlyEchoWithCodeZeroParsesAsAnEchoValue() throws {

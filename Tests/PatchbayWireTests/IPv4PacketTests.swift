@@ -155,7 +155,8 @@ struct IPv4PacketTests {
   }
 
   @Test func wikipediaHeaderAloneIsShorterThanItsTotalLength() {
-    #expect(rejection(Sample.wikipediaIPv4Header) { _ = try IPv4Packet(validating: $0) } == .badLength)
+    #expect(
+      rejection(Sample.wikipediaIPv4Header) { _ = try IPv4Packet(validating: $0) } == .badLength)
   }
 
   @Test func emitsTheExactBytes() {

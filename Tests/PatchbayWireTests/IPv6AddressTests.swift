@@ -21,7 +21,8 @@ struct IPv6AddressTests {
   @Test func parsesEmbeddedIPv4Tails() {
     #expect(IPv6Address("::ffff:192.0.2.1") == IPv6Address(0, 0, 0, 0, 0, 0xFFFF, 0xC000, 0x0201))
     #expect(IPv6Address("::192.0.2.1") == IPv6Address(0, 0, 0, 0, 0, 0, 0xC000, 0x0201))
-    #expect(IPv6Address("64:ff9b::198.51.100.7") == IPv6Address(0x64, 0xFF9B, 0, 0, 0, 0, 0xC633, 0x6407))
+    #expect(
+      IPv6Address("64:ff9b::198.51.100.7") == IPv6Address(0x64, 0xFF9B, 0, 0, 0, 0, 0xC633, 0x6407))
     #expect(IPv6Address("1:2:3:4:5:6:10.0.0.1") == IPv6Address(1, 2, 3, 4, 5, 6, 0x0A00, 0x0001))
   }
 

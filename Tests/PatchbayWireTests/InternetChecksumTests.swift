@@ -63,7 +63,8 @@ struct InternetChecksumTests {
     var generator = SplitMix64(seed: 1071)
     for length in 0...80 {
       for start in 0..<8 {
-        let buffer = (0..<(start + length)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let buffer = (0..<(start + length)).map { _ in UInt8.random(in: 0...255, using: &generator)
+        }
         let piece = Array(buffer[start...])
         let fast = buffer.withUnsafeBytes {
           InternetChecksum.sum(UnsafeRawBufferPointer(rebasing: $0[start...]))
@@ -117,7 +118,8 @@ struct InternetChecksumTests {
   }
 
   @Test func pseudoHeaderEnumMatchesTheFunctions() {
-    let v4 = IPPseudoHeader.ipv4(source: IPv4Address(10, 0, 10, 11), destination: IPv4Address(10, 0, 10, 12))
+    let v4 = IPPseudoHeader.ipv4(
+      source: IPv4Address(10, 0, 10, 11), destination: IPv4Address(10, 0, 10, 12))
     #expect(v4.sum(protocol: .tcp, length: 40) == 0x2845)
     let v6 = IPPseudoHeader.ipv6(
       source: IPv6Address("2001:db8::11")!, destination: IPv6Address("2001:db8::53")!)
@@ -164,7 +166,8 @@ struct InternetChecksumTests {
           let new = UInt32.random(in: 0...UInt32.max, using: &generator)
           running = InternetChecksum.update(running, old: old, new: new)
           header[offset..<(offset + 4)] = [
-            UInt8(new >> 24), UInt8((new >> 16) & 0xFF), UInt8((new >> 8) & 0xFF), UInt8(new & 0xFF),
+            UInt8(new >> 24), UInt8((new >> 16) & 0xFF), UInt8((new >> 8) & 0xFF),
+            UInt8(new & 0xFF),
           ]
         } else {
           let old = word(header, at: offset)

@@ -14,7 +14,8 @@ struct MACAddressTests {
 
   @Test(arguments: [
     "", "52:54:00:ab:cd", "52:54:00:ab:cd:ef:01", "52:54:00:ab:cd:eg", "52:54:00:ab:cd:eff",
-    "052:54:00:ab:cd:ef", "52:54:00-ab-cd-ef", "52::00:ab:cd:ef", "52:54:00:ab:cd:", ":54:00:ab:cd:ef",
+    "052:54:00:ab:cd:ef", "52:54:00-ab-cd-ef", "52::00:ab:cd:ef", "52:54:00:ab:cd:",
+    ":54:00:ab:cd:ef",
     "525400abcdef", "52.54.00.ab.cd.ef", "52 54 00 ab cd ef", " 52:54:00:ab:cd:ef",
     "52:54:00:ab:cd:ef ", "+2:54:00:ab:cd:ef", "52:54:00:ab:cd:+f", "-0:54:00:ab:cd:ef",
     "52:54:00:ab:cd:-f", "0x:54:00:ab:cd:ef", "52:54:00:ab:cd:ｅｆ",
@@ -38,7 +39,9 @@ struct MACAddressTests {
   }
 
   @Test func readsFromBytes() {
-    #expect(MACAddress(bytes: [0x52, 0x54, 0x00, 0xAB, 0xCD, 0xEF, 0x99]) == MACAddress("52:54:00:ab:cd:ef"))
+    #expect(
+      MACAddress(bytes: [0x52, 0x54, 0x00, 0xAB, 0xCD, 0xEF, 0x99])
+        == MACAddress("52:54:00:ab:cd:ef"))
     #expect(MACAddress(bytes: [0x52, 0x54, 0x00, 0xAB, 0xCD]) == nil)
     #expect(MACAddress(bytes: [UInt8]()) == nil)
   }

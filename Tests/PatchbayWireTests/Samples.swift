@@ -47,7 +47,8 @@ enum Sample {
     0x18, 0xa6, 0xac, 0x01,  // target IP 24.166.172.1
   ]
 
-  /// An echo request as Linux `ping` sends it, 10.0.10.11 -> 10.0.10.12, id 0x1c2f, seq 1, 56 data bytes.
+  /// An echo request as Linux `ping` sends it: 10.0.10.11 -> 10.0.10.12, id 0x1c2f, seq 1,
+  /// 56 data bytes.
   static let icmpEchoPacket: [UInt8] =
     [
       0x45, 0x00, 0x00, 0x54,  // version 4, IHL 5, DSCP/ECN 0, total length 84
@@ -66,8 +67,10 @@ enum Sample {
 
   /// The 56 data bytes of a Linux ping: a timestamp, then 0x10 through 0x37.
   static let icmpEchoData: [UInt8] =
-    [0x5e, 0x1c, 0x8f, 0x65, 0x00, 0x00, 0x00, 0x00, 0x2a, 0x3b, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00]
-    + Array(UInt8(0x10)...UInt8(0x37))
+    [
+      0x5e, 0x1c, 0x8f, 0x65, 0x00, 0x00, 0x00, 0x00,  // timestamp: seconds
+      0x2a, 0x3b, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00,  // timestamp: microseconds
+    ] + Array(UInt8(0x10)...UInt8(0x37))
 
   /// A Linux-style TCP SYN, 10.0.10.11:54321 -> 10.0.10.12:80, with MSS, SACK-permitted,
   /// timestamps and window scale options.

@@ -92,7 +92,9 @@ struct TCPSegmentTests {
   @Test func emitsTheExactBytes() {
     #expect(synHeader.byteCount == 40)
     #expect(synHeader.emit(pseudoHeader: v4) == Sample.tcpSynSegment)
-    #expect(dataHeader.emit(payload: Array("hello\n".utf8), pseudoHeader: v6) == Sample.tcpDataSegmentIPv6)
+    #expect(
+      dataHeader.emit(payload: Array("hello\n".utf8), pseudoHeader: v6) == Sample.tcpDataSegmentIPv6
+    )
   }
 
   @Test func emitPadsOptionsToAWord() throws {

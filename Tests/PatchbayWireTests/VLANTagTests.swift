@@ -29,6 +29,7 @@ struct VLANTagTests {
 
   @Test func describesItself() {
     #expect(VLANTag(vlanID: 10).description == "vlan 10 pcp 0")
-    #expect(VLANTag(protocolID: .serviceVLAN, vlanID: 100, priority: 3).description == "s-vlan 100 pcp 3")
+    #expect(
+      VLANTag(protocolID: .serviceVLAN, vlanID: 100, priority: 3).description == "s-vlan 100 pcp 3")
   }
 }
