@@ -70,7 +70,7 @@ public struct EthernetFrame {
   /// The tag at `index` (0 is outermost); `index` must be below `tagCount`.
   @inline(__always)
   public func tag(at index: Int) -> VLANTag {
-    precondition(index < tagCount, "tag index out of range")
+    precondition(index >= 0 && index < tagCount, "tag index out of range")
     let offset = Offset.etherType + index * VLANTag.byteCount
     return VLANTag(
       protocolID: EtherType(rawValue: bytes.bigEndianUInt16(at: offset)),

@@ -79,6 +79,24 @@ struct EthernetFrameTests {
     }
   }
 
+  @Test func aNegativeTagIndexTraps() async {
+    // A negative index once passed the check; in a release build (no debug bounds checks
+    // in the raw buffer) it read before the buffer. `swift test -c release` catches it.
+    await #expect(processExitsWith: .failure) {
+      Sample.arpRequestFrame.withUnsafeBytes { bytes in
+        _ = try! EthernetFrame(validating: bytes).tag(at: -4)
+      }
+    }
+  }
+
+  @Test func aTagIndexPastTheTagsTraps() async {
+    await #expect(processExitsWith: .failure) {
+      Sample.arpRequestFrame.withUnsafeBytes { bytes in
+        _ = try! EthernetFrame(validating: bytes).tag(at: 0)
+      }
+    }
+  }
+
   @Test func rejectsEveryLengthBelowTheHeader() {
     for length in 0..<EthernetFrame.headerLength {
       let error = rejection(Array(Sample.arpRequestFrame.prefix(length))) {
