@@ -15,6 +15,11 @@ extension UnsafeRawBufferPointer {
   func bigEndianUInt32(at offset: Int) -> UInt32 {
     UInt32(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt32.self))
   }
+
+  @inline(__always)
+  func bigEndianUInt64(at offset: Int) -> UInt64 {
+    UInt64(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+  }
 }
 
 extension UnsafeMutableRawBufferPointer {
@@ -26,5 +31,10 @@ extension UnsafeMutableRawBufferPointer {
   @inline(__always)
   func storeBigEndian(_ value: UInt32, at offset: Int) {
     storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt32.self)
+  }
+
+  @inline(__always)
+  func storeBigEndian(_ value: UInt64, at offset: Int) {
+    storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt64.self)
   }
 }

@@ -57,7 +57,9 @@ public struct EthernetFrame {
 
   /// The outer EtherType: the payload type of an untagged frame, or a tag protocol identifier.
   @inline(__always)
-  public var etherType: EtherType { EtherType(rawValue: bytes.bigEndianUInt16(at: Offset.etherType)) }
+  public var etherType: EtherType {
+    EtherType(rawValue: bytes.bigEndianUInt16(at: Offset.etherType))
+  }
 
   /// The outermost VLAN tag, if the frame has one.
   @inline(__always)
@@ -68,7 +70,7 @@ public struct EthernetFrame {
   /// The tag at `index` (0 is outermost); `index` must be below `tagCount`.
   @inline(__always)
   public func tag(at index: Int) -> VLANTag {
-    precondition(index < tagCount, "tag index out of range")
+    precondition(index >= 0 && index < tagCount, "tag index out of range")
     let offset = Offset.etherType + index * VLANTag.byteCount
     return VLANTag(
       protocolID: EtherType(rawValue: bytes.bigEndianUInt16(at: offset)),
@@ -133,7 +135,9 @@ public struct EthernetHeader: Hashable, Sendable {
   public var payloadType: EtherType
 
   /// Makes a header value.
-  public init(destination: MACAddress, source: MACAddress, tag: VLANTag? = nil, payloadType: EtherType) {
+  public init(
+    destination: MACAddress, source: MACAddress, tag: VLANTag? = nil, payloadType: EtherType
+  ) {
     self.destination = destination
     self.source = source
     self.tag = tag

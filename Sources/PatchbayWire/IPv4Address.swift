@@ -73,7 +73,7 @@ public struct IPv4CIDR: Hashable, Sendable, CustomStringConvertible {
     let parts = text.split(separator: "/", omittingEmptySubsequences: false)
     guard parts.count == 2, let address = IPv4Address(parts[0]),
       parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), (1...2).contains(parts[1].count),
-      let length = Int(parts[1])
+      !(parts[1].count > 1 && parts[1].first == "0"), let length = Int(parts[1])
     else { return nil }
     self.init(address: address, prefixLength: length)
   }

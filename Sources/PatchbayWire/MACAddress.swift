@@ -53,7 +53,10 @@ public struct MACAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
     guard groups.count == 6 else { return nil }
     var value: UInt64 = 0
     for group in groups {
-      guard (1...2).contains(group.count), let octet = UInt8(group, radix: 16) else { return nil }
+      // `UInt8(_:radix:)` alone would take a sign: "+f" and "-0" are not octets.
+      guard (1...2).contains(group.count), group.allSatisfy({ $0.isASCII && $0.isHexDigit }),
+        let octet = UInt8(group, radix: 16)
+      else { return nil }
       value = value << 8 | UInt64(octet)
     }
     self.init(rawValue: value)

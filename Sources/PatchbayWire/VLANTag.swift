@@ -19,7 +19,9 @@ public struct VLANTag: Hashable, Sendable, CustomStringConvertible {
   }
 
   /// Makes a tag from its parts; `vlanID` is masked to 12 bits and `priority` to 3.
-  public init(protocolID: EtherType = .vlan, vlanID: UInt16, priority: UInt8 = 0, dropEligible: Bool = false) {
+  public init(
+    protocolID: EtherType = .vlan, vlanID: UInt16, priority: UInt8 = 0, dropEligible: Bool = false
+  ) {
     self.protocolID = protocolID
     self.controlInformation =
       UInt16(priority & 0x7) << 13 | (dropEligible ? 0x1000 : 0) | (vlanID & 0x0FFF)
