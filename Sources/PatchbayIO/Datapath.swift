@@ -120,14 +120,17 @@ public final class Datapath: @unchecked Sendable {
 
   private func run() {
     while isRunning {
-      epoll.wait(timeoutMilliseconds: 250) { token in
+      let ready = epoll.wait(timeoutMilliseconds: 250)
+      // One clock read per wakeup: every frame of the batch shares `now`.
+      let now = MonotonicClock.now()
+      for index in 0..<ready {
+        let token = epoll.token(at: index)
         if token == Datapath.wakeupToken {
           runCommands()
         } else {
-          service(port: Int(truncatingIfNeeded: token), at: MonotonicClock.now())
+          service(port: Int(truncatingIfNeeded: token), at: now)
         }
       }
-      let now = MonotonicClock.now()
       if now.nanoseconds(since: lastSweep) >= Datapath.sweepInterval {
         lastSweep = now
         for index in bridges.indices { bridges[index].expireEntries(at: now) }

@@ -18,16 +18,19 @@ final class Epoll {
     _ = pb_epoll_remove(descriptor, fd)
   }
 
-  /// Waits up to `timeoutMilliseconds` and calls `body` with each ready token.
-  /// An interrupted wait reports nothing ready.
+  /// Waits up to `timeoutMilliseconds`; returns how many tokens are ready
+  /// (0 on timeout or interruption). Read them with `token(at:)`.
   @inline(__always)
-  func wait(timeoutMilliseconds: Int32, _ body: (UInt64) -> Void) {
+  func wait(timeoutMilliseconds: Int32) -> Int {
     let count = tokens.withUnsafeMutableBufferPointer { buffer in
       pb_epoll_wait(descriptor, buffer.baseAddress, Int32(buffer.count), timeoutMilliseconds)
     }
-    guard count > 0 else { return }
-    for index in 0..<Int(count) { body(tokens[index]) }
+    return count > 0 ? Int(count) : 0
   }
+
+  /// The `index`th ready token of the last `wait`.
+  @inline(__always)
+  func token(at index: Int) -> UInt64 { tokens[index] }
 
   deinit { Glibc.close(descriptor) }
 }

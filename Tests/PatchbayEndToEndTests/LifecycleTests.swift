@@ -90,6 +90,29 @@ struct LifecycleTests {
     #expect(Harness.leftovers(of: lab).isEmpty, "\(Harness.leftovers(of: lab))")
   }
 
+  @Test func anInvalidFileBuildsNothing() throws {
+    let lab = "e2invalid"
+    Harness.forceClean(lab)
+    defer { Harness.forceClean(lab) }
+    // Valid hosts first, then an error at the very end of the file.
+    let file = try Harness.topologyFile(
+      """
+      name: \(lab)
+      switches:
+        core:
+          ports:
+            h1: {}
+            h2: {}
+      hosts:
+        h1: {port: core/h1, address: 10.0.0.1/24}
+        h2: {port: core/h2, address: 10.0.0.2/24, mac: 01:00:5e:00:00:01}
+      """)
+    let up = try Harness.patchbay("up", file, "--detach")
+    #expect(up.status == 1)
+    #expect(up.errors.hasPrefix("\(file):9:"), "\(up.errors)")
+    #expect(Harness.leftovers(of: lab).isEmpty, "\(Harness.leftovers(of: lab))")
+  }
+
   @Test func takenInterfaceNameFailsCleanly() throws {
     let lab = "e2taken"
     Harness.forceClean(lab)
