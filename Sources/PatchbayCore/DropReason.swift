@@ -21,6 +21,13 @@ public enum DropReason: Int, CaseIterable, Sendable, CustomStringConvertible {
   case oversize
   /// The egress port's transmit failed (queue full, interface gone).
   case transmitFailed
+  /// A tagged frame of a VLAN the trunk does not allow (or a port outside the frame's VLAN).
+  case vlanNotAllowed
+  /// An untagged frame on a trunk without a native VLAN.
+  case untaggedOnTrunk
+  /// A frame of a trunk's native VLAN with another tag inside: sent on untagged,
+  /// the inner tag would put it in another VLAN (double-tagging VLAN hop).
+  case doubleTagged
 
   /// The reason's name as `status` prints it (kebab-case).
   public var description: String {
@@ -35,6 +42,9 @@ public enum DropReason: Int, CaseIterable, Sendable, CustomStringConvertible {
     case .noDestination: return "no-destination"
     case .oversize: return "oversize"
     case .transmitFailed: return "tx-failed"
+    case .vlanNotAllowed: return "vlan-not-allowed"
+    case .untaggedOnTrunk: return "untagged-on-trunk"
+    case .doubleTagged: return "double-tagged"
     }
   }
 }
