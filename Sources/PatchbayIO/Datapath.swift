@@ -2,24 +2,44 @@ import CLinuxNet
 import Foundation
 import Glibc
 import PatchbayCore
+import PatchbayWire
 import Synchronization
 
-/// One port as the datapath sees it: the descriptor it reads and writes, and
-/// where it sits in which switch.
+/// One port as the datapath sees it: the descriptor it reads and writes (or the
+/// port at the other end of a patch cable), and where it sits in which switch.
 public struct DatapathPort: Sendable {
-  /// The descriptor (a TAP today; an AF_PACKET socket or a peer link later).
+  /// The descriptor (a TAP today); -1 for a patch cable.
   public var descriptor: Int32
   /// The index of the port's switch in `Datapath.bridges`.
   public var switchIndex: Int
   /// The port's index within its switch.
   public var portIndex: Int
+  /// For a patch cable: the switch at the other end, else -1.
+  public var peerSwitchIndex: Int
+  /// For a patch cable: the port at the other end, else -1.
+  public var peerPortIndex: Int
 
-  /// Makes a port entry.
+  /// A port backed by a descriptor.
   public init(descriptor: Int32, switchIndex: Int, portIndex: Int) {
     self.descriptor = descriptor
     self.switchIndex = switchIndex
     self.portIndex = portIndex
+    self.peerSwitchIndex = -1
+    self.peerPortIndex = -1
   }
+
+  /// One end of an in-process patch cable to port `peerPortIndex` of switch `peerSwitchIndex`.
+  public init(switchIndex: Int, portIndex: Int, peerSwitchIndex: Int, peerPortIndex: Int) {
+    self.descriptor = -1
+    self.switchIndex = switchIndex
+    self.portIndex = portIndex
+    self.peerSwitchIndex = peerSwitchIndex
+    self.peerPortIndex = peerPortIndex
+  }
+
+  /// True for a patch cable.
+  @inline(__always)
+  public var isPatchCable: Bool { peerSwitchIndex >= 0 }
 }
 
 /// The datapath: one thread, one epoll loop, run to completion.
@@ -41,7 +61,13 @@ public final class Datapath: @unchecked Sendable {
   private let portBase: [Int]
   private let epoll: Epoll
   private let wakeup: Int32
-  private let buffer: UnsafeMutableRawBufferPointer
+  // buffers[0] receives; buffers[d + 1] holds a frame crossing a patch cable
+  // at depth d, so a nested switch never overwrites the frame its caller is
+  // still flooding. Patch cables form a tree, so the depth is below the switch count.
+  private let buffers: [UnsafeMutableRawBufferPointer]
+  // writev's vector (MAC addresses, pushed tag, rest) and the pushed tag's bytes.
+  private let vector: UnsafeMutablePointer<iovec>
+  private let tagBytes: UnsafeMutableRawPointer
   private var isRunning = true
   private var lastSweep = Instant.zero
   private let commands = Mutex<[@Sendable () -> Void]>([])
@@ -70,15 +96,21 @@ public final class Datapath: @unchecked Sendable {
     self.portBase = bases
     self.epoll = try Epoll()
     self.wakeup = try checked("eventfd", "datapath") { pb_eventfd_create() }
-    self.buffer = .allocate(byteCount: Datapath.bufferSize, alignment: 64)
+    // Each patch-cable hop may add a 4-byte tag.
+    let capacity = Datapath.bufferSize + 4 * (bridges.count + 1)
+    self.buffers = (0...bridges.count).map { _ in .allocate(byteCount: capacity, alignment: 64) }
+    self.vector = .allocate(capacity: 3)
+    self.tagBytes = .allocate(byteCount: VLANTag.byteCount, alignment: 4)
     try epoll.add(wakeup, token: Datapath.wakeupToken)
-    for (index, port) in ports.enumerated() {
+    for (index, port) in ports.enumerated() where !port.isPatchCable {
       try epoll.add(port.descriptor, token: UInt64(index))
     }
   }
 
   deinit {
-    buffer.deallocate()
+    for buffer in buffers { buffer.deallocate() }
+    vector.deallocate()
+    tagBytes.deallocate()
     Glibc.close(wakeup)
   }
 
@@ -153,11 +185,10 @@ public final class Datapath: @unchecked Sendable {
   @inline(__always)
   private func service(port global: Int, at now: Instant) {
     let source = ports[global]
-    let switchIndex = source.switchIndex
-    let ingress = source.portIndex
+    let buffer = buffers[0]
     let base = buffer.baseAddress!
     for _ in 0..<Datapath.burst {
-      let count = Glibc.read(source.descriptor, base, buffer.count)
+      let count = Glibc.read(source.descriptor, base, Datapath.bufferSize)
       if count < 0 {
         let error = errno
         if error == EAGAIN || error == EINTR { return }
@@ -167,30 +198,79 @@ public final class Datapath: @unchecked Sendable {
         return
       }
       if count == 0 { return }
-      let frame = UnsafeRawBufferPointer(start: base, count: count)
-      switch bridges[switchIndex].receive(frame, on: ingress, at: now) {
-      case .forward(let egress, _):
-        transmit(frame, switchIndex: switchIndex, port: egress)
-      case .flood(let vlan):
-        var sent = 0
-        for egress in 0..<bridges[switchIndex].portCount
-        where bridges[switchIndex].floods(to: egress, vlan: vlan, from: ingress) {
-          transmit(frame, switchIndex: switchIndex, port: egress)
-          sent += 1
-        }
-        if sent == 0 { bridges[switchIndex].countDrop(.noDestination, on: ingress) }
-      case .drop:
-        break
-      }
+      handle(
+        UnsafeRawBufferPointer(start: base, count: count), switchIndex: source.switchIndex,
+        port: source.portIndex, at: now, depth: 0)
     }
   }
 
+  /// Switches one frame received on `port` of switch `switchIndex`.
+  private func handle(
+    _ frame: UnsafeRawBufferPointer, switchIndex: Int, port ingress: Int, at now: Instant,
+    depth: Int
+  ) {
+    let (decision, classified) = bridges[switchIndex].process(frame, on: ingress, at: now)
+    switch decision {
+    case .forward(let egress, _):
+      transmit(frame, classified, switchIndex: switchIndex, port: egress, at: now, depth: depth)
+    case .flood(let vlan):
+      var sent = 0
+      for egress in 0..<bridges[switchIndex].portCount
+      where bridges[switchIndex].floods(to: egress, vlan: vlan, from: ingress) {
+        transmit(frame, classified, switchIndex: switchIndex, port: egress, at: now, depth: depth)
+        sent += 1
+      }
+      if sent == 0 { bridges[switchIndex].countDrop(.noDestination, on: ingress) }
+    case .drop:
+      break
+    }
+  }
+
+  /// Sends `frame` out of `port`, framed for it: one `write` when it leaves as it
+  /// came, else one `writev` of (MAC addresses, pushed tag, rest) with no copy.
+  /// A patch cable copies the framed frame into the next depth's buffer and
+  /// switches it on the other switch.
   @inline(__always)
-  private func transmit(_ frame: UnsafeRawBufferPointer, switchIndex: Int, port: Int) {
-    let descriptor = ports[portBase[switchIndex] + port].descriptor
-    let written = Glibc.write(descriptor, frame.baseAddress, frame.count)
-    if written == frame.count {
-      bridges[switchIndex].countTransmitted(byteCount: frame.count, on: port)
+  private func transmit(
+    _ frame: UnsafeRawBufferPointer, _ classified: IngressFrame, switchIndex: Int, port: Int,
+    at now: Instant, depth: Int
+  ) {
+    let encapsulation = bridges[switchIndex].encapsulation(for: port, of: classified)
+    let target = ports[portBase[switchIndex] + port]
+    let length = encapsulation.wireLength(ofReceived: frame.count)
+    if target.isPatchCable {
+      guard depth + 1 < buffers.count else {
+        bridges[switchIndex].countDrop(.transmitFailed, on: port)
+        return
+      }
+      let copy = buffers[depth + 1].baseAddress!
+      _ = encapsulation.write(frame, into: copy)
+      bridges[switchIndex].countTransmitted(byteCount: length, on: port)
+      handle(
+        UnsafeRawBufferPointer(start: copy, count: length), switchIndex: target.peerSwitchIndex,
+        port: target.peerPortIndex, at: now, depth: depth + 1)
+      return
+    }
+    let written: Int
+    if encapsulation.isIdentity {
+      written = Glibc.write(target.descriptor, frame.baseAddress, frame.count)
+    } else {
+      let base = UnsafeMutableRawPointer(mutating: frame.baseAddress!)
+      let addresses = EgressEncapsulation.addressesLength
+      vector[0] = iovec(iov_base: base, iov_len: addresses)
+      var parts = 1
+      if let tag = encapsulation.pushedTag {
+        tagBytes.storeBytes(of: tag.protocolID.rawValue.bigEndian, as: UInt16.self)
+        tagBytes.storeBytes(of: tag.controlInformation.bigEndian, toByteOffset: 2, as: UInt16.self)
+        vector[1] = iovec(iov_base: tagBytes, iov_len: VLANTag.byteCount)
+        parts = 2
+      }
+      let rest = addresses + encapsulation.skippedLength
+      vector[parts] = iovec(iov_base: base + rest, iov_len: frame.count - rest)
+      written = Glibc.writev(target.descriptor, vector, Int32(parts + 1))
+    }
+    if written == length {
+      bridges[switchIndex].countTransmitted(byteCount: length, on: port)
     } else {
       // EIO: the interface is down; anything else: the queue is full or the port is gone.
       let reason: DropReason = written < 0 && errno == EIO ? .portDown : .transmitFailed

@@ -77,6 +77,17 @@ public final class Lab: @unchecked Sendable {
       var datapathPorts: [DatapathPort] = []
       for (switchIndex, switchSpec) in topology.switches.enumerated() {
         for (portIndex, port) in switchSpec.ports.enumerated() {
+          if case .peer(let other) = port.kind {
+            // A patch cable lives inside the datapath: no descriptor, no interface.
+            guard let peerSwitch = topology.switches.firstIndex(where: { $0.name == other.switchName }),
+              let peerPort = topology.switches[peerSwitch].ports.firstIndex(where: { $0.name == other.portName })
+            else { throw LabError("port \(port.reference): peer \(other) does not exist") }
+            datapathPorts.append(
+              DatapathPort(
+                switchIndex: switchIndex, portIndex: portIndex, peerSwitchIndex: peerSwitch,
+                peerPortIndex: peerPort))
+            continue
+          }
           guard case .tap(let interface) = port.kind else {
             throw LabError("port \(port.reference): not supported yet")
           }
@@ -98,7 +109,8 @@ public final class Lab: @unchecked Sendable {
       }
       let bridges = topology.switches.map { spec in
         Bridge(
-          name: spec.name, ports: spec.ports.map { BridgePortConfiguration(name: $0.name) },
+          name: spec.name,
+          ports: spec.ports.map { BridgePortConfiguration(name: $0.name, mode: $0.vlanMode.bridgeMode) },
           macTableSize: spec.macTableSize, macAging: spec.macAging)
       }
       let datapath = try Datapath(bridges: bridges, ports: datapathPorts)

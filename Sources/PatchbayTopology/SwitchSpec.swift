@@ -191,3 +191,22 @@ public struct PortSecuritySpec: Hashable, Sendable {
   /// True when nothing is switched on.
   public var isEmpty: Bool { self == PortSecuritySpec() }
 }
+
+extension VLANMode {
+  /// The core's form of this mode, as the datapath runs it.
+  public var bridgeMode: PortVLANMode {
+    switch self {
+    case .access(let vlan):
+      return .access(vlan: vlan)
+    case .trunk(let allowed, let native, let nativeTagged):
+      let bitmap: VLANBitmap
+      switch allowed {
+      case .all: bitmap = .all
+      case .only(let list): bitmap = VLANBitmap(list)
+      }
+      return .trunk(allowed: bitmap, native: native, nativeTagged: nativeTagged)
+    case .dot1qTunnel(let serviceVLAN, let tagType):
+      return .dot1qTunnel(serviceVLAN: serviceVLAN, tagType: tagType)
+    }
+  }
+}

@@ -5,8 +5,7 @@ import Yams
 public enum TopologyLoader {
   /// Keys whose features are validated but not built yet; each use lands in `featureUses`.
   public static let unbuiltKeys: Set<String> = [
-    "vlan", "trunk", "native-vlan", "native-tagged", "dot1q-tunnel", "dot1q-tunnel-type", "rate",
-    "max-macs", "mac-lock", "ip-guard", "dhcp-guard", "protected", "attach", "uplink", "peer",
+    "rate", "max-macs", "mac-lock", "ip-guard", "dhcp-guard", "protected", "attach", "uplink",
     "uplinks", "vms", "captures", "mirrors", "address: dhcp",
   ]
 
@@ -1164,6 +1163,40 @@ private struct Loader {
           at: entry.valueLocation)
       } else {
         error("port '\(peer)' does not exist", at: entry.valueLocation)
+      }
+    }
+    checkPeerLoops()
+  }
+
+  /// Patch cables must not close a loop between switches: there is no spanning
+  /// tree, so a loop would circulate every broadcast for ever.
+  mutating func checkPeerLoops() {
+    var parent: [String: String] = [:]
+    func root(_ name: String) -> String {
+      var current = name
+      while let next = parent[current], next != current { current = next }
+      return current
+    }
+    var seen: Set<PortReference> = []
+    for draft in ports {
+      guard case .peer(let peer) = draft.spec.kind, let entry = draft.kindEntry else { continue }
+      let reference = draft.spec.reference
+      // Each cable once, at its first end in the file; only cables that point back.
+      guard !seen.contains(peer), peer.switchName != reference.switchName,
+        case .peer(let back)? = self.draft(peer)?.spec.kind, back == reference
+      else {
+        seen.insert(reference)
+        continue
+      }
+      seen.insert(reference)
+      let (a, b) = (root(reference.switchName), root(peer.switchName))
+      if a == b {
+        error(
+          "peer link \(reference) <-> \(peer) closes a loop between switches "
+            + "'\(reference.switchName)' and '\(peer.switchName)'; peer links must form a tree "
+            + "(there is no spanning tree protocol)", at: entry.valueLocation)
+      } else {
+        parent[a] = b
       }
     }
   }

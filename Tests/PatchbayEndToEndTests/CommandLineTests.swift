@@ -51,11 +51,11 @@ import Testing
       switches:
         core:
           ports:
-            p1: {vlan: 10}
+            p1: {rate: {ingress: 10mbit}}
       """)
     let result = try Harness.patchbay("up", file)
     #expect(result.status == 1)
-    #expect(result.errors == "\(file):5:12: error: not supported yet: vlan\n", "\(result.errors)")
+    #expect(result.errors == "\(file):5:12: error: not supported yet: rate\n", "\(result.errors)")
   }
 
   @Test func errorsAreOneLineWithoutAStackTrace() throws {

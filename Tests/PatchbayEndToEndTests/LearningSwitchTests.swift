@@ -46,7 +46,8 @@ struct LearningSwitchTests {
       let tcpdump = Process()
       tcpdump.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
       tcpdump.arguments = [
-        "netns", "exec", "\(lab)-h3", "tcpdump", "-i", "eth0", "-n", "-U", "-w", capture, "icmp",
+        "netns", "exec", "\(lab)-h3", "tcpdump", "-i", "eth0", "-n", "--immediate-mode", "-U", "-w",
+        capture, "icmp",
       ]
       tcpdump.standardOutput = FileHandle.nullDevice
       tcpdump.standardError = FileHandle.nullDevice

@@ -377,6 +377,32 @@ let badFiles: [BadFile] = [
       "lab.yaml:8:20: error: port 'dist/none' does not exist",
     ]),
   BadFile(
+    name: "peer links that close a loop between switches",
+    yaml: """
+      name: lab1
+      switches:
+        a:
+          ports:
+            ab: {peer: b/ab, trunk: all}
+            ca: {peer: c/ca, trunk: all}
+        b:
+          ports:
+            ab: {peer: a/ab, trunk: all}
+            bc: {peer: c/bc, trunk: all}
+            ab2: {peer: a2/ab2}
+        c:
+          ports:
+            bc: {peer: b/bc, trunk: all}
+            ca: {peer: a/ca, trunk: all}
+        a2:
+          ports:
+            ab2: {peer: b/ab2}
+      """,
+    expected: [
+      "lab.yaml:10:18: error: peer link b/bc <-> c/bc closes a loop between switches 'b' and 'c'; "
+        + "peer links must form a tree (there is no spanning tree protocol)"
+    ]),
+  BadFile(
     name: "port kinds and VLAN modes that exclude each other",
     yaml: """
       name: lab1
@@ -594,9 +620,8 @@ let badFiles: [BadFile] = [
     let uses = topology.featureUses.map { "\($0.key)@\($0.location.line):\($0.location.column)" }
     #expect(
       uses == [
-        "vlan@9:9", "rate@10:9", "attach@12:9", "trunk@13:9", "native-vlan@14:9", "uplink@16:9",
-        "vlan@17:9", "peer@19:9", "trunk@20:9", "peer@24:13", "trunk@24:29", "max-macs@28:9",
-        "dot1q-tunnel@29:9", "vms@36:1", "uplinks@44:1", "captures@54:1", "mirrors@61:1",
+        "rate@10:9", "attach@12:9", "uplink@16:9", "max-macs@28:9", "vms@36:1", "uplinks@44:1",
+        "captures@54:1", "mirrors@61:1",
       ])
     #expect(topology.featureUses.allSatisfy { $0.location.file == "lab.yaml" })
   }
@@ -776,10 +801,7 @@ let badFiles: [BadFile] = [
     #expect(ports[1].security == PortSecuritySpec(macLock: true, ipGuard: true, isProtected: true))
     #expect(ports[2].rate == RateLimitSpec(ingressPPS: 1500, egressPPS: 20_000))
     #expect(
-      topology.featureUses.map(\.key) == [
-        "trunk", "native-vlan", "native-tagged", "dot1q-tunnel", "dot1q-tunnel-type", "mac-lock",
-        "ip-guard", "dhcp-guard", "protected", "rate",
-      ])
+      topology.featureUses.map(\.key) == ["mac-lock", "ip-guard", "dhcp-guard", "protected", "rate"])
   }
 
   @Test func diagnosticsCarryTheFileAsGiven() {
