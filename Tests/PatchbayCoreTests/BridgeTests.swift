@@ -483,4 +483,105 @@ struct BridgeTests {
     #expect(
       bridge.receive(frame(from: hostC, to: hostA), on: 2, at: t0) == .forward(port: 3, vlan: 20))
   }
+
+  @Test func theSameAddressInTwoVLANsOnTwoPortsIsTwoEntries() {
+    var bridge = Bridge(
+      name: "core",
+      ports: [
+        BridgePortConfiguration(name: "p0", accessVLAN: 10),
+        BridgePortConfiguration(name: "p1", accessVLAN: 20),
+        BridgePortConfiguration(
+          name: "p2", mode: .trunk(allowed: .all, native: nil, nativeTagged: false)),
+      ])
+    let broadcast = bytes(broadcastFromA, ipv4Payload)
+    let from0 = bridge.switchFrame(broadcast, on: 0, at: t0)
+    #expect(from0.decision == .flood(vlan: 10))
+    let from1 = bridge.switchFrame(broadcast, on: 1, at: t0)
+    #expect(from1.decision == .flood(vlan: 20))
+    #expect(bridge.table.statistics.moved == 0)
+    #expect(bridge.table.count == 2)
+    #expect(bridge.table.lookup(hostA, vlan: 10, at: t0) == 0)
+    #expect(bridge.table.lookup(hostA, vlan: 20, at: t0) == 1)
+
+    // From the trunk, each VLAN's unicast goes to that VLAN's A, untagged.
+    let toA = bytes(toAFromB, ipv4Payload)
+    let in10 = bridge.switchFrame(bytes(toAFromB, [0x81, 0x00, 0x00, 0x0A], ipv4Payload), on: 2)
+    #expect(in10.decision == .forward(port: 0, vlan: 10))
+    #expect(in10.sent == [0: toA])
+    let in20 = bridge.switchFrame(bytes(toAFromB, [0x81, 0x00, 0x00, 0x14], ipv4Payload), on: 2)
+    #expect(in20.decision == .forward(port: 1, vlan: 20))
+    #expect(in20.sent == [1: toA])
+    // In a third VLAN A is unknown, and the trunk is alone in it.
+    let in30 = bridge.switchFrame(bytes(toAFromB, [0x81, 0x00, 0x00, 0x1E], ipv4Payload), on: 2)
+    #expect(in30.decision == .flood(vlan: 30))
+    #expect(in30.sent == [:])
+    #expect(
+      bridge.table.entries(at: t0).map { "\($0.mac) \($0.vlan) \($0.port)" } == [
+        "02:00:00:00:00:0a 10 0", "02:00:00:00:00:0b 10 2",
+        "02:00:00:00:00:0a 20 1", "02:00:00:00:00:0b 20 2",
+        "02:00:00:00:00:0b 30 2",
+      ])
+
+    // A moving in VLAN 10 leaves A in VLAN 20 where it was.
+    let moved = bridge.switchFrame(
+      bytes(broadcastFromA, [0x81, 0x00, 0x00, 0x0A], ipv4Payload), on: 2)
+    #expect(moved.decision == .flood(vlan: 10))
+    #expect(bridge.table.statistics.moved == 1)
+    #expect(bridge.table.lookup(hostA, vlan: 10, at: t0) == 2)
+    #expect(bridge.table.lookup(hostA, vlan: 20, at: t0) == 1)
+  }
+
+  @Test func floodSetsFollowEachVLANAcrossPortModes() {
+    var bridge = Bridge(
+      name: "core",
+      ports: [
+        BridgePortConfiguration(name: "p0", accessVLAN: 10),
+        BridgePortConfiguration(name: "p1", accessVLAN: 20),
+        BridgePortConfiguration(
+          name: "p2", mode: .trunk(allowed: VLANBitmap([10, 20]), native: 10, nativeTagged: false)),
+        BridgePortConfiguration(
+          name: "p3", mode: .trunk(allowed: .all, native: nil, nativeTagged: false)),
+        BridgePortConfiguration(
+          name: "p4", mode: .dot1qTunnel(serviceVLAN: 20, tagType: .serviceVLAN)),
+        BridgePortConfiguration(
+          name: "p5", mode: .trunk(allowed: VLANBitmap([30]), native: nil, nativeTagged: false)),
+        BridgePortConfiguration(
+          name: "p6", mode: .dot1qTunnel(serviceVLAN: 300, tagType: .serviceVLAN)),
+        BridgePortConfiguration(name: "p7", accessVLAN: 10, isUp: false),
+      ])
+    let cases: [(vlan: UInt16, from: Int, ports: [Int])] = [
+      (10, 0, [2, 3]),
+      (10, 2, [0, 3]),
+      (10, 3, [0, 2]),
+      (20, 1, [2, 3, 4]),
+      (20, 4, [1, 2, 3]),
+      (30, 3, [5]),
+      (30, 5, [3]),
+      (300, 6, [3]),
+      (300, 3, [6]),
+      (100, 3, []),
+    ]
+    for (vlan, from, ports) in cases {
+      #expect(bridge.floodSet(vlan: vlan, from: from) == ports, "VLAN \(vlan) from p\(from)")
+    }
+
+    // A broadcast from the access port of VLAN 10, as each port sends it.
+    let untagged = bytes(broadcastFromA, ipv4Payload)
+    let tagged10 = bytes(broadcastFromA, [0x81, 0x00, 0x00, 0x0A], ipv4Payload)
+    let whileDown = bridge.switchFrame(untagged, on: 0, at: t0)
+    #expect(whileDown.sent == [2: untagged, 3: tagged10])
+    bridge.setPort(7, isUp: true)
+    #expect(bridge.floodSet(vlan: 10, from: 0) == [2, 3, 7])
+    let whileUp = bridge.switchFrame(untagged, on: 0, at: t0)
+    #expect(whileUp.sent == [2: untagged, 3: tagged10, 7: untagged])
+    // The tunnel's customers reach VLAN 20's access port as they are, and trunks in S-VLAN 20.
+    let customer = bytes(broadcastFromA, [0x81, 0x00, 0x00, 0x64], ipv4Payload)
+    let fromTunnel = bridge.switchFrame(customer, on: 4, at: t0)
+    #expect(
+      fromTunnel.sent == [
+        1: customer,
+        2: bytes(broadcastFromA, [0x88, 0xA8, 0x00, 0x14], [0x81, 0x00, 0x00, 0x64], ipv4Payload),
+        3: bytes(broadcastFromA, [0x88, 0xA8, 0x00, 0x14], [0x81, 0x00, 0x00, 0x64], ipv4Payload),
+      ])
+  }
 }

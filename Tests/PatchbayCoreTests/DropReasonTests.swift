@@ -43,6 +43,9 @@ struct DropReasonTests {
       .noDestination: "no-destination",
       .oversize: "oversize",
       .transmitFailed: "tx-failed",
+      .vlanNotAllowed: "vlan-not-allowed",
+      .untaggedOnTrunk: "untagged-on-trunk",
+      .doubleTagged: "double-tagged",
     ]
     let actual = Dictionary(uniqueKeysWithValues: DropReason.allCases.map { ($0, $0.description) })
     #expect(actual == expected)
