@@ -150,6 +150,7 @@ public struct Bridge: Sendable {
     if egress == port { return (drop(.samePort, on: port), ingress) }
     guard isUp[egress] else { return (drop(.portDown, on: port), ingress) }
     guard members[egress].contains(vlan) else { return (drop(.vlanNotAllowed, on: port), ingress) }
+    if refusesEgress(on: egress, of: ingress) { return (drop(.doubleTagged, on: port), ingress) }
     return (.forward(port: egress, vlan: vlan), ingress)
   }
 
@@ -180,7 +181,7 @@ public struct Bridge: Sendable {
         return .accepted(
           IngressFrame(
             vlan: vlan, tagControl: outer.controlInformation, tagType: outer.protocolID,
-            strippedTagLength: VLANTag.byteCount))
+            strippedTagLength: VLANTag.byteCount, hasInnerTag: frame.tagCount > 1))
       }
       guard native != 0 else { return .refused(.untaggedOnTrunk) }
       if frame.tagCount > 1 { return .refused(.doubleTagged) }
@@ -194,7 +195,7 @@ public struct Bridge: Sendable {
       return .accepted(
         IngressFrame(
           vlan: vlan, tagControl: (tagged ? outer.controlInformation & 0xE000 : 0) | vlan,
-          tagType: tunnelTagType[port], strippedTagLength: 0))
+          tagType: tunnelTagType[port], strippedTagLength: 0, hasInnerTag: tagged))
     }
   }
 
@@ -215,6 +216,16 @@ public struct Bridge: Sendable {
         pushedTag: VLANTag(protocolID: ingress.tagType, controlInformation: control),
         skippedLength: ingress.strippedTagLength)
     }
+  }
+
+  /// True when `port` must not send this frame: a trunk sending its native VLAN
+  /// untagged would expose the frame's inner tag, and the wire would carry what
+  /// reads as a frame of another VLAN (the double-tagging hop). Such a frame is
+  /// dropped and counted as `doubleTagged`.
+  @inline(__always)
+  public func refusesEgress(on port: Int, of ingress: IngressFrame) -> Bool {
+    ingress.hasInnerTag && kinds[port] == .trunk && ingress.vlan == portVLAN[port]
+      && !nativeTagged[port]
   }
 
   /// True when a frame of `vlan` flooded from `ingress` goes out of `port`:

@@ -36,13 +36,20 @@ public struct IngressFrame: Sendable, Equatable {
   public var tagType: EtherType
   /// Bytes of a tag removed on ingress, right after the MAC addresses (0 or 4).
   public var strippedTagLength: Int
+  /// True when, once the stripped tag is gone, the frame still starts with a tag
+  /// (a customer's tag inside a service VLAN, or a double-tagged frame).
+  public var hasInnerTag: Bool
 
   /// Makes a classification.
-  public init(vlan: UInt16, tagControl: UInt16, tagType: EtherType, strippedTagLength: Int) {
+  public init(
+    vlan: UInt16, tagControl: UInt16, tagType: EtherType, strippedTagLength: Int,
+    hasInnerTag: Bool = false
+  ) {
     self.vlan = vlan
     self.tagControl = tagControl
     self.tagType = tagType
     self.strippedTagLength = strippedTagLength
+    self.hasInnerTag = hasInnerTag
   }
 }
 
@@ -100,8 +107,10 @@ public struct EgressEncapsulation: Sendable, Equatable {
     destination.copyMemory(from: frame.baseAddress!, byteCount: addresses)
     var offset = addresses
     if let tag = pushedTag {
-      destination.storeBytes(of: tag.protocolID.rawValue.bigEndian, toByteOffset: offset, as: UInt16.self)
-      destination.storeBytes(of: tag.controlInformation.bigEndian, toByteOffset: offset + 2, as: UInt16.self)
+      destination.storeBytes(
+        of: tag.protocolID.rawValue.bigEndian, toByteOffset: offset, as: UInt16.self)
+      destination.storeBytes(
+        of: tag.controlInformation.bigEndian, toByteOffset: offset + 2, as: UInt16.self)
       offset += VLANTag.byteCount
     }
     let rest = frame.count - addresses - skippedLength

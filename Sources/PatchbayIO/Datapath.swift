@@ -217,6 +217,10 @@ public final class Datapath: @unchecked Sendable {
       var sent = 0
       for egress in 0..<bridges[switchIndex].portCount
       where bridges[switchIndex].floods(to: egress, vlan: vlan, from: ingress) {
+        if bridges[switchIndex].refusesEgress(on: egress, of: classified) {
+          bridges[switchIndex].countDrop(.doubleTagged, on: ingress)
+          continue
+        }
         transmit(frame, classified, switchIndex: switchIndex, port: egress, at: now, depth: depth)
         sent += 1
       }

@@ -79,8 +79,11 @@ public final class Lab: @unchecked Sendable {
         for (portIndex, port) in switchSpec.ports.enumerated() {
           if case .peer(let other) = port.kind {
             // A patch cable lives inside the datapath: no descriptor, no interface.
-            guard let peerSwitch = topology.switches.firstIndex(where: { $0.name == other.switchName }),
-              let peerPort = topology.switches[peerSwitch].ports.firstIndex(where: { $0.name == other.portName })
+            guard
+              let peerSwitch = topology.switches.firstIndex(where: { $0.name == other.switchName }),
+              let peerPort = topology.switches[peerSwitch].ports.firstIndex(where: {
+                $0.name == other.portName
+              })
             else { throw LabError("port \(port.reference): peer \(other) does not exist") }
             datapathPorts.append(
               DatapathPort(
@@ -110,7 +113,9 @@ public final class Lab: @unchecked Sendable {
       let bridges = topology.switches.map { spec in
         Bridge(
           name: spec.name,
-          ports: spec.ports.map { BridgePortConfiguration(name: $0.name, mode: $0.vlanMode.bridgeMode) },
+          ports: spec.ports.map {
+            BridgePortConfiguration(name: $0.name, mode: $0.vlanMode.bridgeMode)
+          },
           macTableSize: spec.macTableSize, macAging: spec.macAging)
       }
       let datapath = try Datapath(bridges: bridges, ports: datapathPorts)

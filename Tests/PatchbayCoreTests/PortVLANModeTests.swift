@@ -42,7 +42,9 @@ extension Bridge {
     let egress: [Int]
     switch decision {
     case .forward(let out, _): egress = [out]
-    case .flood(let vlan): egress = floodSet(vlan: vlan, from: port)
+    // As the datapath does: a flood skips the ports that refuse this frame.
+    case .flood(let vlan):
+      egress = floodSet(vlan: vlan, from: port).filter { !refusesEgress(on: $0, of: ingress) }
     case .drop: egress = []
     }
     var sent: [Int: [UInt8]] = [:]
@@ -218,7 +220,15 @@ struct PortVLANModeTests {
       // The customer's tag stays in the frame; its priority rides on the service tag.
       (
         4, bytes(broadcastFromA, [0x81, 0x00, 0x60, 0x64], ipv4Payload),
-        IngressFrame(vlan: 300, tagControl: 0x612C, tagType: .vlan, strippedTagLength: 0)
+        IngressFrame(
+          vlan: 300, tagControl: 0x612C, tagType: .vlan, strippedTagLength: 0, hasInnerTag: true)
+      ),
+      // A QinQ frame on a trunk: classified by the outer tag, the inner one noted.
+      (
+        1, bytes(broadcastFromA, [0x88, 0xA8, 0x01, 0x2C], [0x81, 0x00, 0x00, 0x64], ipv4Payload),
+        IngressFrame(
+          vlan: 300, tagControl: 0x012C, tagType: .serviceVLAN, strippedTagLength: 4,
+          hasInnerTag: true)
       ),
     ]
     for (port, frame, expected) in cases {
@@ -470,6 +480,38 @@ struct PortVLANModeTests {
     let result = bridge.switchFrame(qinq, on: 0)
     #expect(result.decision == .flood(vlan: 30))
     #expect(result.sent == [1: qinq])
+  }
+
+  @Test func aTrunkNeverExposesAnInnerTagOnItsUntaggedNativeVLAN() {
+    // p0 trunk of 30 (no native), p1 trunk of 30 with native 30 untagged,
+    // p2 trunk of 30 with native 30 tagged, p3 tunnel port of S-VLAN 30.
+    var bridge = makeBridge(
+      trunk(VLANBitmap([30])), trunk(VLANBitmap([30]), native: 30),
+      trunk(VLANBitmap([30]), native: 30, nativeTagged: true), tunnel(30))
+    // [8100 30][8100 20]: sent untagged out of p1 it would read as VLAN 20.
+    let doubleTagged = bytes(
+      broadcastFromA, [0x81, 0x00, 0x00, 0x1E], [0x81, 0x00, 0x00, 0x14], ipv4Payload)
+    let flooded = bridge.switchFrame(doubleTagged, on: 0)
+    #expect(flooded.decision == .flood(vlan: 30))
+    #expect(bridge.refusesEgress(on: 1, of: flooded.ingress))
+    #expect(!bridge.refusesEgress(on: 2, of: flooded.ingress))
+    #expect(flooded.sent[1] == nil, "p1 must not send it")
+    #expect(flooded.sent[2] == doubleTagged, "p2 keeps the outer tag")
+    // The tunnel port pops the service tag: the customer's VLAN 20 frame, as intended.
+    #expect(
+      flooded.sent[3] == bytes(broadcastFromA, [0x81, 0x00, 0x00, 0x14], ipv4Payload))
+
+    // Unicast to a MAC learned on p1 is dropped and counted on the ingress port.
+    let reply = bytes(toAFromB, [0x08, 0x00], ipv4Payload)
+    _ = bridge.switchFrame(reply, on: 1)
+    let unicast = bytes(
+      toBFromA, [0x81, 0x00, 0x00, 0x1E], [0x81, 0x00, 0x00, 0x14], ipv4Payload)
+    let result = bridge.switchFrame(unicast, on: 0)
+    #expect(result.decision == .drop(.doubleTagged))
+    #expect(bridge.counters[0][dropped: .doubleTagged] == 1)
+    // A single-tagged frame of VLAN 30 still leaves p1 untagged.
+    let single = bytes(toBFromA, [0x81, 0x00, 0x00, 0x1E], ipv4Payload)
+    #expect(bridge.switchFrame(single, on: 0).sent == [1: bytes(toBFromA, ipv4Payload)])
   }
 
   // MARK: QinQ

@@ -83,7 +83,8 @@ func pcapFrames(atPath path: String) throws -> [[UInt8]] {
   let little = bytes[0] == 0xD4
   func word(_ offset: Int) -> Int {
     let b = bytes[offset..<offset + 4].map(Int.init)
-    return little ? b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24 : b[3] | b[2] << 8 | b[1] << 16 | b[0] << 24
+    return little
+      ? b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24 : b[3] | b[2] << 8 | b[1] << 16 | b[0] << 24
   }
   var frames: [[UInt8]] = []
   var offset = 24
@@ -102,11 +103,15 @@ final class Capture {
   private let process = Process()
 
   init(namespace: String, filter: [String] = []) throws {
-    file = FileManager.default.temporaryDirectory
+    file =
+      FileManager.default.temporaryDirectory
       .appendingPathComponent("patchbay-\(UUID().uuidString).pcap").path
     process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
     process.arguments =
-      ["netns", "exec", namespace, "tcpdump", "-i", "eth0", "-n", "--immediate-mode", "-U", "-w", file]
+      [
+        "netns", "exec", namespace, "tcpdump", "-i", "eth0", "-n", "--immediate-mode", "-U", "-w",
+        file,
+      ]
       + filter
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice

@@ -34,34 +34,45 @@ struct VLANTests {
     try Harness.withLab(Self.twoSwitches, named: lab) { _ in
       let opsCapture = try Capture(namespace: "\(lab)-ops")
       // VLAN 10 makes noise on both switches: broadcast pings and ARP.
-      let broadcast = try Harness.exec(lab, "web1", "ping", "-b", "-c", "3", "-i", "0.2", "-W", "1", "10.10.0.255")
+      let broadcast = try Harness.exec(
+        lab, "web1", "ping", "-b", "-c", "3", "-i", "0.2", "-W", "1", "10.10.0.255")
       #expect(broadcast.status == 0 || broadcast.status == 1)
       #expect(try Harness.exec(lab, "web1", "ping", "-c", "2", "-W", "2", "10.10.0.2").status == 0)
 
       // ops, on a trunk allowing 20 and 30, talks VLAN 20 to db2 behind the other switch.
-      let ping = try Harness.exec(lab, "ops", "python3", "-c", TaggedPeer.ping, "eth0", "20", "10.20.0.100", "10.20.0.2")
+      let ping = try Harness.exec(
+        lab, "ops", "python3", "-c", TaggedPeer.ping, "eth0", "20", "10.20.0.100", "10.20.0.2")
       #expect(ping.status == 0, "\(ping.output)\(ping.errors)")
       #expect(ping.output.contains("echo reply vlan 20"), "\(ping.output)")
 
       let frames = try opsCapture.stop()
-      let web1 = try #require(Harness.fdb(lab).first { $0["port"] as? String == "web1" }?["mac"] as? String)
+      let web1 = try #require(
+        Harness.fdb(lab).first { $0["port"] as? String == "web1" }?["mac"] as? String)
       let web1Bytes = web1.replacingOccurrences(of: ":", with: "")
       // Nothing of VLAN 10 reached the trunk: no frame tagged 10, and no frame from web1.
       for frame in frames {
-        let tagged10 = frame.count >= 16 && frame[12] == 0x81 && frame[13] == 0x00
+        let tagged10 =
+          frame.count >= 16 && frame[12] == 0x81 && frame[13] == 0x00
           && (Int(frame[14] & 0x0F) << 8 | Int(frame[15])) == 10
         #expect(!tagged10, "VLAN 10 frame on the VLAN 20/30 trunk: \(frame.hex)")
-        #expect(!Array(frame[6..<12]).hex.hasPrefix(web1Bytes), "web1's frame reached ops: \(frame.hex)")
+        #expect(
+          !Array(frame[6..<12]).hex.hasPrefix(web1Bytes), "web1's frame reached ops: \(frame.hex)")
       }
       // What ops did receive from db2 came tagged 20.
       let fromSwitch = frames.filter { $0.count >= 16 && $0[12] == 0x81 && $0[13] == 0x00 }
-      #expect(fromSwitch.contains { (Int($0[14] & 0x0F) << 8 | Int($0[15])) == 20 }, "\(frames.map(\.hex))")
+      #expect(
+        fromSwitch.contains { (Int($0[14] & 0x0F) << 8 | Int($0[15])) == 20 },
+        "\(frames.map(\.hex))")
 
       // The MAC tables hold each host in its own VLAN, on both switches.
       let table = try Harness.fdb(lab)
       let db2 = try #require(table.first { $0["port"] as? String == "db2" })
       #expect(db2["vlan"] as? Int == 20)
-      #expect(table.contains { $0["switchName"] as? String == "core" && $0["mac"] as? String == db2["mac"] as? String && $0["port"] as? String == "isl" && $0["vlan"] as? Int == 20 })
+      #expect(
+        table.contains {
+          $0["switchName"] as? String == "core" && $0["mac"] as? String == db2["mac"] as? String
+            && $0["port"] as? String == "isl" && $0["vlan"] as? Int == 20
+        })
 
       let status = try Harness.status(lab)
       #expect(Harness.port("core/ops", in: status)?["vlanMode"] as? String == "trunk 20,30")
@@ -81,10 +92,13 @@ struct VLANTests {
       #expect(same10.count == 1 && same10.first?["vlan"] as? Int == 10, "\(same10)")
       #expect(!table.contains { $0["port"] as? String == "same20" && $0["vlan"] as? Int == 10 })
       // A tagged frame from an access port is dropped and counted (no VLAN hopping).
-      let hop = "ffffffffffff" + "020000000a01" + "8100" + "0014" + "0806" + String(repeating: "00", count: 28)
+      let hop =
+        "ffffffffffff" + "020000000a01" + "8100" + "0014" + "0806"
+        + String(repeating: "00", count: 28)
       let sent = try Harness.exec(lab, "same10", "python3", "-c", TaggedPeer.send, "eth0", hop)
       #expect(sent.status == 0, "\(sent.errors)")
-      let drops = Harness.port("core/same10", in: try Harness.status(lab))?["drops"] as? [String: Int]
+      let drops =
+        Harness.port("core/same10", in: try Harness.status(lab))?["drops"] as? [String: Int]
       #expect(drops?["tagged-on-access"] == 1, "\(String(describing: drops))")
     }
   }
@@ -111,17 +125,26 @@ struct VLANTests {
         mon: {port: edge1/mon}
       """
     try Harness.withLab(yaml, named: lab) { _ in
-      let atMon = try Capture(namespace: "\(lab)-mon", filter: ["ether", "src", "02:00:00:00:01:00"])
+      let atMon = try Capture(
+        namespace: "\(lab)-mon", filter: ["ether", "src", "02:00:00:00:01:00"])
       let atC3 = try Capture(namespace: "\(lab)-c3", filter: ["ether", "src", "02:00:00:00:01:00"])
       let atC2 = try Capture(namespace: "\(lab)-c2", filter: ["ether", "src", "02:00:00:00:01:00"])
       // The customer's frames: VLAN 100 (PCP 3) and VLAN 200 (PCP 0), and one untagged.
       let payload = Array("patchbay qinq test frame ".utf8) + [UInt8](repeating: 0x5A, count: 21)
       let customer: [[UInt8]] = [
-        [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02, 0, 0, 0, 0x01, 0, 0x81, 0x00, 0x60, 0x64, 0x88, 0xB5] + payload,
-        [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02, 0, 0, 0, 0x01, 0, 0x81, 0x00, 0x00, 0xC8, 0x88, 0xB5] + payload,
+        [
+          0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02, 0, 0, 0, 0x01, 0, 0x81, 0x00, 0x60, 0x64, 0x88,
+          0xB5,
+        ] + payload,
+        [
+          0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02, 0, 0, 0, 0x01, 0, 0x81, 0x00, 0x00, 0xC8, 0x88,
+          0xB5,
+        ] + payload,
         [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02, 0, 0, 0, 0x01, 0, 0x88, 0xB5] + payload,
       ]
-      let sent = try Harness.exec(lab, "c1", "python3", "-c", TaggedPeer.send, "eth0", customer[0].hex, customer[1].hex, customer[2].hex)
+      let sent = try Harness.exec(
+        lab, "c1", "python3", "-c", TaggedPeer.send, "eth0", customer[0].hex, customer[1].hex,
+        customer[2].hex)
       #expect(sent.status == 0, "\(sent.errors)")
 
       // Delivered at the far customer port exactly as sent, customer tags intact.
@@ -135,12 +158,21 @@ struct VLANTests {
       let outerPlain: [UInt8] = [0x88, 0xA8, 0x01, 0x2C]  // 0x88a8, PCP 0, VLAN 300
       #expect(onTrunk.count == 3)
       if onTrunk.count == 3 {
-        #expect(onTrunk[0].hex == (Array(customer[0][0..<12]) + outer + Array(customer[0][12...])).hex)
-        #expect(onTrunk[1].hex == (Array(customer[1][0..<12]) + outerPlain + Array(customer[1][12...])).hex)
-        #expect(onTrunk[2].hex == (Array(customer[2][0..<12]) + outerPlain + Array(customer[2][12...])).hex)
+        #expect(
+          onTrunk[0].hex == (Array(customer[0][0..<12]) + outer + Array(customer[0][12...])).hex)
+        #expect(
+          onTrunk[1].hex
+            == (Array(customer[1][0..<12]) + outerPlain + Array(customer[1][12...])).hex)
+        #expect(
+          onTrunk[2].hex
+            == (Array(customer[2][0..<12]) + outerPlain + Array(customer[2][12...])).hex)
       }
       let table = try Harness.fdb(lab)
-      #expect(table.contains { $0["mac"] as? String == "02:00:00:00:01:00" && $0["vlan"] as? Int == 300 && $0["switchName"] as? String == "edge2" })
+      #expect(
+        table.contains {
+          $0["mac"] as? String == "02:00:00:00:01:00" && $0["vlan"] as? Int == 300
+            && $0["switchName"] as? String == "edge2"
+        })
     }
   }
 }

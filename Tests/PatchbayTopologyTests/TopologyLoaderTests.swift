@@ -801,7 +801,9 @@ let badFiles: [BadFile] = [
     #expect(ports[1].security == PortSecuritySpec(macLock: true, ipGuard: true, isProtected: true))
     #expect(ports[2].rate == RateLimitSpec(ingressPPS: 1500, egressPPS: 20_000))
     #expect(
-      topology.featureUses.map(\.key) == ["mac-lock", "ip-guard", "dhcp-guard", "protected", "rate"])
+      topology.featureUses.map(\.key) == [
+        "mac-lock", "ip-guard", "dhcp-guard", "protected", "rate",
+      ])
   }
 
   @Test func diagnosticsCarryTheFileAsGiven() {
