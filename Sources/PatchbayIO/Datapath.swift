@@ -65,8 +65,10 @@ public final class Datapath: @unchecked Sendable {
   // at depth d, so a nested switch never overwrites the frame its caller is
   // still flooding. Patch cables form a tree, so the depth is below the switch count.
   private let buffers: [UnsafeMutableRawBufferPointer]
-  // writev's vector (MAC addresses, pushed tag, rest) and the pushed tag's bytes.
+  // writev's vector (virtio-net header, MAC addresses, pushed tag, rest), the
+  // edited header's bytes and the pushed tag's bytes.
   private let vector: UnsafeMutablePointer<iovec>
+  private let headerBytes: UnsafeMutableRawPointer
   private let tagBytes: UnsafeMutableRawPointer
   private var isRunning = true
   private var lastSweep = Instant.zero
@@ -76,8 +78,12 @@ public final class Datapath: @unchecked Sendable {
 
   /// The most frames read from one port per wakeup, so one busy port cannot starve the rest.
   public static let burst = 64
-  /// The receive buffer: the largest frame a TAP delivers without offloads, with room to spare.
-  public static let bufferSize = 65_536
+  /// The largest frame read: a 64 KiB GSO superframe plus its headers.
+  public static let bufferSize = 65_536 + 256
+  /// Bytes before each frame in a buffer: room for the virtio-net header that
+  /// precedes it on the wire, so header and frame are contiguous for `write`.
+  static let headroom = 16
+  static let headerOffset = headroom - VirtioNetHeader.byteCount
   private static let wakeupToken = UInt64.max
   private static let sweepInterval: UInt64 = 1_000_000_000
 
@@ -97,9 +103,10 @@ public final class Datapath: @unchecked Sendable {
     self.epoll = try Epoll()
     self.wakeup = try checked("eventfd", "datapath") { pb_eventfd_create() }
     // Each patch-cable hop may add a 4-byte tag.
-    let capacity = Datapath.bufferSize + 4 * (bridges.count + 1)
+    let capacity = Datapath.headroom + Datapath.bufferSize + 4 * (bridges.count + 1)
     self.buffers = (0...bridges.count).map { _ in .allocate(byteCount: capacity, alignment: 64) }
-    self.vector = .allocate(capacity: 3)
+    self.vector = .allocate(capacity: 4)
+    self.headerBytes = .allocate(byteCount: VirtioNetHeader.byteCount, alignment: 4)
     self.tagBytes = .allocate(byteCount: VLANTag.byteCount, alignment: 4)
     try epoll.add(wakeup, token: Datapath.wakeupToken)
     for (index, port) in ports.enumerated() where !port.isPatchCable {
@@ -110,6 +117,7 @@ public final class Datapath: @unchecked Sendable {
   deinit {
     for buffer in buffers { buffer.deallocate() }
     vector.deallocate()
+    headerBytes.deallocate()
     tagBytes.deallocate()
     Glibc.close(wakeup)
   }
@@ -185,10 +193,11 @@ public final class Datapath: @unchecked Sendable {
   @inline(__always)
   private func service(port global: Int, at now: Instant) {
     let source = ports[global]
-    let buffer = buffers[0]
-    let base = buffer.baseAddress!
+    // The header lands just before the frame, the frame at the headroom mark.
+    let header = buffers[0].baseAddress! + Datapath.headerOffset
     for _ in 0..<Datapath.burst {
-      let count = Glibc.read(source.descriptor, base, Datapath.bufferSize)
+      let count = Glibc.read(
+        source.descriptor, header, Datapath.bufferSize + VirtioNetHeader.byteCount)
       if count < 0 {
         let error = errno
         if error == EAGAIN || error == EINTR { return }
@@ -198,9 +207,14 @@ public final class Datapath: @unchecked Sendable {
         return
       }
       if count == 0 { return }
+      guard count >= VirtioNetHeader.byteCount else {
+        bridges[source.switchIndex].countDrop(.runt, on: source.portIndex)
+        continue
+      }
       handle(
-        UnsafeRawBufferPointer(start: base, count: count), switchIndex: source.switchIndex,
-        port: source.portIndex, at: now, depth: 0)
+        UnsafeRawBufferPointer(
+          start: header + VirtioNetHeader.byteCount, count: count - VirtioNetHeader.byteCount),
+        switchIndex: source.switchIndex, port: source.portIndex, at: now, depth: 0)
     }
   }
 
@@ -230,8 +244,9 @@ public final class Datapath: @unchecked Sendable {
     }
   }
 
-  /// Sends `frame` out of `port`, framed for it: one `write` when it leaves as it
-  /// came, else one `writev` of (MAC addresses, pushed tag, rest) with no copy.
+  /// Sends `frame` (its virtio-net header just before it) out of `port`, framed
+  /// for it: one `write` of header and frame when it leaves as it came, else one
+  /// `writev` of (edited header, MAC addresses, pushed tag, rest) with no copy.
   /// A patch cable copies the framed frame into the next depth's buffer and
   /// switches it on the other switch.
   @inline(__always)
@@ -242,13 +257,16 @@ public final class Datapath: @unchecked Sendable {
     let encapsulation = bridges[switchIndex].encapsulation(for: port, of: classified)
     let target = ports[portBase[switchIndex] + port]
     let length = encapsulation.wireLength(ofReceived: frame.count)
+    let header = frame.baseAddress! - VirtioNetHeader.byteCount
     if target.isPatchCable {
       guard depth + 1 < buffers.count else {
         bridges[switchIndex].countDrop(.transmitFailed, on: port)
         return
       }
-      let copy = buffers[depth + 1].baseAddress!
+      let copy = buffers[depth + 1].baseAddress! + Datapath.headroom
       _ = encapsulation.write(frame, into: copy)
+      VirtioNetHeader(unchecked: header).shifted(by: length - frame.count)
+        .store(to: copy - VirtioNetHeader.byteCount)
       bridges[switchIndex].countTransmitted(byteCount: length, on: port)
       handle(
         UnsafeRawBufferPointer(start: copy, count: length), switchIndex: target.peerSwitchIndex,
@@ -257,21 +275,27 @@ public final class Datapath: @unchecked Sendable {
     }
     let written: Int
     if encapsulation.isIdentity {
-      written = Glibc.write(target.descriptor, frame.baseAddress, frame.count)
+      written =
+        Glibc.write(target.descriptor, header, frame.count + VirtioNetHeader.byteCount)
+        - VirtioNetHeader.byteCount
     } else {
+      // Offsets past the MAC addresses move with the tag.
+      VirtioNetHeader(unchecked: header).shifted(by: length - frame.count).store(to: headerBytes)
+      vector[0] = iovec(iov_base: headerBytes, iov_len: VirtioNetHeader.byteCount)
       let base = UnsafeMutableRawPointer(mutating: frame.baseAddress!)
       let addresses = EgressEncapsulation.addressesLength
-      vector[0] = iovec(iov_base: base, iov_len: addresses)
-      var parts = 1
+      vector[1] = iovec(iov_base: base, iov_len: addresses)
+      var parts = 2
       if let tag = encapsulation.pushedTag {
         tagBytes.storeBytes(of: tag.protocolID.rawValue.bigEndian, as: UInt16.self)
         tagBytes.storeBytes(of: tag.controlInformation.bigEndian, toByteOffset: 2, as: UInt16.self)
-        vector[1] = iovec(iov_base: tagBytes, iov_len: VLANTag.byteCount)
-        parts = 2
+        vector[2] = iovec(iov_base: tagBytes, iov_len: VLANTag.byteCount)
+        parts = 3
       }
       let rest = addresses + encapsulation.skippedLength
       vector[parts] = iovec(iov_base: base + rest, iov_len: frame.count - rest)
-      written = Glibc.writev(target.descriptor, vector, Int32(parts + 1))
+      written =
+        Glibc.writev(target.descriptor, vector, Int32(parts + 1)) - VirtioNetHeader.byteCount
     }
     if written == length {
       bridges[switchIndex].countTransmitted(byteCount: length, on: port)

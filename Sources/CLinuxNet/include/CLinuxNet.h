@@ -15,6 +15,17 @@
 /// descriptor or -errno.
 int pb_tap_open(const char *name, int vnet_hdr, char *out_name);
 
+/// TUN_F_* offload flags (linux/if_tun.h), including USO from Linux 6.2,
+/// which older headers lack.
+enum {
+  PB_TUN_F_CSUM = 0x01,
+  PB_TUN_F_TSO4 = 0x02,
+  PB_TUN_F_TSO6 = 0x04,
+  PB_TUN_F_TSO_ECN = 0x08,
+  PB_TUN_F_USO4 = 0x20,
+  PB_TUN_F_USO6 = 0x40,
+};
+
 /// TUNSETOFFLOAD on a TAP descriptor. Returns 0 or -errno.
 int pb_tap_set_offload(int fd, unsigned int flags);
 
