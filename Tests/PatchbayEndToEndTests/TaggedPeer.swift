@@ -102,7 +102,7 @@ final class Capture {
   let file: String
   private let process = Process()
 
-  init(namespace: String, filter: [String] = []) throws {
+  init(namespace: String, filter: [String] = [], snaplen: Int = 262_144) throws {
     file =
       FileManager.default.temporaryDirectory
       .appendingPathComponent("patchbay-\(UUID().uuidString).pcap").path
