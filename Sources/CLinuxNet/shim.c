@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <net/if_arp.h>
@@ -20,6 +21,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
+#include <net/ethernet.h>
 #include <unistd.h>
 
 static void copy_name(struct ifreq *ifr, const char *name) {
@@ -222,4 +225,101 @@ void pb_reset_signal_handlers(void) {
   signal(SIGTERM, SIG_DFL);
   signal(SIGHUP, SIG_DFL);
   signal(SIGPIPE, SIG_DFL);
+}
+
+#ifndef PACKET_IGNORE_OUTGOING
+#define PACKET_IGNORE_OUTGOING 23
+#endif
+
+int pb_packet_open(const char *name, int *ifindex) {
+  unsigned int index = if_nametoindex(name);
+  if (index == 0) return -ENODEV;
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+  if (fd < 0) return -errno;
+  int one = 1;
+  int err = 0;
+  if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0 ||
+      setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) < 0 ||
+      setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) < 0) {
+    err = errno;
+  }
+  if (!err) {
+    struct sockaddr_ll address;
+    memset(&address, 0, sizeof(address));
+    address.sll_family = AF_PACKET;
+    address.sll_protocol = htons(ETH_P_ALL);
+    address.sll_ifindex = (int)index;
+    if (bind(fd, (struct sockaddr *)&address, sizeof(address)) < 0) err = errno;
+  }
+  if (!err) {
+    struct packet_mreq request;
+    memset(&request, 0, sizeof(request));
+    request.mr_ifindex = (int)index;
+    request.mr_type = PACKET_MR_PROMISC;
+    if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &request, sizeof(request)) < 0) err = errno;
+  }
+  if (err) {
+    close(fd);
+    return -err;
+  }
+  if (ifindex) *ifindex = (int)index;
+  return fd;
+}
+
+enum { PB_BATCH_MAX = 64, PB_VNET_HDR_LEN = 10 };
+
+int pb_packet_receive_batch(int fd, pb_rx_slot *slots, int count, unsigned int headroom) {
+  struct mmsghdr messages[PB_BATCH_MAX];
+  struct iovec vectors[PB_BATCH_MAX];
+  // Room for one PACKET_AUXDATA control message per frame.
+  union {
+    struct cmsghdr align;
+    char bytes[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+  } control[PB_BATCH_MAX];
+  if (count > PB_BATCH_MAX) count = PB_BATCH_MAX;
+  if (headroom < PB_VNET_HDR_LEN + 4) return -EINVAL;
+  memset(messages, 0, sizeof(messages[0]) * (size_t)count);
+  for (int i = 0; i < count; i++) {
+    vectors[i].iov_base = slots[i].data + headroom - PB_VNET_HDR_LEN;
+    vectors[i].iov_len = slots[i].capacity - (headroom - PB_VNET_HDR_LEN);
+    messages[i].msg_hdr.msg_iov = &vectors[i];
+    messages[i].msg_hdr.msg_iovlen = 1;
+    messages[i].msg_hdr.msg_control = control[i].bytes;
+    messages[i].msg_hdr.msg_controllen = sizeof(control[i].bytes);
+  }
+  int received = recvmmsg(fd, messages, (unsigned int)count, MSG_DONTWAIT, NULL);
+  if (received < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+  for (int i = 0; i < received; i++) {
+    unsigned int length = messages[i].msg_len;
+    unsigned char *header = slots[i].data + headroom - PB_VNET_HDR_LEN;
+    slots[i].frame_offset = headroom;
+    slots[i].frame_length = length >= PB_VNET_HDR_LEN ? length - PB_VNET_HDR_LEN : 0;
+    if (length < PB_VNET_HDR_LEN + 12) continue;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&messages[i].msg_hdr); c;
+         c = CMSG_NXTHDR(&messages[i].msg_hdr, c)) {
+      if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA) continue;
+      struct tpacket_auxdata aux;
+      memcpy(&aux, CMSG_DATA(c), sizeof(aux));
+      if (!(aux.tp_status & TP_STATUS_VLAN_VALID)) continue;
+      // Put the stripped tag back after the MAC addresses: move the header and
+      // the addresses 4 bytes towards the headroom, then write the tag.
+      unsigned short tpid = (aux.tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux.tp_vlan_tpid : 0x8100;
+      memmove(header - 4, header, PB_VNET_HDR_LEN + 12);
+      unsigned char *tag = header - 4 + PB_VNET_HDR_LEN + 12;
+      tag[0] = (unsigned char)(tpid >> 8);
+      tag[1] = (unsigned char)tpid;
+      tag[2] = (unsigned char)(aux.tp_vlan_tci >> 8);
+      tag[3] = (unsigned char)aux.tp_vlan_tci;
+      // virtio-net header offsets are little-endian; csum_start and hdr_len move by 4.
+      unsigned char *moved = header - 4;
+      unsigned short flags = moved[0], gso = moved[1] & 0x7f;
+      unsigned short hdr_len = (unsigned short)(moved[2] | moved[3] << 8);
+      unsigned short csum_start = (unsigned short)(moved[6] | moved[7] << 8);
+      if (gso && hdr_len >= 12) { hdr_len += 4; moved[2] = hdr_len & 0xff; moved[3] = hdr_len >> 8; }
+      if ((flags & 1) && csum_start >= 12) { csum_start += 4; moved[6] = csum_start & 0xff; moved[7] = csum_start >> 8; }
+      slots[i].frame_offset = headroom - 4;
+      slots[i].frame_length += 4;
+    }
+  }
+  return received;
 }

@@ -128,6 +128,8 @@ public struct PortStatus: Codable, Sendable, Equatable {
   public var txBytes: UInt64
   /// Received frames that were flooded.
   public var flooded: UInt64
+  /// Times the port went down (its interface vanished or went down).
+  public var linkDowns: UInt64
   /// Drops by reason (only non-zero reasons).
   public var drops: [String: UInt64]
 
@@ -135,7 +137,7 @@ public struct PortStatus: Codable, Sendable, Equatable {
   public init(
     name: String, kind: String, interface: String, attachedTo: String?, state: String,
     vlanMode: String, rateLimit: String, rxPackets: UInt64, rxBytes: UInt64, txPackets: UInt64,
-    txBytes: UInt64, flooded: UInt64, drops: [String: UInt64]
+    txBytes: UInt64, flooded: UInt64, linkDowns: UInt64 = 0, drops: [String: UInt64]
   ) {
     self.name = name
     self.kind = kind
@@ -149,6 +151,7 @@ public struct PortStatus: Codable, Sendable, Equatable {
     self.txPackets = txPackets
     self.txBytes = txBytes
     self.flooded = flooded
+    self.linkDowns = linkDowns
     self.drops = drops
   }
 }

@@ -258,7 +258,10 @@ public struct Bridge: Sendable {
     guard isUp[port] != up else { return }
     isUp[port] = up
     ports[port].isUp = up
-    if !up { table.flush(port: port) }
+    if !up {
+      counters[port].linkDowns &+= 1
+      table.flush(port: port)
+    }
   }
 
   /// Pins `mac` in `vlan` to `port`; it never ages and cannot move. False if the

@@ -13,6 +13,8 @@ public struct PortCounters: Sendable, Equatable {
   public var transmittedBytes: UInt64 = 0
   /// Received frames that were flooded (broadcast, multicast, unknown unicast).
   public var floodedPackets: UInt64 = 0
+  /// Times the port went down (its interface vanished or went down).
+  public var linkDowns: UInt64 = 0
   private var dropCounts = InlineArray<16, UInt64>(repeating: 0)
 
   /// All counters zero.
@@ -43,6 +45,7 @@ public struct PortCounters: Sendable, Equatable {
     lhs.receivedPackets == rhs.receivedPackets && lhs.receivedBytes == rhs.receivedBytes
       && lhs.transmittedPackets == rhs.transmittedPackets
       && lhs.transmittedBytes == rhs.transmittedBytes && lhs.floodedPackets == rhs.floodedPackets
+      && lhs.linkDowns == rhs.linkDowns
       && DropReason.allCases.allSatisfy { lhs[dropped: $0] == rhs[dropped: $0] }
   }
 }

@@ -5,10 +5,24 @@ import PatchbayCore
 import PatchbayWire
 import Synchronization
 
-/// One port as the datapath sees it: the descriptor it reads and writes (or the
-/// port at the other end of a patch cable), and where it sits in which switch.
+/// One port as the datapath sees it: how it moves frames, the descriptor it
+/// reads and writes (or the port at the other end of a patch cable), and where
+/// it sits in which switch. Plain integers only, so reading one per frame costs
+/// no reference counting.
 public struct DatapathPort: Sendable {
-  /// The descriptor (a TAP today); -1 for a patch cable.
+  /// How a port moves frames.
+  public enum Kind: UInt8, Sendable {
+    /// A TAP the switch owns: one read or write per frame.
+    case tap
+    /// A packet socket on an existing interface (`attach:`): batched receive.
+    case packetSocket
+    /// An in-process patch cable to another switch's port.
+    case patchCable
+  }
+
+  /// How the port moves frames.
+  public var kind: Kind
+  /// The descriptor; -1 for a patch cable, or for a packet socket whose interface is gone.
   public var descriptor: Int32
   /// The index of the port's switch in `Datapath.bridges`.
   public var switchIndex: Int
@@ -19,8 +33,9 @@ public struct DatapathPort: Sendable {
   /// For a patch cable: the port at the other end, else -1.
   public var peerPortIndex: Int
 
-  /// A port backed by a descriptor.
+  /// A TAP port.
   public init(descriptor: Int32, switchIndex: Int, portIndex: Int) {
+    self.kind = .tap
     self.descriptor = descriptor
     self.switchIndex = switchIndex
     self.portIndex = portIndex
@@ -28,8 +43,15 @@ public struct DatapathPort: Sendable {
     self.peerPortIndex = -1
   }
 
+  /// A packet-socket port; `descriptor` is -1 while its interface is missing.
+  public init(packetSocket descriptor: Int32, switchIndex: Int, portIndex: Int) {
+    self.init(descriptor: descriptor, switchIndex: switchIndex, portIndex: portIndex)
+    self.kind = .packetSocket
+  }
+
   /// One end of an in-process patch cable to port `peerPortIndex` of switch `peerSwitchIndex`.
   public init(switchIndex: Int, portIndex: Int, peerSwitchIndex: Int, peerPortIndex: Int) {
+    self.kind = .patchCable
     self.descriptor = -1
     self.switchIndex = switchIndex
     self.portIndex = portIndex
@@ -39,7 +61,7 @@ public struct DatapathPort: Sendable {
 
   /// True for a patch cable.
   @inline(__always)
-  public var isPatchCable: Bool { peerSwitchIndex >= 0 }
+  public var isPatchCable: Bool { kind == .patchCable }
 }
 
 /// The datapath: one thread, one epoll loop, run to completion.
@@ -70,6 +92,13 @@ public final class Datapath: @unchecked Sendable {
   private let vector: UnsafeMutablePointer<iovec>
   private let headerBytes: UnsafeMutableRawPointer
   private let tagBytes: UnsafeMutableRawPointer
+  // Receive slots for batched packet-socket reads (recvmmsg), one frame each.
+  private let slots: UnsafeMutablePointer<pb_rx_slot>
+  private let slotMemory: UnsafeMutableRawBufferPointer
+  // The interface behind each packet-socket port (nil for others), for reopening
+  // it when it comes back. Kept apart from `ports` so reading a port per frame
+  // never touches a String's reference count.
+  private let attachedInterfaces: [String?]
   private var isRunning = true
   private var lastSweep = Instant.zero
   private let commands = Mutex<[@Sendable () -> Void]>([])
@@ -78,6 +107,8 @@ public final class Datapath: @unchecked Sendable {
 
   /// The most frames read from one port per wakeup, so one busy port cannot starve the rest.
   public static let burst = 64
+  /// Frames per `recvmmsg` on a packet-socket port.
+  public static let receiveBatch = 32
   /// The largest frame read: a 64 KiB GSO superframe plus its headers.
   public static let bufferSize = 65_536 + 256
   /// Bytes before each frame in a buffer: room for the virtio-net header that
@@ -89,9 +120,13 @@ public final class Datapath: @unchecked Sendable {
 
   /// Makes a datapath over `bridges` and their `ports` (listed switch by switch,
   /// port by port, so that `ports` holds every port of every bridge once).
-  public init(bridges: [Bridge], ports: [DatapathPort]) throws(SystemCallError) {
+  /// `attachedInterfaces[i]` names the interface of packet-socket port `i` (nil for others).
+  public init(bridges: [Bridge], ports: [DatapathPort], attachedInterfaces: [String?]? = nil)
+    throws(SystemCallError)
+  {
     self.bridges = bridges
     self.ports = ports
+    self.attachedInterfaces = attachedInterfaces ?? Array(repeating: nil, count: ports.count)
     var bases: [Int] = []
     var next = 0
     for bridge in bridges {
@@ -108,8 +143,18 @@ public final class Datapath: @unchecked Sendable {
     self.vector = .allocate(capacity: 4)
     self.headerBytes = .allocate(byteCount: VirtioNetHeader.byteCount, alignment: 4)
     self.tagBytes = .allocate(byteCount: VLANTag.byteCount, alignment: 4)
+    let slotSize = Datapath.headroom + Datapath.bufferSize
+    let slotCount = ports.contains { $0.kind == .packetSocket } ? Datapath.receiveBatch : 0
+    self.slotMemory = .allocate(byteCount: max(1, slotCount * slotSize), alignment: 64)
+    self.slots = .allocate(capacity: max(1, slotCount))
+    for index in 0..<slotCount {
+      slots[index] = pb_rx_slot(
+        data: slotMemory.baseAddress!.advanced(by: index * slotSize)
+          .assumingMemoryBound(to: UInt8.self),
+        capacity: UInt32(slotSize), frame_offset: 0, frame_length: 0)
+    }
     try epoll.add(wakeup, token: Datapath.wakeupToken)
-    for (index, port) in ports.enumerated() where !port.isPatchCable {
+    for (index, port) in ports.enumerated() where port.descriptor >= 0 {
       try epoll.add(port.descriptor, token: UInt64(index))
     }
   }
@@ -117,6 +162,11 @@ public final class Datapath: @unchecked Sendable {
   deinit {
     for buffer in buffers { buffer.deallocate() }
     vector.deallocate()
+    slots.deallocate()
+    slotMemory.deallocate()
+    for port in ports where port.kind == .packetSocket && port.descriptor >= 0 {
+      Glibc.close(port.descriptor)
+    }
     headerBytes.deallocate()
     tagBytes.deallocate()
     Glibc.close(wakeup)
@@ -174,6 +224,7 @@ public final class Datapath: @unchecked Sendable {
       if now.nanoseconds(since: lastSweep) >= Datapath.sweepInterval {
         lastSweep = now
         for index in bridges.indices { bridges[index].expireEntries(at: now) }
+        reattachPacketSockets()
       }
     }
   }
@@ -193,6 +244,10 @@ public final class Datapath: @unchecked Sendable {
   @inline(__always)
   private func service(port global: Int, at now: Instant) {
     let source = ports[global]
+    if source.kind == .packetSocket {
+      serviceBatches(port: global, at: now)
+      return
+    }
     // The header lands just before the frame, the frame at the headroom mark.
     let header = buffers[0].baseAddress! + Datapath.headerOffset
     for _ in 0..<Datapath.burst {
@@ -215,6 +270,56 @@ public final class Datapath: @unchecked Sendable {
         UnsafeRawBufferPointer(
           start: header + VirtioNetHeader.byteCount, count: count - VirtioNetHeader.byteCount),
         switchIndex: source.switchIndex, port: source.portIndex, at: now, depth: 0)
+    }
+  }
+
+  /// Reads a packet-socket port in batches of `receiveBatch` frames per
+  /// `recvmmsg`, up to a burst, forwarding each frame.
+  private func serviceBatches(port global: Int, at now: Instant) {
+    let source = ports[global]
+    var total = 0
+    while total < Datapath.burst {
+      let count = pb_packet_receive_batch(
+        source.descriptor, slots, Int32(Datapath.receiveBatch), UInt32(Datapath.headroom))
+      if count < 0 {
+        if -count == EINTR { continue }
+        // ENETDOWN, ENXIO: the interface went down or away.
+        detach(port: global)
+        return
+      }
+      if count == 0 { return }
+      for index in 0..<Int(count) {
+        let slot = slots[index]
+        guard slot.frame_length > 0 else {
+          bridges[source.switchIndex].countDrop(.runt, on: source.portIndex)
+          continue
+        }
+        handle(
+          UnsafeRawBufferPointer(
+            start: UnsafeRawPointer(slot.data) + Int(slot.frame_offset),
+            count: Int(slot.frame_length)),
+          switchIndex: source.switchIndex, port: source.portIndex, at: now, depth: 0)
+      }
+      total += Int(count)
+      if count < Datapath.receiveBatch { return }
+    }
+  }
+
+  /// Reopens packet-socket ports whose interface has come back (checked once a
+  /// second), and brings them up again.
+  private func reattachPacketSockets() {
+    for global in ports.indices where ports[global].kind == .packetSocket && ports[global].descriptor < 0 {
+      guard let name = attachedInterfaces[global], pb_if_index(name) != 0 else { continue }
+      _ = pb_if_set_up(name, 1)
+      var index: Int32 = 0
+      let fd = pb_packet_open(name, &index)
+      guard fd >= 0 else { continue }
+      guard (try? epoll.add(fd, token: UInt64(global))) != nil else {
+        Glibc.close(fd)
+        continue
+      }
+      ports[global].descriptor = fd
+      bridges[ports[global].switchIndex].setPort(ports[global].portIndex, isUp: true)
     }
   }
 
@@ -300,8 +405,12 @@ public final class Datapath: @unchecked Sendable {
     if written == length {
       bridges[switchIndex].countTransmitted(byteCount: length, on: port)
     } else {
-      // EIO: the interface is down; anything else: the queue is full or the port is gone.
-      let reason: DropReason = written < 0 && errno == EIO ? .portDown : .transmitFailed
+      // EIO (TAP), ENETDOWN or ENXIO (packet socket): the interface is down;
+      // anything else: the queue is full or the port is gone.
+      let error = errno
+      let reason: DropReason =
+        written < 0 && (error == EIO || error == ENETDOWN || error == ENXIO)
+        ? .portDown : .transmitFailed
       bridges[switchIndex].countDrop(reason, on: port)
     }
   }
@@ -310,6 +419,12 @@ public final class Datapath: @unchecked Sendable {
     let entry = ports[global]
     epoll.remove(entry.descriptor)
     bridges[entry.switchIndex].setPort(entry.portIndex, isUp: false)
+    // A packet socket is closed and reopened when its interface returns; a TAP
+    // the switch owns cannot return, and its descriptor is closed with the lab.
+    if entry.kind == .packetSocket {
+      Glibc.close(entry.descriptor)
+      ports[global].descriptor = -1
+    }
   }
 }
 

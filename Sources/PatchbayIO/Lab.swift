@@ -1,3 +1,4 @@
+import CLinuxNet
 import Foundation
 import PatchbayCore
 import PatchbayTopology
@@ -44,6 +45,9 @@ public final class Lab: @unchecked Sendable {
   private var resources: LabResources
   private let datapath: Datapath
   private var isTornDown = false
+  /// Things worth telling the user about a lab that did come up (an attached
+  /// interface that does not exist yet).
+  public private(set) var warnings: [String] = []
 
   private init(
     topology: Topology, paths: LabPaths, taps: [TapDevice], resources: LabResources,
@@ -73,8 +77,10 @@ public final class Lab: @unchecked Sendable {
     } catch {
       throw LabError("cannot create \(paths.directory): \(error.localizedDescription)")
     }
+    var warnings: [String] = []
     do {
       var datapathPorts: [DatapathPort] = []
+      var attached: [String?] = []
       for (switchIndex, switchSpec) in topology.switches.enumerated() {
         for (portIndex, port) in switchSpec.ports.enumerated() {
           if case .peer(let other) = port.kind {
@@ -89,6 +95,26 @@ public final class Lab: @unchecked Sendable {
               DatapathPort(
                 switchIndex: switchIndex, portIndex: portIndex, peerSwitchIndex: peerSwitch,
                 peerPortIndex: peerPort))
+            attached.append(nil)
+            continue
+          }
+          if case .attach(let interface) = port.kind {
+            // An existing interface (a QEMU-owned TAP, a veth): attach with a
+            // packet socket. A missing one leaves the port down until it appears.
+            var descriptor: Int32 = -1
+            if pb_if_index(interface) != 0 {
+              _ = pb_if_set_up(interface, 1)
+              var index: Int32 = 0
+              descriptor = try checked("attach (AF_PACKET)", interface) {
+                pb_packet_open(interface, &index)
+              }
+            } else {
+              warnings.append(
+                "port \(port.reference): interface \(interface) does not exist yet; the port stays down until it appears")
+            }
+            datapathPorts.append(
+              DatapathPort(packetSocket: descriptor, switchIndex: switchIndex, portIndex: portIndex))
+            attached.append(interface)
             continue
           }
           guard case .tap(let interface) = port.kind else {
@@ -108,20 +134,34 @@ public final class Lab: @unchecked Sendable {
           datapathPorts.append(
             DatapathPort(
               descriptor: tap.descriptor.rawValue, switchIndex: switchIndex, portIndex: portIndex))
+          attached.append(nil)
         }
       }
-      let bridges = topology.switches.map { spec in
-        Bridge(
-          name: spec.name,
-          ports: spec.ports.map {
-            BridgePortConfiguration(name: $0.name, mode: $0.vlanMode.bridgeMode)
-          },
-          macTableSize: spec.macTableSize, macAging: spec.macAging)
+      var global = 0
+      var bridges: [Bridge] = []
+      for spec in topology.switches {
+        var configurations: [BridgePortConfiguration] = []
+        for port in spec.ports {
+          // A packet-socket port whose interface is missing starts down.
+          let entry = datapathPorts[global]
+          global += 1
+          configurations.append(
+            BridgePortConfiguration(
+              name: port.name, mode: port.vlanMode.bridgeMode,
+              isUp: entry.kind != .packetSocket || entry.descriptor >= 0))
+        }
+        bridges.append(
+          Bridge(
+            name: spec.name, ports: configurations, macTableSize: spec.macTableSize,
+            macAging: spec.macAging))
       }
-      let datapath = try Datapath(bridges: bridges, ports: datapathPorts)
+      let datapath = try Datapath(
+        bridges: bridges, ports: datapathPorts, attachedInterfaces: attached)
       datapath.start()
-      return Lab(
+      let lab = Lab(
         topology: topology, paths: paths, taps: taps, resources: resources, datapath: datapath)
+      lab.warnings = warnings
+      return lab
     } catch {
       for tap in taps { tap.close() }
       LabResources.removeLeftovers(of: paths)

@@ -5,7 +5,7 @@ import Yams
 public enum TopologyLoader {
   /// Keys whose features are validated but not built yet; each use lands in `featureUses`.
   public static let unbuiltKeys: Set<String> = [
-    "rate", "max-macs", "mac-lock", "ip-guard", "dhcp-guard", "protected", "attach", "uplink",
+    "rate", "max-macs", "mac-lock", "ip-guard", "dhcp-guard", "protected", "uplink",
     "uplinks", "vms", "captures", "mirrors", "address: dhcp",
   ]
 

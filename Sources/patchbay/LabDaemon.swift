@@ -59,6 +59,7 @@ final class LabDaemon: @unchecked Sendable {
     }
 
     print(LabSummary.ready(topology, detached: detached))
+    for warning in lab.warnings { print("warning: \(warning)") }
     if detached {
       print(readyMarker)
       fflush(nil)
@@ -141,7 +142,7 @@ final class LabDaemon: @unchecked Sendable {
       state: isUp ? "up" : "down", vlanMode: port.vlanMode.summary, rateLimit: "none",
       rxPackets: counters.receivedPackets, rxBytes: counters.receivedBytes,
       txPackets: counters.transmittedPackets, txBytes: counters.transmittedBytes,
-      flooded: counters.floodedPackets, drops: drops)
+      flooded: counters.floodedPackets, linkDowns: counters.linkDowns, drops: drops)
   }
 
   private func fdbRecords(_ snapshots: [SwitchSnapshot], only switchName: String?) -> [FDBRecord] {

@@ -9,7 +9,12 @@ enum LabSummary {
       lines.append("  switch \(switchSpec.name): \(switchSpec.ports.count) ports")
       for port in switchSpec.ports {
         var line = "    \(port.reference)"
-        if case .tap(let interface) = port.kind { line += "  tap \(interface)" }
+        switch port.kind {
+        case .tap(let interface): line += "  tap \(interface)"
+        case .attach(let interface): line += "  attached to \(interface)"
+        case .peer(let other): line += "  patch cable to \(other)"
+        case .uplink(let name): line += "  uplink \(name)"
+        }
         if let host = topology.host(on: port.reference) {
           line += "  -> host \(host.name) (\(host.address?.description ?? "no address"))"
         }

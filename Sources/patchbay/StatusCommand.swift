@@ -71,7 +71,7 @@ enum StatusText {
       var rows = [
         [
           "PORT", "KIND", "INTERFACE", "STATE", "VLAN", "RATE", "RX PKTS", "RX BYTES", "TX PKTS",
-          "TX BYTES", "DROPS",
+          "TX BYTES", "DOWNS", "DROPS",
         ]
       ]
       for port in switchStatus.ports {
@@ -83,7 +83,7 @@ enum StatusText {
         rows.append([
           port.name, port.kind, port.interface, port.state, port.vlanMode, port.rateLimit,
           String(port.rxPackets), String(port.rxBytes), String(port.txPackets),
-          String(port.txBytes), drops,
+          String(port.txBytes), String(port.linkDowns), drops,
         ])
       }
       lines.append(contentsOf: table(rows).map { "  " + $0 })

@@ -80,6 +80,32 @@ long pb_unix_peer_uid(int fd);
 /// is an EPIPE error instead of death. Returns 0 or -errno.
 int pb_install_termination_handler(int notify_fd);
 
+/// Opens a packet socket on interface `name` for a switch port: non-blocking,
+/// close-on-exec, PACKET_VNET_HDR (a virtio-net header before every frame, so
+/// GSO superframes and partial checksums cross), PACKET_AUXDATA (to get back
+/// the VLAN tag the kernel strips on receive), PACKET_IGNORE_OUTGOING (our own
+/// transmissions are not read back), bound to the interface, promiscuous.
+/// Stores the interface index in `ifindex`. Returns the descriptor or -errno.
+int pb_packet_open(const char *name, int *ifindex);
+
+/// One receive slot of a batch: `data` points at `capacity` bytes where the
+/// virtio-net header and the frame land, contiguous. On return `frame_offset`
+/// and `frame_length` locate the frame within `data` (the header is the 10
+/// bytes before it); a tag the kernel had stripped is put back into the frame
+/// (and the header's offsets moved), so `frame_offset` may be 4 less than the
+/// header size plus `headroom`.
+typedef struct {
+  unsigned char *data;
+  unsigned int capacity;
+  unsigned int frame_offset;
+  unsigned int frame_length;
+} pb_rx_slot;
+
+/// Receives up to `count` frames with one recvmmsg; each lands at
+/// `slot.data + headroom` (`headroom` >= 14 leaves room to put a tag back).
+/// Returns how many slots were filled (0 when none waited) or -errno.
+int pb_packet_receive_batch(int fd, pb_rx_slot *slots, int count, unsigned int headroom);
+
 /// Restores default dispositions for SIGINT, SIGTERM, SIGHUP and SIGPIPE
 /// (for a child about to exec).
 void pb_reset_signal_handlers(void);

@@ -1,0 +1,282 @@
+import PatchbayWire
+
+/// How one port of a bridge is configured.
+public struct BridgePortConfiguration: Sendable, Equatable {
+  /// The port's name (for display).
+  public var name: String
+  /// How the port treats VLANs.
+  public var mode: PortVLANMode
+  /// Whether the port starts up.
+  public var isUp: Bool
+
+  /// Makes a port configuration.
+  public init(name: String, mode: PortVLANMode, isUp: Bool = true) {
+    self.name = name
+    self.mode = mode
+    self.isUp = isUp
+  }
+
+  /// Makes an access port of `accessVLAN` (VLAN 1 unless given).
+  public init(name: String, accessVLAN: UInt16 = 1, isUp: Bool = true) {
+    self.init(name: name, mode: .access(vlan: accessVLAN), isUp: isUp)
+  }
+
+  /// The VLAN of an access port; nil for trunks and tunnels.
+  public var accessVLAN: UInt16? {
+    if case .access(let vlan) = mode { return vlan }
+    return nil
+  }
+}
+
+/// A learning bridge: VLAN classification per port mode, MAC learning per VLAN,
+/// aging, flooding within a VLAN, and a named, counted reason for every drop.
+/// Pure: no I/O, no clock; `now` comes in.
+///
+/// The I/O layer calls `process(_:on:at:)` once per frame and acts on the
+/// decision: send to one port, or to every port `floods(to:vlan:from:)` admits,
+/// each with the framing `encapsulation(for:of:)` gives.
+public struct Bridge: Sendable {
+  /// The switch's name.
+  public let name: String
+  /// The MAC table.
+  public private(set) var table: MACTable
+  /// Counters per port, indexed like the ports.
+  public private(set) var counters: [PortCounters]
+  /// Port configurations, indexed by port number.
+  public private(set) var ports: [BridgePortConfiguration]
+
+  // Per-port mode, unpacked into plain arrays so the per-frame path reads a
+  // byte and a half-word instead of copying an enum with a 512-byte bitmap.
+  private var kinds: [ModeKind]
+  private var portVLAN: [UInt16]  // access VLAN, native VLAN (0: none) or service VLAN
+  private var nativeTagged: [Bool]
+  private var tunnelTagType: [EtherType]
+  private var members: [VLANBitmap]
+  private var isUp: [Bool]
+
+  private enum ModeKind: UInt8, Sendable {
+    case access, trunk, tunnel
+  }
+
+  private enum Classification {
+    case accepted(IngressFrame)
+    case refused(DropReason)
+  }
+
+  /// Makes a bridge with `ports`, numbered from 0 in order.
+  public init(
+    name: String, ports: [BridgePortConfiguration], macTableSize: Int = 8192,
+    macAging: Duration = .seconds(300)
+  ) {
+    self.name = name
+    self.ports = ports
+    self.counters = Array(repeating: PortCounters(), count: ports.count)
+    self.table = MACTable(capacity: macTableSize, aging: macAging)
+    kinds = []
+    portVLAN = []
+    nativeTagged = []
+    tunnelTagType = []
+    members = ports.map(\.mode.membership)
+    isUp = ports.map(\.isUp)
+    for port in ports {
+      switch port.mode {
+      case .access(let vlan):
+        kinds.append(.access)
+        portVLAN.append(vlan)
+        nativeTagged.append(false)
+        tunnelTagType.append(.vlan)
+      case .trunk(_, let native, let tagged):
+        kinds.append(.trunk)
+        portVLAN.append(native ?? 0)
+        nativeTagged.append(tagged)
+        tunnelTagType.append(.vlan)
+      case .dot1qTunnel(let vlan, let tagType):
+        kinds.append(.tunnel)
+        portVLAN.append(vlan)
+        nativeTagged.append(false)
+        tunnelTagType.append(tagType)
+      }
+    }
+  }
+
+  /// The number of ports.
+  public var portCount: Int { ports.count }
+
+  /// Decides what to do with `frame`, received on `ingress` at `now`.
+  public mutating func receive(_ frame: UnsafeRawBufferPointer, on ingress: Int, at now: Instant)
+    -> ForwardingDecision
+  {
+    process(frame, on: ingress, at: now).decision
+  }
+
+  /// Classifies `frame`, received on `ingress` at `now`, into a VLAN; learns its
+  /// source; decides where it goes; counts it (and the drop, if dropped) on
+  /// `ingress`. `ingress` in the result is meaningful unless the frame is dropped.
+  @inline(__always)
+  public mutating func process(_ frame: UnsafeRawBufferPointer, on port: Int, at now: Instant)
+    -> (decision: ForwardingDecision, ingress: IngressFrame)
+  {
+    counters[port].receivedPackets &+= 1
+    counters[port].receivedBytes &+= UInt64(frame.count)
+    let dropped = IngressFrame(vlan: 0, tagControl: 0, tagType: .vlan, strippedTagLength: 0)
+    guard isUp[port] else { return (drop(.portDown, on: port), dropped) }
+    let ethernet: EthernetFrame
+    do {
+      ethernet = try EthernetFrame(validating: frame)
+    } catch {
+      return (drop(.runt, on: port), dropped)
+    }
+    let source = ethernet.source
+    guard source.isValidSource else { return (drop(.invalidSource, on: port), dropped) }
+    let ingress: IngressFrame
+    switch classify(ethernet, on: port) {
+    case .accepted(let classified): ingress = classified
+    case .refused(let reason): return (drop(reason, on: port), dropped)
+    }
+    let vlan = ingress.vlan
+    if table.learn(source, vlan: vlan, on: port, at: now) == .staticConflict {
+      return (drop(.staticConflict, on: port), ingress)
+    }
+    let destination = ethernet.destination
+    if destination.isMulticast {
+      if destination.isReservedGroup { return (drop(.reservedGroup, on: port), ingress) }
+      counters[port].floodedPackets &+= 1
+      return (.flood(vlan: vlan), ingress)
+    }
+    guard let egress = table.lookup(destination, vlan: vlan, at: now) else {
+      counters[port].floodedPackets &+= 1
+      return (.flood(vlan: vlan), ingress)
+    }
+    if egress == port { return (drop(.samePort, on: port), ingress) }
+    guard isUp[egress] else { return (drop(.portDown, on: port), ingress) }
+    guard members[egress].contains(vlan) else { return (drop(.vlanNotAllowed, on: port), ingress) }
+    if refusesEgress(on: egress, of: ingress) { return (drop(.doubleTagged, on: port), ingress) }
+    return (.forward(port: egress, vlan: vlan), ingress)
+  }
+
+  /// Ingress classification: which VLAN a frame belongs to on this port, or why it is refused.
+  @inline(__always)
+  private func classify(_ frame: EthernetFrame, on port: Int) -> Classification {
+    let tagged = frame.tagCount > 0
+    let outer = tagged ? frame.tag(at: 0) : VLANTag(protocolID: .vlan, controlInformation: 0)
+    let priorityBits = outer.controlInformation & 0xF000
+    switch kinds[port] {
+    case .access:
+      // Untagged and priority-tagged frames only: accepting a tagged frame, or a
+      // priority tag hiding a second tag, would let a guest hop into another VLAN.
+      if frame.tagCount > 1 || (tagged && outer.vlanID != 0) {
+        return .refused(.taggedOnAccessPort)
+      }
+      let vlan = portVLAN[port]
+      return .accepted(
+        IngressFrame(
+          vlan: vlan, tagControl: priorityBits | vlan, tagType: .vlan,
+          strippedTagLength: tagged ? VLANTag.byteCount : 0))
+    case .trunk:
+      let native = portVLAN[port]
+      if tagged && outer.vlanID != 0 {
+        let vlan = outer.vlanID
+        guard members[port].contains(vlan) else { return .refused(.vlanNotAllowed) }
+        if vlan == native && frame.tagCount > 1 { return .refused(.doubleTagged) }
+        return .accepted(
+          IngressFrame(
+            vlan: vlan, tagControl: outer.controlInformation, tagType: outer.protocolID,
+            strippedTagLength: VLANTag.byteCount, hasInnerTag: frame.tagCount > 1))
+      }
+      guard native != 0 else { return .refused(.untaggedOnTrunk) }
+      if frame.tagCount > 1 { return .refused(.doubleTagged) }
+      return .accepted(
+        IngressFrame(
+          vlan: native, tagControl: priorityBits | native, tagType: .vlan,
+          strippedTagLength: tagged ? VLANTag.byteCount : 0))
+    case .tunnel:
+      // The customer's frame travels whole, tag included; its priority rides on the outer tag.
+      let vlan = portVLAN[port]
+      return .accepted(
+        IngressFrame(
+          vlan: vlan, tagControl: (tagged ? outer.controlInformation & 0xE000 : 0) | vlan,
+          tagType: tunnelTagType[port], strippedTagLength: 0, hasInnerTag: tagged))
+    }
+  }
+
+  /// How a frame classified as `ingress` leaves `port`: untagged on access and
+  /// tunnel ports and on a trunk's untagged native VLAN; tagged (keeping the
+  /// received priority and tag type) on trunks otherwise.
+  @inline(__always)
+  public func encapsulation(for port: Int, of ingress: IngressFrame) -> EgressEncapsulation {
+    switch kinds[port] {
+    case .access, .tunnel:
+      return EgressEncapsulation(pushedTag: nil, skippedLength: ingress.strippedTagLength)
+    case .trunk:
+      if ingress.vlan == portVLAN[port] && !nativeTagged[port] {
+        return EgressEncapsulation(pushedTag: nil, skippedLength: ingress.strippedTagLength)
+      }
+      let control = (ingress.tagControl & 0xF000) | ingress.vlan
+      return EgressEncapsulation(
+        pushedTag: VLANTag(protocolID: ingress.tagType, controlInformation: control),
+        skippedLength: ingress.strippedTagLength)
+    }
+  }
+
+  /// True when `port` must not send this frame: a trunk sending its native VLAN
+  /// untagged would expose the frame's inner tag, and the wire would carry what
+  /// reads as a frame of another VLAN (the double-tagging hop). Such a frame is
+  /// dropped and counted as `doubleTagged`.
+  @inline(__always)
+  public func refusesEgress(on port: Int, of ingress: IngressFrame) -> Bool {
+    ingress.hasInnerTag && kinds[port] == .trunk && ingress.vlan == portVLAN[port]
+      && !nativeTagged[port]
+  }
+
+  /// True when a frame of `vlan` flooded from `ingress` goes out of `port`:
+  /// every up port that belongs to the VLAN, never the ingress port itself.
+  @inline(__always)
+  public func floods(to port: Int, vlan: UInt16, from ingress: Int) -> Bool {
+    port != ingress && isUp[port] && members[port].contains(vlan)
+  }
+
+  /// The ports a frame of `vlan` from `ingress` is flooded to, in port order.
+  public func floodSet(vlan: UInt16, from ingress: Int) -> [Int] {
+    ports.indices.filter { floods(to: $0, vlan: vlan, from: ingress) }
+  }
+
+  /// Counts a frame of `byteCount` bytes sent out of `port`.
+  @inline(__always)
+  public mutating func countTransmitted(byteCount: Int, on port: Int) {
+    counters[port].transmittedPackets &+= 1
+    counters[port].transmittedBytes &+= UInt64(byteCount)
+  }
+
+  /// Counts a drop the I/O layer decided (a failed transmit, a flood that reached no port).
+  @inline(__always)
+  public mutating func countDrop(_ reason: DropReason, on port: Int) {
+    counters[port][dropped: reason] &+= 1
+  }
+
+  /// Brings `port` up or down; going down forgets the addresses learned on it.
+  public mutating func setPort(_ port: Int, isUp up: Bool) {
+    guard isUp[port] != up else { return }
+    isUp[port] = up
+    ports[port].isUp = up
+    if !up { table.flush(port: port) }
+  }
+
+  /// Pins `mac` in `vlan` to `port`; it never ages and cannot move. False if the
+  /// static part of the table is full.
+  @discardableResult
+  public mutating func addStaticEntry(_ mac: MACAddress, vlan: UInt16 = 1, port: Int) -> Bool {
+    table.addStatic(mac, vlan: vlan, port: port)
+  }
+
+  /// Sweeps out entries not seen for the aging time; returns how many went.
+  @discardableResult
+  public mutating func expireEntries(at now: Instant) -> Int {
+    table.expire(at: now)
+  }
+
+  @inline(__always)
+  private mutating func drop(_ reason: DropReason, on port: Int) -> ForwardingDecision {
+    counters[port][dropped: reason] &+= 1
+    return .drop(reason)
+  }
+}

@@ -1,0 +1,50 @@
+/// Why the switch dropped a frame. Every drop has one, and every reason has a
+/// per-port counter (Snabb's txdrop, OVS's coverage counters).
+public enum DropReason: Int, CaseIterable, Sendable, CustomStringConvertible {
+  /// Shorter than an Ethernet header (14 bytes), or a VLAN tag cut short.
+  case runt
+  /// The source address is multicast, broadcast or all-zero.
+  case invalidSource
+  /// Sent to an IEEE 802.1D reserved group address (01:80:c2:00:00:0x), which bridges never forward.
+  case reservedGroup
+  /// The destination was learned on the port the frame came in on.
+  case samePort
+  /// The ingress or egress port is down.
+  case portDown
+  /// A tagged frame (VLAN ID other than 0) on an access port.
+  case taggedOnAccessPort
+  /// The source address is a static entry of another port.
+  case staticConflict
+  /// Flooded, but no other port is in the frame's VLAN.
+  case noDestination
+  /// Larger than the port's MTU allows.
+  case oversize
+  /// The egress port's transmit failed (queue full, interface gone).
+  case transmitFailed
+  /// A tagged frame of a VLAN the trunk does not allow (or a port outside the frame's VLAN).
+  case vlanNotAllowed
+  /// An untagged frame on a trunk without a native VLAN.
+  case untaggedOnTrunk
+  /// A frame of a trunk's native VLAN with another tag inside: sent on untagged,
+  /// the inner tag would put it in another VLAN (double-tagging VLAN hop).
+  case doubleTagged
+
+  /// The reason's name as `status` prints it (kebab-case).
+  public var description: String {
+    switch self {
+    case .runt: return "runt"
+    case .invalidSource: return "invalid-source"
+    case .reservedGroup: return "reserved-group"
+    case .samePort: return "same-port"
+    case .portDown: return "port-down"
+    case .taggedOnAccessPort: return "tagged-on-access"
+    case .staticConflict: return "static-conflict"
+    case .noDestination: return "no-destination"
+    case .oversize: return "oversize"
+    case .transmitFailed: return "tx-failed"
+    case .vlanNotAllowed: return "vlan-not-allowed"
+    case .untaggedOnTrunk: return "untagged-on-trunk"
+    case .doubleTagged: return "double-tagged"
+    }
+  }
+}

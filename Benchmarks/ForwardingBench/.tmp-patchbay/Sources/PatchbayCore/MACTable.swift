@@ -1,0 +1,342 @@
+import PatchbayWire
+
+/// The key of a MAC table entry: VLAN and MAC packed into one 64-bit word
+/// (VLAN in bits 48–59, MAC in bits 0–47), so a lookup hashes and compares one integer.
+public struct MACTableKey: Hashable, Sendable {
+  /// The packed value.
+  public let rawValue: UInt64
+
+  /// Packs `mac` in `vlan`.
+  @inline(__always)
+  public init(vlan: UInt16, mac: MACAddress) {
+    rawValue = UInt64(vlan & 0x0FFF) << 48 | mac.rawValue
+  }
+
+  /// The VLAN part.
+  public var vlan: UInt16 { UInt16(truncatingIfNeeded: rawValue >> 48) }
+  /// The MAC part.
+  public var mac: MACAddress { MACAddress(rawValue: rawValue) }
+}
+
+/// What learning a source address did to the table.
+public enum LearnOutcome: Equatable, Sendable {
+  /// Known on this port already; its age was reset.
+  case refreshed
+  /// Newly learned (possibly evicting the oldest entry).
+  case learned
+  /// Known on another port before: moved here.
+  case moved(from: Int)
+  /// A static entry of another port: not learned, and the frame should be dropped.
+  case staticConflict
+  /// A static entry of this port: nothing to do.
+  case staticMatch
+}
+
+/// One row of the table, for `fdb`.
+public struct MACTableEntry: Hashable, Sendable {
+  /// The VLAN the address lives in.
+  public var vlan: UInt16
+  /// The address.
+  public var mac: MACAddress
+  /// The port it was learned on or assigned to.
+  public var port: Int
+  /// Nanoseconds since it was last seen (0 for static entries).
+  public var ageNanoseconds: UInt64
+  /// True for configured entries that never age.
+  public var isStatic: Bool
+}
+
+/// Table-wide event counters.
+public struct MACTableStatistics: Hashable, Sendable {
+  /// Addresses learned (first time or after expiry).
+  public var learned: UInt64 = 0
+  /// Addresses that moved from one port to another.
+  public var moved: UInt64 = 0
+  /// Entries removed to make room when the table was full.
+  public var evicted: UInt64 = 0
+  /// Entries removed because they were not seen for the aging time.
+  public var expired: UInt64 = 0
+  /// Entries removed because their port went down.
+  public var flushed: UInt64 = 0
+}
+
+/// The MAC learning table: open addressing with linear probing over an entry slab,
+/// keyed by (VLAN, MAC), with aging and a size limit.
+///
+/// Learned entries sit on a least-recently-seen list, so the oldest entry is the
+/// list's head: eviction when full and the aging sweep are O(1) per entry removed.
+/// Every array is sized once at creation; learning, lookup, eviction and expiry
+/// never allocate. An entry is valid while `now - lastSeen < agingTime`: at exactly
+/// the aging time it is gone.
+public struct MACTable: Sendable {
+  /// How long a learned entry lives without being seen, in nanoseconds.
+  public let agingNanoseconds: UInt64
+  /// The most learned entries the table holds.
+  public let capacity: Int
+  /// The most static entries the table holds.
+  public let staticCapacity: Int
+
+  /// How many learned entries there are (expired ones included until swept).
+  public private(set) var learnedCount = 0
+  /// How many static entries there are.
+  public private(set) var staticCount = 0
+  /// Event counters.
+  public private(set) var statistics = MACTableStatistics()
+
+  // The slab: entry i is keys[i], ports[i], lastSeen[i], isStatic[i].
+  private var keys: [UInt64]
+  private var ports: [Int32]
+  private var lastSeen: [UInt64]
+  private var isStatic: [Bool]
+  // Least-recently-seen list over learned entries, by slab index; -1 ends it.
+  private var previous: [Int32]
+  private var next: [Int32]
+  private var oldest: Int32 = -1
+  private var newest: Int32 = -1
+  private var freeSlots: [Int32]
+  // Open-addressed index: 0 is empty, otherwise slab index + 1.
+  private var buckets: [Int32]
+  private let bucketShift: UInt64
+  private let bucketMask: Int
+
+  /// Makes an empty table.
+  public init(capacity: Int, aging: Duration, staticCapacity: Int = 256) {
+    precondition(capacity > 0 && staticCapacity >= 0, "MAC table capacity must be positive")
+    self.capacity = capacity
+    self.staticCapacity = staticCapacity
+    self.agingNanoseconds = aging.nanoseconds
+    let slots = capacity + staticCapacity
+    keys = Array(repeating: 0, count: slots)
+    ports = Array(repeating: 0, count: slots)
+    lastSeen = Array(repeating: 0, count: slots)
+    isStatic = Array(repeating: false, count: slots)
+    previous = Array(repeating: -1, count: slots)
+    next = Array(repeating: -1, count: slots)
+    freeSlots = (0..<Int32(slots)).reversed()
+    // Load factor at most one half keeps probe sequences short.
+    var bucketCount = 16
+    while bucketCount < slots * 2 { bucketCount <<= 1 }
+    buckets = Array(repeating: 0, count: bucketCount)
+    bucketMask = bucketCount - 1
+    bucketShift = UInt64(64 - bucketCount.trailingZeroBitCount)
+  }
+
+  /// Entries in the table, learned and static.
+  public var count: Int { learnedCount + staticCount }
+
+  @inline(__always)
+  private func home(of key: UInt64) -> Int {
+    // Fibonacci hashing: the multiply spreads the low MAC bits into the top bits.
+    Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> bucketShift)
+  }
+
+  @inline(__always)
+  private func slot(of key: UInt64) -> Int32 {
+    var index = home(of: key)
+    while true {
+      let bucket = buckets[index]
+      if bucket == 0 { return -1 }
+      if keys[Int(bucket - 1)] == key { return bucket - 1 }
+      index = (index + 1) & bucketMask
+    }
+  }
+
+  @inline(__always)
+  private func isExpired(_ slot: Int, at now: Instant) -> Bool {
+    !isStatic[slot]
+      && now.nanoseconds(since: Instant(nanoseconds: lastSeen[slot])) >= agingNanoseconds
+  }
+
+  /// The port `mac` in `vlan` lives on, unless unknown or expired at `now`.
+  @inline(__always)
+  public func lookup(_ mac: MACAddress, vlan: UInt16, at now: Instant) -> Int? {
+    let found = slot(of: MACTableKey(vlan: vlan, mac: mac).rawValue)
+    guard found >= 0, !isExpired(Int(found), at: now) else { return nil }
+    return Int(ports[Int(found)])
+  }
+
+  /// Records that `mac` in `vlan` was seen as a source on `port` at `now`.
+  ///
+  /// Writes only what changed: a refresh on the same port updates the age and
+  /// the recency list, never the port.
+  @inline(__always)
+  public mutating func learn(_ mac: MACAddress, vlan: UInt16, on port: Int, at now: Instant)
+    -> LearnOutcome
+  {
+    let key = MACTableKey(vlan: vlan, mac: mac).rawValue
+    let found = slot(of: key)
+    if found >= 0 {
+      let index = Int(found)
+      if isStatic[index] { return ports[index] == Int32(port) ? .staticMatch : .staticConflict }
+      let wasExpired = isExpired(index, at: now)
+      lastSeen[index] = now.nanoseconds
+      markNewest(found)
+      let previousPort = Int(ports[index])
+      if previousPort == port {
+        if wasExpired { statistics.learned += 1; return .learned }
+        return .refreshed
+      }
+      ports[index] = Int32(port)
+      if wasExpired { statistics.learned += 1; return .learned }
+      statistics.moved += 1
+      return .moved(from: previousPort)
+    }
+    if learnedCount == capacity { evictOldest(at: now) }
+    let index = freeSlots.removeLast()
+    keys[Int(index)] = key
+    ports[Int(index)] = Int32(port)
+    lastSeen[Int(index)] = now.nanoseconds
+    isStatic[Int(index)] = false
+    appendNewest(index)
+    insertIntoIndex(index)
+    learnedCount += 1
+    statistics.learned += 1
+    return .learned
+  }
+
+  /// Adds or replaces a static entry that never ages. Returns false when the
+  /// static part of the table is full.
+  @discardableResult
+  public mutating func addStatic(_ mac: MACAddress, vlan: UInt16, port: Int) -> Bool {
+    let key = MACTableKey(vlan: vlan, mac: mac).rawValue
+    let found = slot(of: key)
+    if found >= 0 {
+      if !isStatic[Int(found)] {
+        guard staticCount < staticCapacity else { return false }
+        unlink(found)
+        learnedCount -= 1
+        staticCount += 1
+        isStatic[Int(found)] = true
+      }
+      ports[Int(found)] = Int32(port)
+      return true
+    }
+    guard staticCount < staticCapacity else { return false }
+    let index = freeSlots.removeLast()
+    keys[Int(index)] = key
+    ports[Int(index)] = Int32(port)
+    lastSeen[Int(index)] = 0
+    isStatic[Int(index)] = true
+    insertIntoIndex(index)
+    staticCount += 1
+    return true
+  }
+
+  /// Removes every learned entry on `port` (its link went down). Static entries stay.
+  public mutating func flush(port: Int) {
+    var cursor = oldest
+    while cursor >= 0 {
+      let following = next[Int(cursor)]
+      if ports[Int(cursor)] == Int32(port) {
+        remove(cursor)
+        statistics.flushed += 1
+      }
+      cursor = following
+    }
+  }
+
+  /// Removes every learned entry not seen for the aging time at `now`; returns how many.
+  @discardableResult
+  public mutating func expire(at now: Instant) -> Int {
+    var removed = 0
+    // The list is ordered by last sight, so expired entries are a prefix of it.
+    while oldest >= 0, isExpired(Int(oldest), at: now) {
+      remove(oldest)
+      removed += 1
+    }
+    statistics.expired += UInt64(removed)
+    return removed
+  }
+
+  /// A snapshot of the live entries at `now`, sorted by VLAN, then MAC.
+  public func entries(at now: Instant) -> [MACTableEntry] {
+    var result: [MACTableEntry] = []
+    for bucket in buckets where bucket != 0 {
+      let index = Int(bucket - 1)
+      guard !isExpired(index, at: now) else { continue }
+      let key = MACTableKey(rawValue: keys[index])
+      result.append(
+        MACTableEntry(
+          vlan: key.vlan, mac: key.mac, port: Int(ports[index]),
+          ageNanoseconds: isStatic[index]
+            ? 0 : now.nanoseconds(since: Instant(nanoseconds: lastSeen[index])),
+          isStatic: isStatic[index]))
+    }
+    return result.sorted { ($0.vlan, $0.mac) < ($1.vlan, $1.mac) }
+  }
+
+  private mutating func evictOldest(at now: Instant) {
+    let victim = oldest
+    precondition(victim >= 0, "a full table has an oldest entry")
+    if isExpired(Int(victim), at: now) {
+      statistics.expired += 1
+    } else {
+      statistics.evicted += 1
+    }
+    remove(victim)
+  }
+
+  private mutating func remove(_ index: Int32) {
+    unlink(index)
+    removeFromIndex(index)
+    freeSlots.append(index)
+    learnedCount -= 1
+  }
+
+  @inline(__always)
+  private mutating func markNewest(_ index: Int32) {
+    guard newest != index else { return }
+    unlink(index)
+    appendNewest(index)
+  }
+
+  @inline(__always)
+  private mutating func appendNewest(_ index: Int32) {
+    previous[Int(index)] = newest
+    next[Int(index)] = -1
+    if newest >= 0 { next[Int(newest)] = index } else { oldest = index }
+    newest = index
+  }
+
+  @inline(__always)
+  private mutating func unlink(_ index: Int32) {
+    let before = previous[Int(index)]
+    let after = next[Int(index)]
+    if before >= 0 { next[Int(before)] = after } else { oldest = after }
+    if after >= 0 { previous[Int(after)] = before } else { newest = before }
+    previous[Int(index)] = -1
+    next[Int(index)] = -1
+  }
+
+  private mutating func insertIntoIndex(_ index: Int32) {
+    var bucket = home(of: keys[Int(index)])
+    while buckets[bucket] != 0 { bucket = (bucket + 1) & bucketMask }
+    buckets[bucket] = index + 1
+  }
+
+  // Backward-shift deletion keeps every probe sequence unbroken without tombstones.
+  private mutating func removeFromIndex(_ index: Int32) {
+    var hole = home(of: keys[Int(index)])
+    while buckets[hole] != index + 1 { hole = (hole + 1) & bucketMask }
+    buckets[hole] = 0
+    var probe = hole
+    while true {
+      probe = (probe + 1) & bucketMask
+      let bucket = buckets[probe]
+      if bucket == 0 { return }
+      let wanted = home(of: keys[Int(bucket - 1)])
+      // Leave the entry if its home lies cyclically in (hole, probe].
+      let staysPut =
+        hole <= probe ? (hole < wanted && wanted <= probe) : (hole < wanted || wanted <= probe)
+      if staysPut { continue }
+      buckets[hole] = bucket
+      buckets[probe] = 0
+      hole = probe
+    }
+  }
+}
+
+extension MACTableKey {
+  /// Rebuilds a key from its packed value.
+  public init(rawValue: UInt64) { self.rawValue = rawValue }
+}

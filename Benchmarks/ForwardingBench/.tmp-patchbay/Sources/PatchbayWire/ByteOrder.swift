@@ -1,0 +1,40 @@
+// Big-endian loads and stores at byte offsets of a raw buffer.
+//
+// Safety: these helpers do not check bounds themselves. Every caller is a view
+// whose checked constructor has already proved that `offset + size <= count`
+// for the fixed header fields it reads; payload access goes through slices
+// whose bounds come from that same check.
+
+extension UnsafeRawBufferPointer {
+  @inline(__always)
+  func bigEndianUInt16(at offset: Int) -> UInt16 {
+    UInt16(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+  }
+
+  @inline(__always)
+  func bigEndianUInt32(at offset: Int) -> UInt32 {
+    UInt32(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+  }
+
+  @inline(__always)
+  func bigEndianUInt64(at offset: Int) -> UInt64 {
+    UInt64(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+  }
+}
+
+extension UnsafeMutableRawBufferPointer {
+  @inline(__always)
+  func storeBigEndian(_ value: UInt16, at offset: Int) {
+    storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt16.self)
+  }
+
+  @inline(__always)
+  func storeBigEndian(_ value: UInt32, at offset: Int) {
+    storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt32.self)
+  }
+
+  @inline(__always)
+  func storeBigEndian(_ value: UInt64, at offset: Int) {
+    storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt64.self)
+  }
+}
