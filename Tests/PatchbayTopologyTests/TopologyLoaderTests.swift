@@ -620,7 +620,7 @@ let badFiles: [BadFile] = [
     let uses = topology.featureUses.map { "\($0.key)@\($0.location.line):\($0.location.column)" }
     #expect(
       uses == [
-        "rate@10:9", "attach@12:9", "uplink@16:9", "max-macs@28:9", "vms@36:1", "uplinks@44:1",
+        "rate@10:9", "uplink@16:9", "max-macs@28:9", "vms@36:1", "uplinks@44:1",
         "captures@54:1", "mirrors@61:1",
       ])
     #expect(topology.featureUses.allSatisfy { $0.location.file == "lab.yaml" })

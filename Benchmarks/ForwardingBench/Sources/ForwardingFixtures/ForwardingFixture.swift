@@ -274,8 +274,8 @@ public final class ForwardingFixture: @unchecked Sendable {
   }
 
   /// Gives the run back.
-  public func put(_ run: ForwardingRun) {
-    self.run = run
+  public func put(_ run: consuming ForwardingRun) {
+    self.run = consume run
   }
 
   /// Writes a 64-byte frame: addresses, an optional 802.1Q tag, and an IPv4/UDP
