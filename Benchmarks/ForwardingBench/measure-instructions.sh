@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Instructions per frame of the forwarding decision, counted by valgrind (callgrind).
+#
+# `swift package benchmark` reports instructions through perf_events, which many VMs
+# (this project's among them) do not expose. This script counts them exactly instead:
+# it runs `ForwardingCount SCENARIO K` (the benchmark's own fixture and loop) under
+# callgrind twice, with K1 and K2 frames, and divides the difference of the two
+# totals by K2 - K1. Set-up (building the bridge, filling the table, checking the
+# ring) is identical in both runs, so it cancels out. The `harness` scenario is the
+# loop and the opaque consumer alone; "net" subtracts it.
+#
+# A third run per scenario collects only inside the measured loop
+# (--toggle-collect) to list the calls to malloc, free, swift_allocObject,
+# swift_retain and swift_release made there (all must be zero), and the top
+# functions by instructions.
+#
+# Usage: ./measure-instructions.sh [SCENARIO...]
+#   SCENARIOs: access-256 access-10000 access-1000000 pop-10000 push-10000 (default: all)
+# Needs valgrind and python3. Takes a few minutes (the 1M-MAC set-up is slow under valgrind).
+
+set -euo pipefail
+cd "$(dirname "$0")"
+
+k1=${K1:-100000}
+k2=${K2:-300000}
+scenarios=("$@")
+if [ ${#scenarios[@]} -eq 0 ]; then
+  scenarios=(access-256 access-10000 access-1000000 pop-10000 push-10000)
+fi
+
+command -v valgrind >/dev/null || { echo "measure-instructions.sh: valgrind is not installed" >&2; exit 1; }
+swift build -c release --product ForwardingCount >&2
+binary="$(swift build -c release --show-bin-path)/ForwardingCount"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+# total SCENARIO K -> instructions of the whole run
+total() {
+  valgrind --tool=callgrind --callgrind-out-file="$work/total.out" "$binary" "$1" "$2" \
+    >/dev/null 2>"$work/valgrind.log" || { cat "$work/valgrind.log" >&2; exit 1; }
+  sed -n 's/^summary: //p' "$work/total.out"
+}
+
+per_frame() {  # SCENARIO -> instructions per frame, with 2 decimals
+  local t1 t2
+  t1=$(total "$1" "$k1")
+  t2=$(total "$1" "$k2")
+  python3 -c "print(f'{($t2 - $t1) / ($k2 - $k1):.2f}')"
+}
+
+# inside SCENARIO SYMBOL: calls made and top functions inside the measured loop only
+inside() {
+  valgrind --tool=callgrind --collect-atstart=no --toggle-collect="$2" \
+    --callgrind-out-file="$work/inside.out" "$binary" "$1" "$k1" \
+    >/dev/null 2>"$work/valgrind.log" || { cat "$work/valgrind.log" >&2; exit 1; }
+  python3 - "$work/inside.out" "$k1" <<'EOF'
+import re, subprocess, sys
+path, frames = sys.argv[1], int(sys.argv[2])
+names, calls, current = {}, {}, None
+watched = ("malloc", "calloc", "realloc", "free", "swift_allocObject", "swift_retain",
+           "swift_release", "swift_bridgeObjectRetain", "swift_bridgeObjectRelease",
+           "swift_beginAccess")
+for line in open(path):
+    m = re.match(r"^cfn=\((\d+)\)(?: (.*))?$", line.rstrip("\n"))
+    if m:
+        if m.group(2): names[m.group(1)] = m.group(2)
+        current = names.get(m.group(1), "?")
+        continue
+    m = re.match(r"^fn=\((\d+)\)(?: (.*))?$", line.rstrip("\n"))
+    if m and m.group(2): names[m.group(1)] = m.group(2)
+    m = re.match(r"^calls=(\d+) ", line)
+    if m and current is not None:
+        calls[current] = calls.get(current, 0) + int(m.group(1))
+found = {n: c for n, c in calls.items() if any(n == w or n.startswith(w + "@") for w in watched)}
+print("    calls inside the loop to malloc/free/swift_allocObject/retain/release/beginAccess:",
+      ", ".join(f"{n} {c}" for n, c in found.items()) if found else "none")
+out = subprocess.run(["callgrind_annotate", "--inclusive=no", path], capture_output=True, text=True).stdout
+total = None
+byfunction = {}
+for line in out.splitlines():
+    m = re.match(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(\S+)", line)
+    if not m: continue
+    count = int(m.group(1).replace(",", ""))
+    if m.group(2) == "PROGRAM":
+        total = count
+        continue
+    # file:function [object]; callgrind splits a function by the source file of its lines
+    function = m.group(2).rpartition(":")[2]
+    byfunction[function] = byfunction.get(function, 0) + count
+rows = sorted(byfunction.items(), key=lambda item: -item[1])[:8]
+demangled = subprocess.run(["swift", "demangle", "--simplified"], input="\n".join(r[0] for r in rows),
+                           capture_output=True, text=True).stdout.splitlines()
+print(f"    inside the loop: {total / frames:.1f} per frame; top functions (self instructions per frame, share):")
+for (_, count), name in zip(rows, demangled):
+    print(f"      {count / frames:8.1f}  {100 * count / total:5.1f}%  {name[:90]}")
+EOF
+}
+
+harness=$(per_frame harness)
+echo
+echo "instructions per frame (callgrind, (total(K2) - total(K1)) / (K2 - K1), K1=$k1, K2=$k2)"
+echo "  harness (loop + opaque consumer): $harness"
+for scenario in "${scenarios[@]}"; do
+  case "$scenario" in
+    pop-*|push-*) symbol=pb_measured_forward_write ;;
+    *) symbol=pb_measured_forward ;;
+  esac
+  value=$(per_frame "$scenario")
+  net=$(python3 -c "print(f'{$value - $harness:.2f}')")
+  echo "  $scenario: $value per frame, net of harness $net"
+  inside "$scenario" "$symbol"
+done
