@@ -6,7 +6,10 @@ import PackageDescription
 let package = Package(
   name: "Patchbay",
   products: [
-    .executable(name: "patchbay", targets: ["patchbay"])
+    .executable(name: "patchbay", targets: ["patchbay"]),
+    // The pure layers, for the microbenchmarks in Benchmarks/ForwardingBench (a package of its own).
+    .library(name: "PatchbayWire", targets: ["PatchbayWire"]),
+    .library(name: "PatchbayCore", targets: ["PatchbayCore"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
