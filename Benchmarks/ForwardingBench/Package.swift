@@ -11,7 +11,7 @@ import PackageDescription
 let package = Package(
   name: "ForwardingBench",
   dependencies: [
-    .package(name: "Patchbay", path: ".tmp-patchbay"),
+    .package(name: "Patchbay", path: "../.."),
     // Only the MallocInterposer trait: the default RuntimeInterposer trait pulls in
     // swift-runtime-interposer, which the local package mirror does not have.
     .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),

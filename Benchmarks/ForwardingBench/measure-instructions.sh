@@ -74,12 +74,12 @@ for line in open(path):
 found = {n: c for n, c in calls.items() if any(n == w or n.startswith(w + "@") for w in watched)}
 print("    calls inside the loop to malloc/free/swift_allocObject/retain/release/beginAccess:",
       ", ".join(f"{n} {c}" for n, c in found.items()) if found else "none")
-out = subprocess.run(["callgrind_annotate", "--inclusive=no", path], capture_output=True, text=True).stdout
+out = subprocess.run(["callgrind_annotate", "--inclusive=no", "--auto=no", path], capture_output=True, text=True).stdout
 total = None
 byfunction = {}
 for line in out.splitlines():
     m = re.match(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(\S+)", line)
-    if not m: continue
+    if not m or (m.group(2) != "PROGRAM" and ":" not in m.group(2)): continue
     count = int(m.group(1).replace(",", ""))
     if m.group(2) == "PROGRAM":
         total = count

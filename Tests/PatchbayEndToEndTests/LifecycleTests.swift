@@ -62,15 +62,24 @@ struct LifecycleTests {
     #expect(Harness.leftovers(of: lab).isEmpty, "\(Harness.leftovers(of: lab))")
   }
 
-  @Test func failedUpRemovesWhatItHadCreated() throws {
-    let lab = "e2fail"
+  /// Runs `up --detach` on `yaml` (lab `lab`), which must fail, and checks that
+  /// nothing of the lab is left; returns `up`'s stderr and the file's path.
+  func failingUp(_ yaml: String, lab: String) throws -> (errors: String, file: String) {
     Harness.forceClean(lab)
     defer { Harness.forceClean(lab) }
+    let file = try Harness.topologyFile(yaml)
+    let up = try Harness.patchbay("up", file, "--detach")
+    #expect(up.status == 1)
+    #expect(Harness.leftovers(of: lab).isEmpty, "\(Harness.leftovers(of: lab))")
+    return (up.errors, file)
+  }
+
+  @Test func failedUpRemovesWhatItHadCreated() throws {
     // Two hosts come up first; the third port's MTU is valid in the file but
     // above what the kernel allows on a TAP, so the build fails half way.
-    let file = try Harness.topologyFile(
+    let (errors, _) = try failingUp(
       """
-      name: \(lab)
+      name: e2fail
       switches:
         core:
           ports:
@@ -80,24 +89,17 @@ struct LifecycleTests {
       hosts:
         h1: {port: core/h1, address: 10.0.0.1/24}
         h2: {port: core/h2, address: 10.0.0.2/24}
-      """)
-    let up = try Harness.patchbay("up", file, "--detach")
-    #expect(up.status == 1)
-    let lines = up.errors.split(separator: "\n")
-    #expect(lines.count == 1, "one line: \(up.errors)")
-    #expect(up.errors.hasPrefix("patchbay: error: port core/big:"), "\(up.errors)")
-    #expect(up.errors.contains("65521"), "\(up.errors)")
-    #expect(Harness.leftovers(of: lab).isEmpty, "\(Harness.leftovers(of: lab))")
+      """, lab: "e2fail")
+    #expect(errors.split(separator: "\n").count == 1, "one line: \(errors)")
+    #expect(errors.hasPrefix("patchbay: error: port core/big:"), "\(errors)")
+    #expect(errors.contains("65521"), "\(errors)")
   }
 
   @Test func anInvalidFileBuildsNothing() throws {
-    let lab = "e2invalid"
-    Harness.forceClean(lab)
-    defer { Harness.forceClean(lab) }
     // Valid hosts first, then an error at the very end of the file.
-    let file = try Harness.topologyFile(
+    let (errors, file) = try failingUp(
       """
-      name: \(lab)
+      name: e2invalid
       switches:
         core:
           ports:
@@ -106,11 +108,8 @@ struct LifecycleTests {
       hosts:
         h1: {port: core/h1, address: 10.0.0.1/24}
         h2: {port: core/h2, address: 10.0.0.2/24, mac: 01:00:5e:00:00:01}
-      """)
-    let up = try Harness.patchbay("up", file, "--detach")
-    #expect(up.status == 1)
-    #expect(up.errors.hasPrefix("\(file):9:"), "\(up.errors)")
-    #expect(Harness.leftovers(of: lab).isEmpty, "\(Harness.leftovers(of: lab))")
+      """, lab: "e2invalid")
+    #expect(errors.hasPrefix("\(file):9:"), "\(errors)")
   }
 
   @Test func takenInterfaceNameFailsCleanly() throws {
