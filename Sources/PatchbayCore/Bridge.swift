@@ -51,7 +51,9 @@ public struct Bridge: Sendable {
   private var portVLAN: [UInt16]  // access VLAN, native VLAN (0: none) or service VLAN
   private var nativeTagged: [Bool]
   private var tunnelTagType: [EtherType]
-  private var members: [VLANBitmap]
+  // VLAN membership as 64 words per port, read in place: one load per check
+  // (an array of VLANBitmap values would copy a 512-byte bitmap out per read).
+  private var memberWords: [UInt64]
   private var isUp: [Bool]
 
   private enum ModeKind: UInt8, Sendable {
@@ -76,7 +78,7 @@ public struct Bridge: Sendable {
     portVLAN = []
     nativeTagged = []
     tunnelTagType = []
-    members = ports.map(\.mode.membership)
+    memberWords = ports.flatMap { $0.mode.membership.wordArray }
     isUp = ports.map(\.isUp)
     for port in ports {
       switch port.mode {
@@ -149,7 +151,7 @@ public struct Bridge: Sendable {
     }
     if egress == port { return (drop(.samePort, on: port), ingress) }
     guard isUp[egress] else { return (drop(.portDown, on: port), ingress) }
-    guard members[egress].contains(vlan) else { return (drop(.vlanNotAllowed, on: port), ingress) }
+    guard isMember(egress, of: vlan) else { return (drop(.vlanNotAllowed, on: port), ingress) }
     if refusesEgress(on: egress, of: ingress) { return (drop(.doubleTagged, on: port), ingress) }
     return (.forward(port: egress, vlan: vlan), ingress)
   }
@@ -176,7 +178,7 @@ public struct Bridge: Sendable {
       let native = portVLAN[port]
       if tagged && outer.vlanID != 0 {
         let vlan = outer.vlanID
-        guard members[port].contains(vlan) else { return .refused(.vlanNotAllowed) }
+        guard isMember(port, of: vlan) else { return .refused(.vlanNotAllowed) }
         if vlan == native && frame.tagCount > 1 { return .refused(.doubleTagged) }
         return .accepted(
           IngressFrame(
@@ -232,7 +234,7 @@ public struct Bridge: Sendable {
   /// every up port that belongs to the VLAN, never the ingress port itself.
   @inline(__always)
   public func floods(to port: Int, vlan: UInt16, from ingress: Int) -> Bool {
-    port != ingress && isUp[port] && members[port].contains(vlan)
+    port != ingress && isUp[port] && isMember(port, of: vlan)
   }
 
   /// The ports a frame of `vlan` from `ingress` is flooded to, in port order.
@@ -275,6 +277,12 @@ public struct Bridge: Sendable {
   @discardableResult
   public mutating func expireEntries(at now: Instant) -> Int {
     table.expire(at: now)
+  }
+
+  @inline(__always)
+  private func isMember(_ port: Int, of vlan: UInt16) -> Bool {
+    memberWords[port &* VLANBitmap.wordCount &+ Int((vlan & 0x0FFF) >> 6)] >> UInt64(vlan & 63)
+      & 1 == 1
   }
 
   @inline(__always)

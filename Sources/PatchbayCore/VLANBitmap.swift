@@ -3,8 +3,14 @@
 public struct VLANBitmap: Sendable, Equatable, CustomStringConvertible {
   private var words = InlineArray<64, UInt64>(repeating: 0)
 
+  /// The number of 64-bit words in a bitmap.
+  public static let wordCount = 64
+
   /// The empty set.
   public init() {}
+
+  /// The bitmap as 64 words, VLAN v in bit `v % 64` of word `v / 64`.
+  public var wordArray: [UInt64] { (0..<VLANBitmap.wordCount).map { words[$0] } }
 
   /// The set of `vlans` (IDs outside 1...4094 are ignored).
   public init(_ vlans: some Sequence<UInt16>) {

@@ -6,34 +6,34 @@
 // whose bounds come from that same check.
 
 extension UnsafeRawBufferPointer {
-  @inline(__always)
+  @usableFromInline @inline(__always)
   func bigEndianUInt16(at offset: Int) -> UInt16 {
     UInt16(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt16.self))
   }
 
-  @inline(__always)
+  @usableFromInline @inline(__always)
   func bigEndianUInt32(at offset: Int) -> UInt32 {
     UInt32(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt32.self))
   }
 
-  @inline(__always)
+  @usableFromInline @inline(__always)
   func bigEndianUInt64(at offset: Int) -> UInt64 {
     UInt64(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt64.self))
   }
 }
 
 extension UnsafeMutableRawBufferPointer {
-  @inline(__always)
+  @usableFromInline @inline(__always)
   func storeBigEndian(_ value: UInt16, at offset: Int) {
     storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt16.self)
   }
 
-  @inline(__always)
+  @usableFromInline @inline(__always)
   func storeBigEndian(_ value: UInt32, at offset: Int) {
     storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt32.self)
   }
 
-  @inline(__always)
+  @usableFromInline @inline(__always)
   func storeBigEndian(_ value: UInt64, at offset: Int) {
     storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt64.self)
   }

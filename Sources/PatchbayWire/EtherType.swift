@@ -7,7 +7,7 @@ public struct EtherType: RawRepresentable, Hashable, Sendable, CustomStringConve
   public let rawValue: UInt16
 
   /// Makes an EtherType from its wire value.
-  @inline(__always)
+  @inlinable @inline(__always)
   public init(rawValue: UInt16) { self.rawValue = rawValue }
 
   /// IPv4, 0x0800.
@@ -22,7 +22,7 @@ public struct EtherType: RawRepresentable, Hashable, Sendable, CustomStringConve
   public static let serviceVLAN = EtherType(rawValue: 0x88A8)
 
   /// True for the tag protocol identifiers Patchbay recognises (0x8100, 0x88a8).
-  @inline(__always)
+  @inlinable @inline(__always)
   public var isVLANTag: Bool { rawValue == 0x8100 || rawValue == 0x88A8 }
 
   /// `0x0800 (IPv4)` style text.

@@ -31,7 +31,7 @@ public struct EthernetFrame {
   /// Checks that `bytes` hold a whole Ethernet header and every tag it declares.
   ///
   /// Throws `.truncated` for fewer than 14 bytes or a tag cut short.
-  @inline(__always)
+  @inlinable @inline(__always)
   public init(validating bytes: UnsafeRawBufferPointer) throws(WireError) {
     guard bytes.count >= EthernetFrame.headerLength else { throw .truncated }
     var tags = 0
@@ -48,27 +48,27 @@ public struct EthernetFrame {
   }
 
   /// The destination address.
-  @inline(__always)
+  @inlinable @inline(__always)
   public var destination: MACAddress { MACAddress(unchecked: bytes, at: Offset.destination) }
 
   /// The source address.
-  @inline(__always)
+  @inlinable @inline(__always)
   public var source: MACAddress { MACAddress(unchecked: bytes, at: Offset.source) }
 
   /// The outer EtherType: the payload type of an untagged frame, or a tag protocol identifier.
-  @inline(__always)
+  @inlinable @inline(__always)
   public var etherType: EtherType {
     EtherType(rawValue: bytes.bigEndianUInt16(at: Offset.etherType))
   }
 
   /// The outermost VLAN tag, if the frame has one.
-  @inline(__always)
+  @inlinable @inline(__always)
   public var outerTag: VLANTag? {
     tagCount == 0 ? nil : tag(at: 0)
   }
 
   /// The tag at `index` (0 is outermost); `index` must be below `tagCount`.
-  @inline(__always)
+  @inlinable @inline(__always)
   public func tag(at index: Int) -> VLANTag {
     precondition(index >= 0 && index < tagCount, "tag index out of range")
     let offset = Offset.etherType + index * VLANTag.byteCount
@@ -78,13 +78,13 @@ public struct EthernetFrame {
   }
 
   /// The EtherType after all tags: what the payload is.
-  @inline(__always)
+  @inlinable @inline(__always)
   public var payloadType: EtherType {
     EtherType(rawValue: bytes.bigEndianUInt16(at: Offset.etherType + tagCount * VLANTag.byteCount))
   }
 
   /// The offset of the payload (header plus tags).
-  @inline(__always)
+  @inlinable @inline(__always)
   public var payloadOffset: Int { EthernetFrame.headerLength + tagCount * VLANTag.byteCount }
 
   /// The bytes after the header and tags.

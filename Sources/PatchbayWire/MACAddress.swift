@@ -17,7 +17,7 @@ public struct MACAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
   public static let zero = MACAddress(rawValue: 0)
 
   /// Makes an address from the low 48 bits of `rawValue` (higher bits are ignored).
-  @inline(__always)
+  @inlinable @inline(__always)
   public init(rawValue: UInt64) {
     self.rawValue = rawValue & 0xFFFF_FFFF_FFFF
   }
@@ -30,7 +30,7 @@ public struct MACAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
   }
 
   /// Reads six octets at `offset` of `bytes`; the caller guarantees they exist.
-  @inline(__always)
+  @usableFromInline @inline(__always)
   init(unchecked bytes: UnsafeRawBufferPointer, at offset: Int) {
     let high = UInt64(bytes.bigEndianUInt16(at: offset))
     let low = UInt64(bytes.bigEndianUInt32(at: offset + 2))
@@ -75,31 +75,31 @@ public struct MACAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
   }
 
   /// True for ff:ff:ff:ff:ff:ff.
-  @inline(__always)
+  @inlinable @inline(__always)
   public var isBroadcast: Bool { rawValue == 0xFFFF_FFFF_FFFF }
 
   /// True when the group bit (least significant bit of the first octet) is set; includes broadcast.
-  @inline(__always)
+  @inlinable @inline(__always)
   public var isMulticast: Bool { rawValue & 0x0100_0000_0000 != 0 }
 
   /// True for an individual (non-group) address.
-  @inline(__always)
+  @inlinable @inline(__always)
   public var isUnicast: Bool { !isMulticast }
 
   /// True for the all-zero address.
-  @inline(__always)
+  @inlinable @inline(__always)
   public var isZero: Bool { rawValue == 0 }
 
   /// True when the locally-administered bit is set.
   public var isLocallyAdministered: Bool { rawValue & 0x0200_0000_0000 != 0 }
 
   /// True for a unicast, non-zero address: the only kind a frame may carry as its source.
-  @inline(__always)
+  @inlinable @inline(__always)
   public var isValidSource: Bool { !isMulticast && !isZero }
 
   /// True for 01:80:c2:00:00:00 through 01:80:c2:00:00:0f, the IEEE 802.1D
   /// reserved group addresses (STP, LACP, 802.1X, LLDP) that bridges must not forward.
-  @inline(__always)
+  @inlinable @inline(__always)
   public var isReservedGroup: Bool { rawValue & ~0xF == 0x0180_C200_0000 }
 
   /// `aa:bb:cc:dd:ee:ff`, lower case.

@@ -12,7 +12,7 @@ public struct VLANTag: Hashable, Sendable, CustomStringConvertible {
   public static let maximumVLANID: UInt16 = 4094
 
   /// Makes a tag from its wire fields.
-  @inline(__always)
+  @inlinable @inline(__always)
   public init(protocolID: EtherType, controlInformation: UInt16) {
     self.protocolID = protocolID
     self.controlInformation = controlInformation
@@ -28,11 +28,11 @@ public struct VLANTag: Hashable, Sendable, CustomStringConvertible {
   }
 
   /// The VLAN identifier (0 means priority-tagged, no VLAN).
-  @inline(__always)
+  @inlinable @inline(__always)
   public var vlanID: UInt16 { controlInformation & 0x0FFF }
 
   /// The priority code point, 0 through 7.
-  @inline(__always)
+  @inlinable @inline(__always)
   public var priority: UInt8 { UInt8(truncatingIfNeeded: controlInformation >> 13) }
 
   /// The drop eligible indicator.

@@ -85,7 +85,7 @@ public struct VirtioNetHeader: Hashable, Sendable {
   }
 
   /// Reads a header at `pointer`; the caller guarantees 10 readable bytes.
-  @inline(__always)
+  @inlinable @inline(__always)
   public init(unchecked pointer: UnsafeRawPointer) {
     flags = pointer.load(fromByteOffset: Offset.flags, as: UInt8.self)
     gsoTypeByte = pointer.load(fromByteOffset: Offset.gsoType, as: UInt8.self)
@@ -98,7 +98,7 @@ public struct VirtioNetHeader: Hashable, Sendable {
   }
 
   /// Writes the header at `pointer`; the caller guarantees 10 writable bytes.
-  @inline(__always)
+  @inlinable @inline(__always)
   public func store(to pointer: UnsafeMutableRawPointer) {
     pointer.storeBytes(of: flags, toByteOffset: Offset.flags, as: UInt8.self)
     pointer.storeBytes(of: gsoTypeByte, toByteOffset: Offset.gsoType, as: UInt8.self)
@@ -119,13 +119,13 @@ public struct VirtioNetHeader: Hashable, Sendable {
   public var gsoType: GSOType? { GSOType(rawValue: gsoTypeByte & ~VirtioNetHeader.ecnBit) }
 
   /// True for a GSO superframe.
-  @inline(__always)
+  @inlinable @inline(__always)
   public var isGSO: Bool { gsoTypeByte & ~VirtioNetHeader.ecnBit != 0 }
 
   /// The header for the same frame after `delta` bytes were inserted (+4: a tag
   /// pushed) or removed (-4: a tag popped) right after the MAC addresses. Offsets
   /// that point past the addresses move; a zero `headerLength` stays zero.
-  @inline(__always)
+  @inlinable @inline(__always)
   public func shifted(by delta: Int) -> VirtioNetHeader {
     var copy = self
     if flags & VirtioNetHeader.needsChecksum != 0 && checksumStart >= 12 {
