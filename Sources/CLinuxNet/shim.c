@@ -323,3 +323,71 @@ int pb_packet_receive_batch(int fd, pb_rx_slot *slots, int count, unsigned int h
   }
   return received;
 }
+
+#include <stdlib.h>
+
+struct pb_tx_queue {
+  int capacity;
+  int count;
+  struct mmsghdr messages[PB_BATCH_MAX];
+  struct iovec vectors[PB_BATCH_MAX][4];
+  unsigned char headers[PB_BATCH_MAX][PB_VNET_HDR_LEN];
+  unsigned char tags[PB_BATCH_MAX][4];
+  unsigned int lengths[PB_BATCH_MAX];
+};
+
+pb_tx_queue *pb_tx_queue_create(int capacity) {
+  if (capacity < 1 || capacity > PB_BATCH_MAX) return NULL;
+  pb_tx_queue *queue = calloc(1, sizeof(*queue));
+  if (queue) queue->capacity = capacity;
+  return queue;
+}
+
+void pb_tx_queue_destroy(pb_tx_queue *queue) { free(queue); }
+
+int pb_tx_queue_count(const pb_tx_queue *queue) { return queue->count; }
+
+int pb_tx_queue_is_full(const pb_tx_queue *queue) { return queue->count >= queue->capacity; }
+
+int pb_tx_queue_add(pb_tx_queue *queue, const void *header, const void *addresses,
+                    const void *tag, int has_tag, const void *rest, unsigned int rest_length) {
+  if (queue->count >= queue->capacity) return -1;
+  int i = queue->count++;
+  memcpy(queue->headers[i], header, PB_VNET_HDR_LEN);
+  struct iovec *v = queue->vectors[i];
+  int parts = 0;
+  v[parts].iov_base = queue->headers[i];
+  v[parts++].iov_len = PB_VNET_HDR_LEN;
+  v[parts].iov_base = (void *)addresses;
+  v[parts++].iov_len = 12;
+  if (has_tag) {
+    memcpy(queue->tags[i], tag, 4);
+    v[parts].iov_base = queue->tags[i];
+    v[parts++].iov_len = 4;
+  }
+  v[parts].iov_base = (void *)rest;
+  v[parts++].iov_len = rest_length;
+  memset(&queue->messages[i], 0, sizeof(queue->messages[i]));
+  queue->messages[i].msg_hdr.msg_iov = v;
+  queue->messages[i].msg_hdr.msg_iovlen = (size_t)parts;
+  queue->lengths[i] = 12 + (has_tag ? 4 : 0) + rest_length;
+  return 0;
+}
+
+int pb_tx_queue_flush(int fd, pb_tx_queue *queue, unsigned int *sent_lengths, int *error) {
+  int sent = 0;
+  *error = 0;
+  while (sent < queue->count) {
+    int n = sendmmsg(fd, queue->messages + sent, (unsigned int)(queue->count - sent), MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      *error = errno;
+      break;
+    }
+    if (n == 0) break;
+    sent += n;
+  }
+  for (int i = 0; i < sent; i++) sent_lengths[i] = queue->lengths[i];
+  queue->count = 0;
+  return sent;
+}

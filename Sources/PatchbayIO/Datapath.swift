@@ -99,6 +99,14 @@ public final class Datapath: @unchecked Sendable {
   // it when it comes back. Kept apart from `ports` so reading a port per frame
   // never touches a String's reference count.
   private let attachedInterfaces: [String?]
+  // Send queues of packet-socket ports (nil for others): frames forwarded from a
+  // receive batch leave in one sendmmsg per port when the batch is done. They
+  // reference the receive slots, which stay put until the next batch.
+  private let sendQueues: [OpaquePointer?]
+  private var pendingSends: [Int]
+  private var isSendPending: [Bool]
+  private var isQueueingSends = false
+  private let sentLengths: UnsafeMutablePointer<UInt32>
   private var isRunning = true
   private var lastSweep = Instant.zero
   private let commands = Mutex<[@Sendable () -> Void]>([])
@@ -153,6 +161,13 @@ public final class Datapath: @unchecked Sendable {
           .assumingMemoryBound(to: UInt8.self),
         capacity: UInt32(slotSize), frame_offset: 0, frame_length: 0)
     }
+    self.sendQueues = ports.map { port in
+      port.kind == .packetSocket ? pb_tx_queue_create(Int32(Datapath.receiveBatch)) : nil
+    }
+    self.pendingSends = []
+    self.pendingSends.reserveCapacity(ports.count)
+    self.isSendPending = Array(repeating: false, count: ports.count)
+    self.sentLengths = .allocate(capacity: Datapath.receiveBatch)
     try epoll.add(wakeup, token: Datapath.wakeupToken)
     for (index, port) in ports.enumerated() where port.descriptor >= 0 {
       try epoll.add(port.descriptor, token: UInt64(index))
@@ -162,6 +177,8 @@ public final class Datapath: @unchecked Sendable {
   deinit {
     for buffer in buffers { buffer.deallocate() }
     vector.deallocate()
+    for queue in sendQueues { if let queue { pb_tx_queue_destroy(queue) } }
+    sentLengths.deallocate()
     slots.deallocate()
     slotMemory.deallocate()
     for port in ports where port.kind == .packetSocket && port.descriptor >= 0 {
@@ -288,6 +305,9 @@ public final class Datapath: @unchecked Sendable {
         return
       }
       if count == 0 { return }
+      // Frames of this batch stay in their slots until the next recvmmsg, so
+      // sends to packet-socket ports can wait for one sendmmsg each.
+      isQueueingSends = true
       for index in 0..<Int(count) {
         let slot = slots[index]
         guard slot.frame_length > 0 else {
@@ -300,15 +320,67 @@ public final class Datapath: @unchecked Sendable {
             count: Int(slot.frame_length)),
           switchIndex: source.switchIndex, port: source.portIndex, at: now, depth: 0)
       }
+      isQueueingSends = false
+      flushSends()
       total += Int(count)
       if count < Datapath.receiveBatch { return }
+    }
+  }
+
+  /// Sends every queued frame: one sendmmsg per packet-socket port with frames waiting.
+  private func flushSends() {
+    for global in pendingSends {
+      isSendPending[global] = false
+      guard let queue = sendQueues[global] else { continue }
+      let target = ports[global]
+      let queued = Int(pb_tx_queue_count(queue))
+      var error: Int32 = 0
+      let sent = Int(pb_tx_queue_flush(target.descriptor, queue, sentLengths, &error))
+      for index in 0..<sent {
+        bridges[target.switchIndex].countTransmitted(
+          byteCount: Int(sentLengths[index]), on: target.portIndex)
+      }
+      if sent < queued {
+        let reason: DropReason =
+          error == ENETDOWN || error == ENXIO || error == EBADF ? .portDown : .transmitFailed
+        for _ in sent..<queued {
+          bridges[target.switchIndex].countDrop(reason, on: target.portIndex)
+        }
+      }
+    }
+    pendingSends.removeAll(keepingCapacity: true)
+  }
+
+  /// Queues `frame` for `global`'s next sendmmsg (flushing first if the queue is full).
+  @inline(__always)
+  private func queueSend(
+    _ frame: UnsafeRawBufferPointer, _ encapsulation: EgressEncapsulation, header: UnsafeRawPointer,
+    length: Int, to global: Int
+  ) {
+    guard let queue = sendQueues[global] else { return }
+    if pb_tx_queue_is_full(queue) != 0 { flushSends() }
+    VirtioNetHeader(unchecked: header).shifted(by: length - frame.count).store(to: headerBytes)
+    var hasTag: Int32 = 0
+    if let tag = encapsulation.pushedTag {
+      tagBytes.storeBytes(of: tag.protocolID.rawValue.bigEndian, as: UInt16.self)
+      tagBytes.storeBytes(of: tag.controlInformation.bigEndian, toByteOffset: 2, as: UInt16.self)
+      hasTag = 1
+    }
+    let rest = EgressEncapsulation.addressesLength + encapsulation.skippedLength
+    _ = pb_tx_queue_add(
+      queue, headerBytes, frame.baseAddress, tagBytes, hasTag, frame.baseAddress! + rest,
+      UInt32(frame.count - rest))
+    if !isSendPending[global] {
+      isSendPending[global] = true
+      pendingSends.append(global)
     }
   }
 
   /// Reopens packet-socket ports whose interface has come back (checked once a
   /// second), and brings them up again.
   private func reattachPacketSockets() {
-    for global in ports.indices where ports[global].kind == .packetSocket && ports[global].descriptor < 0 {
+    for global in ports.indices
+    where ports[global].kind == .packetSocket && ports[global].descriptor < 0 {
       guard let name = attachedInterfaces[global], pb_if_index(name) != 0 else { continue }
       _ = pb_if_set_up(name, 1)
       var index: Int32 = 0
@@ -376,6 +448,12 @@ public final class Datapath: @unchecked Sendable {
       handle(
         UnsafeRawBufferPointer(start: copy, count: length), switchIndex: target.peerSwitchIndex,
         port: target.peerPortIndex, at: now, depth: depth + 1)
+      return
+    }
+    if isQueueingSends && depth == 0 && target.kind == .packetSocket && target.descriptor >= 0 {
+      queueSend(
+        frame, encapsulation, header: header, length: length,
+        to: portBase[switchIndex] + port)
       return
     }
     let written: Int

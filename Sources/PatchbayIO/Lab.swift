@@ -110,10 +110,12 @@ public final class Lab: @unchecked Sendable {
               }
             } else {
               warnings.append(
-                "port \(port.reference): interface \(interface) does not exist yet; the port stays down until it appears")
+                "port \(port.reference): interface \(interface) does not exist yet; the port stays down until it appears"
+              )
             }
             datapathPorts.append(
-              DatapathPort(packetSocket: descriptor, switchIndex: switchIndex, portIndex: portIndex))
+              DatapathPort(packetSocket: descriptor, switchIndex: switchIndex, portIndex: portIndex)
+            )
             attached.append(interface)
             continue
           }

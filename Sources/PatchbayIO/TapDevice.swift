@@ -29,7 +29,9 @@ public final class TapDevice: @unchecked Sendable {
   /// The offloads asked for: checksum, TSO for IPv4 and IPv6 (with ECN), and USO
   /// where the kernel has it (6.2 and later).
   static let wantedOffloads: [UInt32] = [
-    UInt32(PB_TUN_F_CSUM | PB_TUN_F_TSO4 | PB_TUN_F_TSO6 | PB_TUN_F_TSO_ECN | PB_TUN_F_USO4 | PB_TUN_F_USO6),
+    UInt32(
+      PB_TUN_F_CSUM | PB_TUN_F_TSO4 | PB_TUN_F_TSO6 | PB_TUN_F_TSO_ECN | PB_TUN_F_USO4
+        | PB_TUN_F_USO6),
     UInt32(PB_TUN_F_CSUM | PB_TUN_F_TSO4 | PB_TUN_F_TSO6 | PB_TUN_F_TSO_ECN),
     UInt32(PB_TUN_F_CSUM),
   ]

@@ -89,8 +89,10 @@ public struct VirtioNetHeader: Hashable, Sendable {
   public init(unchecked pointer: UnsafeRawPointer) {
     flags = pointer.load(fromByteOffset: Offset.flags, as: UInt8.self)
     gsoTypeByte = pointer.load(fromByteOffset: Offset.gsoType, as: UInt8.self)
-    headerLength = UInt16(littleEndian: pointer.loadUnaligned(fromByteOffset: Offset.headerLength, as: UInt16.self))
-    gsoSize = UInt16(littleEndian: pointer.loadUnaligned(fromByteOffset: Offset.gsoSize, as: UInt16.self))
+    headerLength = UInt16(
+      littleEndian: pointer.loadUnaligned(fromByteOffset: Offset.headerLength, as: UInt16.self))
+    gsoSize = UInt16(
+      littleEndian: pointer.loadUnaligned(fromByteOffset: Offset.gsoSize, as: UInt16.self))
     checksumStart = UInt16(
       littleEndian: pointer.loadUnaligned(fromByteOffset: Offset.checksumStart, as: UInt16.self))
     checksumOffset = UInt16(
@@ -102,10 +104,13 @@ public struct VirtioNetHeader: Hashable, Sendable {
   public func store(to pointer: UnsafeMutableRawPointer) {
     pointer.storeBytes(of: flags, toByteOffset: Offset.flags, as: UInt8.self)
     pointer.storeBytes(of: gsoTypeByte, toByteOffset: Offset.gsoType, as: UInt8.self)
-    pointer.storeBytes(of: headerLength.littleEndian, toByteOffset: Offset.headerLength, as: UInt16.self)
+    pointer.storeBytes(
+      of: headerLength.littleEndian, toByteOffset: Offset.headerLength, as: UInt16.self)
     pointer.storeBytes(of: gsoSize.littleEndian, toByteOffset: Offset.gsoSize, as: UInt16.self)
-    pointer.storeBytes(of: checksumStart.littleEndian, toByteOffset: Offset.checksumStart, as: UInt16.self)
-    pointer.storeBytes(of: checksumOffset.littleEndian, toByteOffset: Offset.checksumOffset, as: UInt16.self)
+    pointer.storeBytes(
+      of: checksumStart.littleEndian, toByteOffset: Offset.checksumStart, as: UInt16.self)
+    pointer.storeBytes(
+      of: checksumOffset.littleEndian, toByteOffset: Offset.checksumOffset, as: UInt16.self)
   }
 
   /// The header as 10 bytes.

@@ -99,8 +99,10 @@ struct OffloadTests {
     try Harness.withLab(Harness.threeHosts(lab), named: lab) { _ in
       let before = try Self.checksumErrors(lab, "h2")
       // Frame sizes at the receiver: with offloads the switch carries superframes.
-      let capture = try Capture(namespace: "\(lab)-h2", filter: ["tcp", "port", "5001"], snaplen: 96)
-      let (sent, received) = try Self.transfer(lab, from: "h1", to: "h2", address: "10.0.0.2", mebibytes: 100)
+      let capture = try Capture(
+        namespace: "\(lab)-h2", filter: ["tcp", "port", "5001"], snaplen: 96)
+      let (sent, received) = try Self.transfer(
+        lab, from: "h1", to: "h2", address: "10.0.0.2", mebibytes: 100)
       let frames = try capture.stop()
       #expect(sent.hasPrefix("104857600 "), "\(sent)")
       #expect(sent == received, "sent \(sent), received \(received)")
@@ -113,7 +115,8 @@ struct OffloadTests {
       let rxPackets = h1["rxPackets"] as? Int ?? 0
       let rxBytes = h1["rxBytes"] as? Int ?? 0
       #expect(rxBytes > 100 << 20)
-      #expect(rxPackets < (100 << 20) / 1448 / 2, "\(rxPackets) frames for 100 MiB: no superframes?")
+      #expect(
+        rxPackets < (100 << 20) / 1448 / 2, "\(rxPackets) frames for 100 MiB: no superframes?")
       #expect((h1["drops"] as? [String: Int] ?? [:]).isEmpty, "\(h1)")
     }
   }
@@ -137,11 +140,13 @@ struct OffloadTests {
       """
     try Harness.withLab(yaml, named: lab) { _ in
       let before = try Self.checksumErrors(lab, "h2")
-      let (sent, received) = try Self.transfer(lab, from: "h1", to: "h2", address: "10.0.0.2", mebibytes: 100)
+      let (sent, received) = try Self.transfer(
+        lab, from: "h1", to: "h2", address: "10.0.0.2", mebibytes: 100)
       #expect(sent.hasPrefix("104857600 "), "\(sent)")
       #expect(sent == received, "sent \(sent), received \(received)")
       // And back the other way, so both directions push and pop.
-      let (back, backReceived) = try Self.transfer(lab, from: "h2", to: "h1", address: "10.0.0.1", mebibytes: 20)
+      let (back, backReceived) = try Self.transfer(
+        lab, from: "h2", to: "h1", address: "10.0.0.1", mebibytes: 20)
       #expect(back == backReceived, "sent \(back), received \(backReceived)")
       #expect(try Self.checksumErrors(lab, "h2") == before)
       let status = try Harness.status(lab)
@@ -164,11 +169,14 @@ struct OffloadTests {
       try sink.run()
       usleep(500_000)
       // 400 datagrams of 60000 bytes: each crosses as 41 IP fragments.
-      let sent = try Harness.exec(lab, "h1", "python3", "-c", Self.udpSource, "10.0.0.2", "400", "60000")
+      let sent = try Harness.exec(
+        lab, "h1", "python3", "-c", Self.udpSource, "10.0.0.2", "400", "60000")
       #expect(sent.status == 0, "\(sent.errors)")
       sink.waitUntilExit()
-      let counts = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        .split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+      let counts = String(
+        decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self
+      )
+      .split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
       #expect(counts.count == 2)
       // UDP may lose a datagram when the receiving process is starved of CPU
       // (2 cores, shared with the sender and the switch), but never damage one.

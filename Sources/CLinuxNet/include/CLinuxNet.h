@@ -106,6 +106,37 @@ typedef struct {
 /// Returns how many slots were filled (0 when none waited) or -errno.
 int pb_packet_receive_batch(int fd, pb_rx_slot *slots, int count, unsigned int headroom);
 
+/// A queue of frames waiting for one `sendmmsg` on a packet socket. Each
+/// message is (virtio-net header copy, MAC addresses, optional pushed tag,
+/// rest of the frame); the frame bytes are referenced, not copied, so they
+/// must stay in place until the queue is flushed.
+typedef struct pb_tx_queue pb_tx_queue;
+
+/// Allocates a queue of up to `capacity` frames (at most 64). NULL on failure.
+pb_tx_queue *pb_tx_queue_create(int capacity);
+
+/// Frees a queue.
+void pb_tx_queue_destroy(pb_tx_queue *queue);
+
+/// Frames waiting in the queue.
+int pb_tx_queue_count(const pb_tx_queue *queue);
+
+/// True when no more frames fit.
+int pb_tx_queue_is_full(const pb_tx_queue *queue);
+
+/// Queues a frame: `header` (10 bytes, copied), `addresses` (12 bytes,
+/// referenced), `tag` (4 bytes, copied) when `has_tag`, then `rest_length`
+/// bytes at `rest` (referenced). Returns 0, or -1 when the queue is full.
+int pb_tx_queue_add(pb_tx_queue *queue, const void *header, const void *addresses,
+                    const void *tag, int has_tag, const void *rest, unsigned int rest_length);
+
+/// Sends every queued frame with as few `sendmmsg` calls as the socket takes,
+/// and empties the queue. Stores the frame bytes (without header) of each
+/// message sent in `sent_lengths` (room for `capacity` entries) and returns how
+/// many were sent; the rest were dropped (`*error` holds the errno that
+/// stopped them, or 0).
+int pb_tx_queue_flush(int fd, pb_tx_queue *queue, unsigned int *sent_lengths, int *error);
+
 /// Restores default dispositions for SIGINT, SIGTERM, SIGHUP and SIGPIPE
 /// (for a child about to exec).
 void pb_reset_signal_handlers(void);
