@@ -17,8 +17,6 @@ public enum DropReason: Int, CaseIterable, Sendable, CustomStringConvertible {
   case staticConflict
   /// Flooded, but no other port is in the frame's VLAN.
   case noDestination
-  /// Larger than the port's MTU allows.
-  case oversize
   /// The egress port's transmit failed (queue full, interface gone).
   case transmitFailed
   /// A tagged frame of a VLAN the trunk does not allow (or a port outside the frame's VLAN).
@@ -40,7 +38,6 @@ public enum DropReason: Int, CaseIterable, Sendable, CustomStringConvertible {
     case .taggedOnAccessPort: return "tagged-on-access"
     case .staticConflict: return "static-conflict"
     case .noDestination: return "no-destination"
-    case .oversize: return "oversize"
     case .transmitFailed: return "tx-failed"
     case .vlanNotAllowed: return "vlan-not-allowed"
     case .untaggedOnTrunk: return "untagged-on-trunk"

@@ -41,7 +41,6 @@ struct DropReasonTests {
       .taggedOnAccessPort: "tagged-on-access",
       .staticConflict: "static-conflict",
       .noDestination: "no-destination",
-      .oversize: "oversize",
       .transmitFailed: "tx-failed",
       .vlanNotAllowed: "vlan-not-allowed",
       .untaggedOnTrunk: "untagged-on-trunk",

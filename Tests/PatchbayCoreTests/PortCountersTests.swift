@@ -67,7 +67,7 @@ struct PortCountersTests {
     counters.floodedPackets = 1
     #expect(counters.droppedPackets == 0)
     #expect(counters.dropsByReason.isEmpty)
-    counters[dropped: .oversize] = 4
+    counters[dropped: .transmitFailed] = 4
     #expect(counters.receivedPackets == 3)
     #expect(counters.receivedBytes == 180)
     #expect(counters.transmittedPackets == 2)
@@ -81,6 +81,7 @@ struct PortCountersTests {
     var changes: [(String, (inout PortCounters) -> Void)] = [
       ("receivedPackets", { $0.receivedPackets = 1 }),
       ("receivedBytes", { $0.receivedBytes = 1 }),
+      ("linkDowns", { $0.linkDowns = 1 }),
       ("transmittedPackets", { $0.transmittedPackets = 1 }),
       ("transmittedBytes", { $0.transmittedBytes = 1 }),
       ("floodedPackets", { $0.floodedPackets = 1 }),
