@@ -351,6 +351,21 @@ public final class Datapath: @unchecked Sendable {
     pendingSends.removeAll(keepingCapacity: true)
   }
 
+  /// Fills the scratch header (offsets past the MAC addresses moved with the
+  /// tag) and, if the encapsulation pushes one, the scratch tag; returns
+  /// whether there is a tag.
+  @inline(__always)
+  private func prepareFraming(
+    _ frame: UnsafeRawBufferPointer, _ encapsulation: EgressEncapsulation,
+    header: UnsafeRawPointer, length: Int
+  ) -> Bool {
+    VirtioNetHeader(unchecked: header).shifted(by: length - frame.count).store(to: headerBytes)
+    guard let tag = encapsulation.pushedTag else { return false }
+    tagBytes.storeBytes(of: tag.protocolID.rawValue.bigEndian, as: UInt16.self)
+    tagBytes.storeBytes(of: tag.controlInformation.bigEndian, toByteOffset: 2, as: UInt16.self)
+    return true
+  }
+
   /// Queues `frame` for `global`'s next sendmmsg (flushing first if the queue is full).
   @inline(__always)
   private func queueSend(
@@ -359,16 +374,10 @@ public final class Datapath: @unchecked Sendable {
   ) {
     guard let queue = sendQueues[global] else { return }
     if pb_tx_queue_is_full(queue) != 0 { flushSends() }
-    VirtioNetHeader(unchecked: header).shifted(by: length - frame.count).store(to: headerBytes)
-    var hasTag: Int32 = 0
-    if let tag = encapsulation.pushedTag {
-      tagBytes.storeBytes(of: tag.protocolID.rawValue.bigEndian, as: UInt16.self)
-      tagBytes.storeBytes(of: tag.controlInformation.bigEndian, toByteOffset: 2, as: UInt16.self)
-      hasTag = 1
-    }
+    let hasTag = prepareFraming(frame, encapsulation, header: header, length: length)
     let rest = EgressEncapsulation.addressesLength + encapsulation.skippedLength
     _ = pb_tx_queue_add(
-      queue, headerBytes, frame.baseAddress, tagBytes, hasTag, frame.baseAddress! + rest,
+      queue, headerBytes, frame.baseAddress, tagBytes, hasTag ? 1 : 0, frame.baseAddress! + rest,
       UInt32(frame.count - rest))
     if !isSendPending[global] {
       isSendPending[global] = true
@@ -462,16 +471,13 @@ public final class Datapath: @unchecked Sendable {
         Glibc.write(target.descriptor, header, frame.count + VirtioNetHeader.byteCount)
         - VirtioNetHeader.byteCount
     } else {
-      // Offsets past the MAC addresses move with the tag.
-      VirtioNetHeader(unchecked: header).shifted(by: length - frame.count).store(to: headerBytes)
+      let hasTag = prepareFraming(frame, encapsulation, header: header, length: length)
       vector[0] = iovec(iov_base: headerBytes, iov_len: VirtioNetHeader.byteCount)
       let base = UnsafeMutableRawPointer(mutating: frame.baseAddress!)
       let addresses = EgressEncapsulation.addressesLength
       vector[1] = iovec(iov_base: base, iov_len: addresses)
       var parts = 2
-      if let tag = encapsulation.pushedTag {
-        tagBytes.storeBytes(of: tag.protocolID.rawValue.bigEndian, as: UInt16.self)
-        tagBytes.storeBytes(of: tag.controlInformation.bigEndian, toByteOffset: 2, as: UInt16.self)
+      if hasTag {
         vector[2] = iovec(iov_base: tagBytes, iov_len: VLANTag.byteCount)
         parts = 3
       }

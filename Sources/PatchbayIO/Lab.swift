@@ -78,44 +78,28 @@ public final class Lab: @unchecked Sendable {
       throw LabError("cannot create \(paths.directory): \(error.localizedDescription)")
     }
     var warnings: [String] = []
+    var packetSockets: [Int32] = []
     do {
       var datapathPorts: [DatapathPort] = []
       var attached: [String?] = []
       for (switchIndex, switchSpec) in topology.switches.enumerated() {
         for (portIndex, port) in switchSpec.ports.enumerated() {
           if case .peer(let other) = port.kind {
-            // A patch cable lives inside the datapath: no descriptor, no interface.
-            guard
-              let peerSwitch = topology.switches.firstIndex(where: { $0.name == other.switchName }),
-              let peerPort = topology.switches[peerSwitch].ports.firstIndex(where: {
-                $0.name == other.portName
-              })
-            else { throw LabError("port \(port.reference): peer \(other) does not exist") }
             datapathPorts.append(
-              DatapathPort(
-                switchIndex: switchIndex, portIndex: portIndex, peerSwitchIndex: peerSwitch,
-                peerPortIndex: peerPort))
+              try patchCable(to: other, from: port, at: (switchIndex, portIndex), in: topology))
             attached.append(nil)
             continue
           }
           if case .attach(let interface) = port.kind {
-            // An existing interface (a QEMU-owned TAP, a veth): attach with a
-            // packet socket. A missing one leaves the port down until it appears.
-            var descriptor: Int32 = -1
-            if pb_if_index(interface) != 0 {
-              _ = pb_if_set_up(interface, 1)
-              var index: Int32 = 0
-              descriptor = try checked("attach (AF_PACKET)", interface) {
-                pb_packet_open(interface, &index)
-              }
+            let entry = try attach(interface, for: port, at: (switchIndex, portIndex))
+            if entry.descriptor >= 0 {
+              packetSockets.append(entry.descriptor)
             } else {
               warnings.append(
                 "port \(port.reference): interface \(interface) does not exist yet; the port stays down until it appears"
               )
             }
-            datapathPorts.append(
-              DatapathPort(packetSocket: descriptor, switchIndex: switchIndex, portIndex: portIndex)
-            )
+            datapathPorts.append(entry)
             attached.append(interface)
             continue
           }
@@ -157,6 +141,9 @@ public final class Lab: @unchecked Sendable {
             name: spec.name, ports: configurations, macTableSize: spec.macTableSize,
             macAging: spec.macAging))
       }
+      // From here the datapath owns the packet sockets: its deinit closes them
+      // (also when its initializer fails), so the rollback must not.
+      packetSockets.removeAll()
       let datapath = try Datapath(
         bridges: bridges, ports: datapathPorts, attachedInterfaces: attached)
       datapath.start()
@@ -166,9 +153,43 @@ public final class Lab: @unchecked Sendable {
       return lab
     } catch {
       for tap in taps { tap.close() }
+      // Closing a packet socket also ends the promiscuous mode it asked for.
+      for descriptor in packetSockets { close(descriptor) }
       LabResources.removeLeftovers(of: paths)
       throw error as? LabError ?? LabError(String(describing: error))
     }
+  }
+
+  /// One end of a patch cable: the datapath joins the two ports in-process.
+  private static func patchCable(
+    to other: PortReference, from port: PortSpec, at position: (switchIndex: Int, portIndex: Int),
+    in topology: Topology
+  ) throws(LabError) -> DatapathPort {
+    guard let peerSwitch = topology.switches.firstIndex(where: { $0.name == other.switchName }),
+      let peerPort = topology.switches[peerSwitch].ports.firstIndex(where: {
+        $0.name == other.portName
+      })
+    else { throw LabError("port \(port.reference): peer \(other) does not exist") }
+    return DatapathPort(
+      switchIndex: position.switchIndex, portIndex: position.portIndex,
+      peerSwitchIndex: peerSwitch, peerPortIndex: peerPort)
+  }
+
+  /// An existing interface (a QEMU-owned TAP, a veth), attached with a packet
+  /// socket and brought up; descriptor -1 when the interface does not exist yet.
+  private static func attach(
+    _ interface: String, for port: PortSpec, at position: (switchIndex: Int, portIndex: Int)
+  ) throws(SystemCallError) -> DatapathPort {
+    var descriptor: Int32 = -1
+    if pb_if_index(interface) != 0 {
+      _ = pb_if_set_up(interface, 1)
+      var index: Int32 = 0
+      descriptor = try checked("attach (AF_PACKET)", interface) {
+        pb_packet_open(interface, &index)
+      }
+    }
+    return DatapathPort(
+      packetSocket: descriptor, switchIndex: position.switchIndex, portIndex: position.portIndex)
   }
 
   /// Refuses to start over anything that exists already; nothing is created yet.
