@@ -83,14 +83,19 @@ public struct MACTable: Sendable {
   /// Event counters.
   public private(set) var statistics = MACTableStatistics()
 
-  // The slab: entry i is keys[i], ports[i], lastSeen[i], isStatic[i].
-  private var keys: [UInt64]
-  private var ports: [Int32]
-  private var lastSeen: [UInt64]
-  private var isStatic: [Bool]
-  // Least-recently-seen list over learned entries, by slab index; -1 ends it.
-  private var previous: [Int32]
-  private var next: [Int32]
+  /// One slot of the slab: everything about an entry in 32 bytes, so a lookup,
+  /// a refresh and a move touch one cache line and one array.
+  private struct Entry {
+    var key: UInt64
+    var lastSeen: UInt64
+    // Least-recently-seen list over learned entries, by slab index; -1 ends it.
+    var previous: Int32
+    var next: Int32
+    var port: Int32
+    var isStatic: Bool
+  }
+
+  private var entries: [Entry]
   private var oldest: Int32 = -1
   private var newest: Int32 = -1
   private var freeSlots: [Int32]
@@ -106,12 +111,9 @@ public struct MACTable: Sendable {
     self.staticCapacity = staticCapacity
     self.agingNanoseconds = aging.nanoseconds
     let slots = capacity + staticCapacity
-    keys = Array(repeating: 0, count: slots)
-    ports = Array(repeating: 0, count: slots)
-    lastSeen = Array(repeating: 0, count: slots)
-    isStatic = Array(repeating: false, count: slots)
-    previous = Array(repeating: -1, count: slots)
-    next = Array(repeating: -1, count: slots)
+    entries = Array(
+      repeating: Entry(key: 0, lastSeen: 0, previous: -1, next: -1, port: 0, isStatic: false),
+      count: slots)
     freeSlots = (0..<Int32(slots)).reversed()
     // Load factor at most one half keeps probe sequences short.
     var bucketCount = 16
@@ -136,15 +138,15 @@ public struct MACTable: Sendable {
     while true {
       let bucket = buckets[index]
       if bucket == 0 { return -1 }
-      if keys[Int(bucket - 1)] == key { return bucket - 1 }
+      if entries[Int(bucket - 1)].key == key { return bucket - 1 }
       index = (index + 1) & bucketMask
     }
   }
 
   @inline(__always)
   private func isExpired(_ slot: Int, at now: Instant) -> Bool {
-    !isStatic[slot]
-      && now.nanoseconds(since: Instant(nanoseconds: lastSeen[slot])) >= agingNanoseconds
+    !entries[slot].isStatic
+      && now.nanoseconds(since: Instant(nanoseconds: entries[slot].lastSeen)) >= agingNanoseconds
   }
 
   /// The port `mac` in `vlan` lives on, unless unknown or expired at `now`.
@@ -152,7 +154,7 @@ public struct MACTable: Sendable {
   public func lookup(_ mac: MACAddress, vlan: UInt16, at now: Instant) -> Int? {
     let found = slot(of: MACTableKey(vlan: vlan, mac: mac).rawValue)
     guard found >= 0, !isExpired(Int(found), at: now) else { return nil }
-    return Int(ports[Int(found)])
+    return Int(entries[Int(found)].port)
   }
 
   /// Records that `mac` in `vlan` was seen as a source on `port` at `now`.
@@ -167,26 +169,26 @@ public struct MACTable: Sendable {
     let found = slot(of: key)
     if found >= 0 {
       let index = Int(found)
-      if isStatic[index] { return ports[index] == Int32(port) ? .staticMatch : .staticConflict }
+      if entries[index].isStatic { return entries[index].port == Int32(port) ? .staticMatch : .staticConflict }
       let wasExpired = isExpired(index, at: now)
-      lastSeen[index] = now.nanoseconds
+      entries[index].lastSeen = now.nanoseconds
       markNewest(found)
-      let previousPort = Int(ports[index])
+      let previousPort = Int(entries[index].port)
       if previousPort == port {
         if wasExpired { statistics.learned += 1; return .learned }
         return .refreshed
       }
-      ports[index] = Int32(port)
+      entries[index].port = Int32(port)
       if wasExpired { statistics.learned += 1; return .learned }
       statistics.moved += 1
       return .moved(from: previousPort)
     }
     if learnedCount == capacity { evictOldest(at: now) }
     let index = freeSlots.removeLast()
-    keys[Int(index)] = key
-    ports[Int(index)] = Int32(port)
-    lastSeen[Int(index)] = now.nanoseconds
-    isStatic[Int(index)] = false
+    entries[Int(index)].key = key
+    entries[Int(index)].port = Int32(port)
+    entries[Int(index)].lastSeen = now.nanoseconds
+    entries[Int(index)].isStatic = false
     appendNewest(index)
     insertIntoIndex(index)
     learnedCount += 1
@@ -201,22 +203,22 @@ public struct MACTable: Sendable {
     let key = MACTableKey(vlan: vlan, mac: mac).rawValue
     let found = slot(of: key)
     if found >= 0 {
-      if !isStatic[Int(found)] {
+      if !entries[Int(found)].isStatic {
         guard staticCount < staticCapacity else { return false }
         unlink(found)
         learnedCount -= 1
         staticCount += 1
-        isStatic[Int(found)] = true
+        entries[Int(found)].isStatic = true
       }
-      ports[Int(found)] = Int32(port)
+      entries[Int(found)].port = Int32(port)
       return true
     }
     guard staticCount < staticCapacity else { return false }
     let index = freeSlots.removeLast()
-    keys[Int(index)] = key
-    ports[Int(index)] = Int32(port)
-    lastSeen[Int(index)] = 0
-    isStatic[Int(index)] = true
+    entries[Int(index)].key = key
+    entries[Int(index)].port = Int32(port)
+    entries[Int(index)].lastSeen = 0
+    entries[Int(index)].isStatic = true
     insertIntoIndex(index)
     staticCount += 1
     return true
@@ -226,8 +228,8 @@ public struct MACTable: Sendable {
   public mutating func flush(port: Int) {
     var cursor = oldest
     while cursor >= 0 {
-      let following = next[Int(cursor)]
-      if ports[Int(cursor)] == Int32(port) {
+      let following = entries[Int(cursor)].next
+      if entries[Int(cursor)].port == Int32(port) {
         remove(cursor)
         statistics.flushed += 1
       }
@@ -254,13 +256,13 @@ public struct MACTable: Sendable {
     for bucket in buckets where bucket != 0 {
       let index = Int(bucket - 1)
       guard !isExpired(index, at: now) else { continue }
-      let key = MACTableKey(rawValue: keys[index])
+      let key = MACTableKey(rawValue: entries[index].key)
       result.append(
         MACTableEntry(
-          vlan: key.vlan, mac: key.mac, port: Int(ports[index]),
-          ageNanoseconds: isStatic[index]
-            ? 0 : now.nanoseconds(since: Instant(nanoseconds: lastSeen[index])),
-          isStatic: isStatic[index]))
+          vlan: key.vlan, mac: key.mac, port: Int(entries[index].port),
+          ageNanoseconds: entries[index].isStatic
+            ? 0 : now.nanoseconds(since: Instant(nanoseconds: entries[index].lastSeen)),
+          isStatic: entries[index].isStatic))
     }
     return result.sorted { ($0.vlan, $0.mac) < ($1.vlan, $1.mac) }
   }
@@ -292,31 +294,31 @@ public struct MACTable: Sendable {
 
   @inline(__always)
   private mutating func appendNewest(_ index: Int32) {
-    previous[Int(index)] = newest
-    next[Int(index)] = -1
-    if newest >= 0 { next[Int(newest)] = index } else { oldest = index }
+    entries[Int(index)].previous = newest
+    entries[Int(index)].next = -1
+    if newest >= 0 { entries[Int(newest)].next = index } else { oldest = index }
     newest = index
   }
 
   @inline(__always)
   private mutating func unlink(_ index: Int32) {
-    let before = previous[Int(index)]
-    let after = next[Int(index)]
-    if before >= 0 { next[Int(before)] = after } else { oldest = after }
-    if after >= 0 { previous[Int(after)] = before } else { newest = before }
-    previous[Int(index)] = -1
-    next[Int(index)] = -1
+    let before = entries[Int(index)].previous
+    let after = entries[Int(index)].next
+    if before >= 0 { entries[Int(before)].next = after } else { oldest = after }
+    if after >= 0 { entries[Int(after)].previous = before } else { newest = before }
+    entries[Int(index)].previous = -1
+    entries[Int(index)].next = -1
   }
 
   private mutating func insertIntoIndex(_ index: Int32) {
-    var bucket = home(of: keys[Int(index)])
+    var bucket = home(of: entries[Int(index)].key)
     while buckets[bucket] != 0 { bucket = (bucket + 1) & bucketMask }
     buckets[bucket] = index + 1
   }
 
   // Backward-shift deletion keeps every probe sequence unbroken without tombstones.
   private mutating func removeFromIndex(_ index: Int32) {
-    var hole = home(of: keys[Int(index)])
+    var hole = home(of: entries[Int(index)].key)
     while buckets[hole] != index + 1 { hole = (hole + 1) & bucketMask }
     buckets[hole] = 0
     var probe = hole
@@ -324,7 +326,7 @@ public struct MACTable: Sendable {
       probe = (probe + 1) & bucketMask
       let bucket = buckets[probe]
       if bucket == 0 { return }
-      let wanted = home(of: keys[Int(bucket - 1)])
+      let wanted = home(of: entries[Int(bucket - 1)].key)
       // Leave the entry if its home lies cyclically in (hole, probe].
       let staysPut =
         hole <= probe ? (hole < wanted && wanted <= probe) : (hole < wanted || wanted <= probe)
