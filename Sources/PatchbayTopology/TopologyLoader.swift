@@ -136,62 +136,58 @@ private struct Loader {
 
   /// The pairs of a mapping with fixed keys, reporting unknown and repeated keys.
   mutating func fields(of node: Node, known: [String], context: String, what: String) -> [Entry] {
+    uniqueEntries(
+      of: node, what: what, notAName: "keys must be names, not lists or mappings",
+      duplicate: { key, first in "duplicate key '\(key)' \(context) (first defined at \(first))" },
+      refusal: { key in
+        guard !known.contains(key) else { return nil }
+        let hint = suggestion(for: key, among: known).map { "; did you mean '\($0)'?" } ?? ""
+        return "unknown key '\(key)' \(context)\(hint)"
+      })
+  }
+
+  /// The pairs of a mapping of names (`switches:`, `ports:`, `hosts:`...), reporting bad and
+  /// repeated names.
+  mutating func named(of node: Node, kind: String, scope: String = "", what: String) -> [Entry] {
+    uniqueEntries(
+      of: node, what: what, notAName: "\(kind) names must be names, not lists or mappings",
+      duplicate: { name, first in "duplicate \(kind) '\(name)'\(scope) (first defined at \(first))"
+      },
+      refusal: { name in
+        isValidName(name)
+          ? nil
+          : "invalid \(kind) name '\(name)': use letters, digits, '-', '_' and '.', "
+            + "starting with a letter or digit"
+      })
+  }
+
+  /// Walks a mapping's pairs once for `fields` and `named`: keys that are not
+  /// scalars, repeated keys and keys `refusal` objects to are reported at the
+  /// key; the rest become entries, in file order.
+  private mutating func uniqueEntries(
+    of node: Node, what: String, notAName: String,
+    duplicate: (String, String) -> String, refusal: (String) -> String?
+  ) -> [Entry] {
     guard let pairs = pairs(of: node, what: what) else { return [] }
     var seen: [String: SourceLocation] = [:]
     var entries: [Entry] = []
     for (keyNode, value) in pairs {
       let keyLocation = location(of: keyNode)
       guard let key = document.keyText(keyNode) else {
-        error("keys must be names, not lists or mappings", at: keyLocation)
+        error(notAName, at: keyLocation)
         continue
       }
       if let first = seen[key] {
-        error(
-          "duplicate key '\(key)' \(context) (first defined at \(first.short))", at: keyLocation)
+        error(duplicate(key, first.short), at: keyLocation)
         continue
       }
       seen[key] = keyLocation
-      guard known.contains(key) else {
-        var message = "unknown key '\(key)' \(context)"
-        if let suggestion = suggestion(for: key, among: known) {
-          message += "; did you mean '\(suggestion)'?"
-        }
+      if let message = refusal(key) {
         error(message, at: keyLocation)
         continue
       }
       entries.append(
         Entry(key: key, keyLocation: keyLocation, value: value, valueLocation: location(of: value)))
-    }
-    return entries
-  }
-
-  /// The pairs of a mapping of names (`switches:`, `ports:`, `hosts:`...), reporting bad and
-  /// repeated names.
-  mutating func named(of node: Node, kind: String, scope: String = "", what: String) -> [Entry] {
-    guard let pairs = pairs(of: node, what: what) else { return [] }
-    var seen: [String: SourceLocation] = [:]
-    var entries: [Entry] = []
-    for (keyNode, value) in pairs {
-      let keyLocation = location(of: keyNode)
-      guard let name = document.keyText(keyNode) else {
-        error("\(kind) names must be names, not lists or mappings", at: keyLocation)
-        continue
-      }
-      if let first = seen[name] {
-        error(
-          "duplicate \(kind) '\(name)'\(scope) (first defined at \(first.short))", at: keyLocation)
-        continue
-      }
-      seen[name] = keyLocation
-      guard isValidName(name) else {
-        error(
-          "invalid \(kind) name '\(name)': use letters, digits, '-', '_' and '.', "
-            + "starting with a letter or digit", at: keyLocation)
-        continue
-      }
-      entries.append(
-        Entry(key: name, keyLocation: keyLocation, value: value, valueLocation: location(of: value))
-      )
     }
     return entries
   }
