@@ -118,8 +118,7 @@ public struct Bridge: Sendable {
   public mutating func process(_ frame: UnsafeRawBufferPointer, on port: Int, at now: Instant)
     -> (decision: ForwardingDecision, ingress: IngressFrame)
   {
-    counters[port].receivedPackets &+= 1
-    counters[port].receivedBytes &+= UInt64(frame.count)
+    counters[port].countReceived(byteCount: frame.count)
     let dropped = IngressFrame(vlan: 0, tagControl: 0, tagType: .vlan, strippedTagLength: 0)
     guard isUp[port] else { return (drop(.portDown, on: port), dropped) }
     let ethernet: EthernetFrame
@@ -285,7 +284,9 @@ public struct Bridge: Sendable {
       & 1 == 1
   }
 
-  @inline(__always)
+  // Out of line on purpose: drops are the rare path, and keeping them out of
+  // `process` leaves the common path fewer registers to spill.
+  @inline(never)
   private mutating func drop(_ reason: DropReason, on port: Int) -> ForwardingDecision {
     counters[port][dropped: reason] &+= 1
     return .drop(reason)

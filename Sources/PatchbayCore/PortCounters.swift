@@ -20,6 +20,13 @@ public struct PortCounters: Sendable, Equatable {
   /// All counters zero.
   public init() {}
 
+  /// Counts one received frame of `byteCount` bytes (one access to the counters, not two).
+  @inline(__always)
+  public mutating func countReceived(byteCount: Int) {
+    receivedPackets &+= 1
+    receivedBytes &+= UInt64(byteCount)
+  }
+
   /// Frames dropped for `reason` on this port.
   @inline(__always)
   public subscript(dropped reason: DropReason) -> UInt64 {
