@@ -690,15 +690,27 @@ private struct Loader {
     return spec
   }
 
+  /// The entries of one named section (`hosts.h1`, `uplinks.net`, ...): unknown
+  /// and repeated keys and missing `required` keys are reported; nil when the
+  /// value is not a mapping (reported too: its missing keys would only be noise).
+  mutating func section(_ item: Entry, kind: String, known: [String], required: [String])
+    -> [Entry]?
+  {
+    let context = "in \(kind) '\(item.key)'"
+    let entries = fields(
+      of: item.value, known: known, context: context, what: "\(kind) '\(item.key)'")
+    guard item.value.isMappingOrNull else { return nil }
+    for key in required { requireKey(key, in: entries, context: context, at: item.keyLocation) }
+    return entries
+  }
+
   // MARK: Hosts and VMs
 
   mutating func readHost(_ item: Entry) -> HostSpec? {
     let context = "in host '\(item.key)'"
-    let entries = fields(
-      of: item.value, known: hostKeys, context: context, what: "host '\(item.key)'")
-    // A value that is not a mapping was reported; its missing keys would only be noise.
-    guard item.value.isMappingOrNull else { return nil }
-    requireKey("port", in: entries, context: context, at: item.keyLocation)
+    guard let entries = section(item, kind: "host", known: hostKeys, required: ["port"]) else {
+      return nil
+    }
     var port: PortReference?
     var address: (AddressAssignment, Entry)?
     var gateway: (IPv4Address, Entry)?
@@ -758,9 +770,9 @@ private struct Loader {
 
   mutating func readVM(_ item: Entry) -> VMSpec? {
     let context = "in vm '\(item.key)'"
-    let entries = fields(of: item.value, known: vmKeys, context: context, what: "vm '\(item.key)'")
-    // A value that is not a mapping was reported; its missing keys would only be noise.
-    guard item.value.isMappingOrNull else { return nil }
+    guard let entries = section(item, kind: "vm", known: vmKeys, required: []) else {
+      return nil
+    }
     exclusive(["port", "ports"], in: entries, context: context)
     if !entries.contains(where: { $0.key == "port" || $0.key == "ports" }) {
       error("missing required key 'port' or 'ports' \(context)", at: item.keyLocation)
@@ -848,11 +860,9 @@ private struct Loader {
 
   mutating func readUplink(_ item: Entry) -> UplinkSpec? {
     let context = "in uplink '\(item.key)'"
-    let entries = fields(
-      of: item.value, known: uplinkKeys, context: context, what: "uplink '\(item.key)'")
-    // A value that is not a mapping was reported; its missing keys would only be noise.
-    guard item.value.isMappingOrNull else { return nil }
-    requireKey("mode", in: entries, context: context, at: item.keyLocation)
+    guard let entries = section(item, kind: "uplink", known: uplinkKeys, required: ["mode"]) else {
+      return nil
+    }
     var mode: UplinkSpec.Mode?
     if let entry = entries.first(where: { $0.key == "mode" }) {
       mode = value(entry) { text throws(ValueFormatError) in
@@ -1005,12 +1015,11 @@ private struct Loader {
 
   mutating func readCapture(_ item: Entry) -> CaptureSpec? {
     let context = "in capture '\(item.key)'"
-    let entries = fields(
-      of: item.value, known: captureKeys, context: context, what: "capture '\(item.key)'")
-    // A value that is not a mapping was reported; its missing keys would only be noise.
-    guard item.value.isMappingOrNull else { return nil }
-    requireKey("ports", in: entries, context: context, at: item.keyLocation)
-    requireKey("file", in: entries, context: context, at: item.keyLocation)
+    guard
+      let entries = section(item, kind: "capture", known: captureKeys, required: ["ports", "file"])
+    else {
+      return nil
+    }
     var ports: [PortReference]?
     var file: String?
     var spec = CaptureSpec(name: item.key, ports: [], file: "", location: item.keyLocation)
@@ -1069,12 +1078,10 @@ private struct Loader {
 
   mutating func readMirror(_ item: Entry) -> MirrorSpec? {
     let context = "in mirror '\(item.key)'"
-    let entries = fields(
-      of: item.value, known: mirrorKeys, context: context, what: "mirror '\(item.key)'")
-    // A value that is not a mapping was reported; its missing keys would only be noise.
-    guard item.value.isMappingOrNull else { return nil }
-    requireKey("from", in: entries, context: context, at: item.keyLocation)
-    requireKey("to", in: entries, context: context, at: item.keyLocation)
+    guard let entries = section(item, kind: "mirror", known: mirrorKeys, required: ["from", "to"])
+    else {
+      return nil
+    }
     var from: [PortReference]?
     var to: (PortReference, Entry)?
     var filter: String?
