@@ -122,10 +122,20 @@ int pb_epoll_remove(int epfd, int fd) {
   return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL) < 0 ? -errno : 0;
 }
 
-int pb_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms) {
+int pb_epoll_wait_ns(int epfd, uint64_t *tokens, int max, int64_t timeout_ns) {
   struct epoll_event events[64];
   if (max > 64) max = 64;
-  int n = epoll_wait(epfd, events, max, timeout_ms);
+  int n;
+  if (timeout_ns < 0) {
+    n = epoll_wait(epfd, events, max, -1);
+  } else {
+    struct timespec timeout = {timeout_ns / 1000000000, timeout_ns % 1000000000};
+    n = epoll_pwait2(epfd, events, max, &timeout, NULL);
+    if (n < 0 && errno == ENOSYS) {
+      // Kernels before 5.11: milliseconds, rounded up so a deadline is never early.
+      n = epoll_wait(epfd, events, max, (int)((timeout_ns + 999999) / 1000000));
+    }
+  }
   if (n < 0) return -errno;
   for (int i = 0; i < n; i++) tokens[i] = events[i].data.u64;
   return n;

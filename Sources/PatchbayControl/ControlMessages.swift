@@ -6,6 +6,8 @@ public enum ControlCommand: String, Codable, Sendable {
   case fdb
   /// Stop the lab and remove what it created.
   case shutdown
+  /// Change one port's rate limits (`patchbay set NAME SWITCH/PORT rate ...`).
+  case setRate
 }
 
 /// One request on the control socket: a JSON object, then the client shuts down its write side.
@@ -14,11 +16,20 @@ public struct ControlRequest: Codable, Sendable, Equatable {
   public var command: ControlCommand
   /// Restricts `fdb` to one switch.
   public var switchName: String?
+  /// The port `setRate` changes, `SWITCH/PORT`.
+  public var port: String?
+  /// `setRate`'s settings as typed: `ingress=50mbit`, `egress=off`, or `off`.
+  public var settings: [String]?
 
   /// Makes a request.
-  public init(command: ControlCommand, switchName: String? = nil) {
+  public init(
+    command: ControlCommand, switchName: String? = nil, port: String? = nil,
+    settings: [String]? = nil
+  ) {
     self.command = command
     self.switchName = switchName
+    self.port = port
+    self.settings = settings
   }
 }
 
@@ -32,15 +43,19 @@ public struct ControlResponse: Codable, Sendable, Equatable {
   public var status: LabStatus?
   /// MAC table rows (`fdb`).
   public var fdb: [FDBRecord]?
+  /// What a change did, one line (`setRate`).
+  public var message: String?
 
-  /// A success carrying `status` and/or `fdb`.
-  public static func success(status: LabStatus? = nil, fdb: [FDBRecord]? = nil) -> ControlResponse {
-    ControlResponse(ok: true, error: nil, status: status, fdb: fdb)
+  /// A success carrying `status`, `fdb` and/or a `message`.
+  public static func success(
+    status: LabStatus? = nil, fdb: [FDBRecord]? = nil, message: String? = nil
+  ) -> ControlResponse {
+    ControlResponse(ok: true, error: nil, status: status, fdb: fdb, message: message)
   }
 
   /// A failure saying why.
   public static func failure(_ message: String) -> ControlResponse {
-    ControlResponse(ok: false, error: message, status: nil, fdb: nil)
+    ControlResponse(ok: false, error: message, status: nil, fdb: nil, message: nil)
   }
 }
 
@@ -116,8 +131,18 @@ public struct PortStatus: Codable, Sendable, Equatable {
   public var state: String
   /// `access 1`, `trunk 10,20 native 10`, ...
   public var vlanMode: String
-  /// `none`, or the limits.
+  /// `none`, or the limits (`ingress 100mbit egress 50mbit burst 256KiB`).
   public var rateLimit: String
+  /// Bits per second received over the last second.
+  public var rxBitsPerSecond: UInt64
+  /// Packets per second received over the last second.
+  public var rxPacketsPerSecond: UInt64
+  /// Bits per second sent over the last second.
+  public var txBitsPerSecond: UInt64
+  /// Packets per second sent over the last second.
+  public var txPacketsPerSecond: UInt64
+  /// Frames waiting in the egress shaping queue.
+  public var queuedFrames: Int
   /// Frames received from the port.
   public var rxPackets: UInt64
   /// Bytes received from the port.
@@ -137,8 +162,15 @@ public struct PortStatus: Codable, Sendable, Equatable {
   public init(
     name: String, kind: String, interface: String, attachedTo: String?, state: String,
     vlanMode: String, rateLimit: String, rxPackets: UInt64, rxBytes: UInt64, txPackets: UInt64,
-    txBytes: UInt64, flooded: UInt64, linkDowns: UInt64 = 0, drops: [String: UInt64]
+    txBytes: UInt64, flooded: UInt64, linkDowns: UInt64 = 0, drops: [String: UInt64],
+    rxBitsPerSecond: UInt64 = 0, rxPacketsPerSecond: UInt64 = 0, txBitsPerSecond: UInt64 = 0,
+    txPacketsPerSecond: UInt64 = 0, queuedFrames: Int = 0
   ) {
+    self.rxBitsPerSecond = rxBitsPerSecond
+    self.rxPacketsPerSecond = rxPacketsPerSecond
+    self.txBitsPerSecond = txBitsPerSecond
+    self.txPacketsPerSecond = txPacketsPerSecond
+    self.queuedFrames = queuedFrames
     self.name = name
     self.kind = kind
     self.interface = interface

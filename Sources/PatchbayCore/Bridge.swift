@@ -248,6 +248,15 @@ public struct Bridge: Sendable {
     counters[port].transmittedBytes &+= UInt64(byteCount)
   }
 
+  /// Counts a frame of `byteCount` bytes received on `port` and refused by its
+  /// ingress policer: received and dropped as rate-limited, so the port's
+  /// counters still add up (received = forwarded + dropped).
+  @inline(never)
+  public mutating func countPoliced(byteCount: Int, on port: Int) {
+    counters[port].countReceived(byteCount: byteCount)
+    counters[port][dropped: .rateLimited] &+= 1
+  }
+
   /// Counts a drop the I/O layer decided (a failed transmit, a flood that reached no port).
   @inline(__always)
   public mutating func countDrop(_ reason: DropReason, on port: Int) {

@@ -26,6 +26,9 @@ public enum DropReason: Int, CaseIterable, Sendable, CustomStringConvertible {
   /// A frame of a trunk's native VLAN with another tag inside: sent on untagged,
   /// the inner tag would put it in another VLAN (double-tagging VLAN hop).
   case doubleTagged
+  /// Over the port's rate limit: refused by the ingress policer, or arriving
+  /// at a full egress shaping queue.
+  case rateLimited
 
   /// The reason's name as `status` prints it (kebab-case).
   public var description: String {
@@ -42,6 +45,7 @@ public enum DropReason: Int, CaseIterable, Sendable, CustomStringConvertible {
     case .vlanNotAllowed: return "vlan-not-allowed"
     case .untaggedOnTrunk: return "untagged-on-trunk"
     case .doubleTagged: return "double-tagged"
+    case .rateLimited: return "rate-limited"
     }
   }
 }

@@ -78,9 +78,9 @@ public final class Datapath: @unchecked Sendable {
   // command queue is behind a Mutex.
 
   /// The switches, indexed like the topology's.
-  public private(set) var bridges: [Bridge]
-  private var ports: [DatapathPort]
-  private let portBase: [Int]
+  public internal(set) var bridges: [Bridge]
+  private(set) var ports: [DatapathPort]
+  let portBase: [Int]
   private let epoll: Epoll
   private let wakeup: Int32
   // buffers[0] receives; buffers[d + 1] holds a frame crossing a patch cable
@@ -107,6 +107,17 @@ public final class Datapath: @unchecked Sendable {
   private var isSendPending: [Bool]
   private var isQueueingSends = false
   private let sentLengths: UnsafeMutablePointer<UInt32>
+  // Rate limits, by global port. The flags are what the per-frame path reads,
+  // so an unlimited port pays one byte load per direction.
+  var isIngressLimited: [Bool]
+  var ingressQueues: [LimitedQueue?]
+  var isEgressLimited: [Bool]
+  var egressQueues: [LimitedQueue?]
+  // Every (port, direction) with a limit, for releasing queued frames.
+  var limitedQueues: [(port: Int, isIngress: Bool)] = []
+  // The earliest instant a queued frame may leave, in nanoseconds (max: none waits).
+  var nextDeparture = UInt64.max
+  var meters: [RateMeter]
   private var isRunning = true
   private var lastSweep = Instant.zero
   private let commands = Mutex<[@Sendable () -> Void]>([])
@@ -168,6 +179,11 @@ public final class Datapath: @unchecked Sendable {
     self.pendingSends.reserveCapacity(ports.count)
     self.isSendPending = Array(repeating: false, count: ports.count)
     self.sentLengths = .allocate(capacity: Datapath.receiveBatch)
+    self.isIngressLimited = Array(repeating: false, count: ports.count)
+    self.ingressQueues = Array(repeating: nil, count: ports.count)
+    self.isEgressLimited = Array(repeating: false, count: ports.count)
+    self.egressQueues = Array(repeating: nil, count: ports.count)
+    self.meters = Array(repeating: RateMeter(), count: ports.count)
     try epoll.add(wakeup, token: Datapath.wakeupToken)
     for (index, port) in ports.enumerated() where port.descriptor >= 0 {
       try epoll.add(port.descriptor, token: UInt64(index))
@@ -179,6 +195,7 @@ public final class Datapath: @unchecked Sendable {
     vector.deallocate()
     for queue in sendQueues { if let queue { pb_tx_queue_destroy(queue) } }
     sentLengths.deallocate()
+    for queue in ingressQueues + egressQueues { queue?.ring.deallocate() }
     slots.deallocate()
     slotMemory.deallocate()
     for port in ports where port.kind == .packetSocket && port.descriptor >= 0 {
@@ -227,7 +244,7 @@ public final class Datapath: @unchecked Sendable {
 
   private func run() {
     while isRunning {
-      let ready = epoll.wait(timeoutMilliseconds: 250)
+      let ready = epoll.wait(timeoutNanoseconds: waitTimeout())
       // One clock read per wakeup: every frame of the batch shares `now`.
       let now = MonotonicClock.now()
       for index in 0..<ready {
@@ -238,12 +255,29 @@ public final class Datapath: @unchecked Sendable {
           service(port: Int(truncatingIfNeeded: token), at: now)
         }
       }
+      if nextDeparture != .max {
+        // A second clock read, only while frames wait: the batch may have taken a while.
+        let later = MonotonicClock.now()
+        if later.nanoseconds >= nextDeparture { releaseQueuedFrames(at: later) }
+      }
       if now.nanoseconds(since: lastSweep) >= Datapath.sweepInterval {
         lastSweep = now
         for index in bridges.indices { bridges[index].expireEntries(at: now) }
         reattachPacketSockets()
+        sampleRates(at: now)
       }
     }
+  }
+
+  /// How long the loop may sleep: until the next queued frame may leave, or a
+  /// quarter second (for aging and reattaching) when none waits.
+  @inline(__always)
+  private func waitTimeout() -> Int64 {
+    let idle: Int64 = 250_000_000
+    guard nextDeparture != .max else { return idle }
+    let now = MonotonicClock.now().nanoseconds
+    guard nextDeparture > now else { return 0 }
+    return min(Int64(clamping: nextDeparture - now), idle)
   }
 
   private func runCommands() {
@@ -405,7 +439,17 @@ public final class Datapath: @unchecked Sendable {
   }
 
   /// Switches one frame received on `port` of switch `switchIndex`.
-  private func handle(
+  func handle(
+    _ frame: UnsafeRawBufferPointer, switchIndex: Int, port ingress: Int, at now: Instant,
+    depth: Int
+  ) {
+    let global = portBase[switchIndex] + ingress
+    if isIngressLimited[global] && holdsBack(arriving: frame, port: global, at: now) { return }
+    switchFrame(frame, switchIndex: switchIndex, port: ingress, at: now, depth: depth)
+  }
+
+  /// Switches a frame that passed its port's ingress limit.
+  func switchFrame(
     _ frame: UnsafeRawBufferPointer, switchIndex: Int, port ingress: Int, at now: Instant,
     depth: Int
   ) {
@@ -441,9 +485,15 @@ public final class Datapath: @unchecked Sendable {
     at now: Instant, depth: Int
   ) {
     let encapsulation = bridges[switchIndex].encapsulation(for: port, of: classified)
-    let target = ports[portBase[switchIndex] + port]
+    let global = portBase[switchIndex] + port
+    let target = ports[global]
     let length = encapsulation.wireLength(ofReceived: frame.count)
     let header = frame.baseAddress! - VirtioNetHeader.byteCount
+    if isEgressLimited[global]
+      && holdsBack(leaving: frame, encapsulation, length: length, port: global, at: now)
+    {
+      return
+    }
     if target.isPatchCable {
       guard depth + 1 < buffers.count else {
         bridges[switchIndex].countDrop(.transmitFailed, on: port)
@@ -486,6 +536,13 @@ public final class Datapath: @unchecked Sendable {
       written =
         Glibc.writev(target.descriptor, vector, Int32(parts + 1)) - VirtioNetHeader.byteCount
     }
+    count(written: written, of: length, switchIndex: switchIndex, port: port)
+  }
+
+  /// Counts a write of `length` frame bytes to `port` that wrote `written`
+  /// (-1 and `errno` on failure): transmitted, or dropped with the reason.
+  @inline(__always)
+  func count(written: Int, of length: Int, switchIndex: Int, port: Int) {
     if written == length {
       bridges[switchIndex].countTransmitted(byteCount: length, on: port)
     } else {

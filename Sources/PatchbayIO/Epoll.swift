@@ -18,12 +18,13 @@ final class Epoll {
     _ = pb_epoll_remove(descriptor, fd)
   }
 
-  /// Waits up to `timeoutMilliseconds`; returns how many tokens are ready
-  /// (0 on timeout or interruption). Read them with `token(at:)`.
+  /// Waits up to `timeoutNanoseconds` (to the nanosecond, for shaping
+  /// deadlines); returns how many tokens are ready (0 on timeout or
+  /// interruption). Read them with `token(at:)`.
   @inline(__always)
-  func wait(timeoutMilliseconds: Int32) -> Int {
+  func wait(timeoutNanoseconds: Int64) -> Int {
     let count = tokens.withUnsafeMutableBufferPointer { buffer in
-      pb_epoll_wait(descriptor, buffer.baseAddress, Int32(buffer.count), timeoutMilliseconds)
+      pb_epoll_wait_ns(descriptor, buffer.baseAddress, Int32(buffer.count), timeoutNanoseconds)
     }
     return count > 0 ? Int(count) : 0
   }

@@ -3,6 +3,7 @@ import Foundation
 import PatchbayCore
 import PatchbayTopology
 import PatchbayWire
+import Synchronization
 
 /// Why a lab could not be built or stopped, in one line.
 public struct LabError: Error, CustomStringConvertible, Sendable {
@@ -45,6 +46,9 @@ public final class Lab: @unchecked Sendable {
   private var resources: LabResources
   private let datapath: Datapath
   private var isTornDown = false
+  // The limits in force on each port, by `SWITCH/PORT`: the topology's, then
+  // whatever `patchbay set` changed.
+  private let limits: Mutex<[PortReference: RateLimitSpec]>
   /// Things worth telling the user about a lab that did come up (an attached
   /// interface that does not exist yet).
   public private(set) var warnings: [String] = []
@@ -58,6 +62,11 @@ public final class Lab: @unchecked Sendable {
     self.taps = taps
     self.resources = resources
     self.datapath = datapath
+    var limits: [PortReference: RateLimitSpec] = [:]
+    for switchSpec in topology.switches {
+      for port in switchSpec.ports { if let rate = port.rate { limits[port.reference] = rate } }
+    }
+    self.limits = Mutex(limits)
   }
 
   /// Builds the lab and starts switching. On any failure, removes everything it
@@ -146,6 +155,10 @@ public final class Lab: @unchecked Sendable {
       packetSockets.removeAll()
       let datapath = try Datapath(
         bridges: bridges, ports: datapathPorts, attachedInterfaces: attached)
+      for (global, port) in topology.switches.flatMap(\.ports).enumerated() {
+        guard let rate = port.rate else { continue }
+        datapath.setRateLimits(port: global, ingress: rate.ingressLimit, egress: rate.egressLimit)
+      }
       datapath.start()
       let lab = Lab(
         topology: topology, paths: paths, taps: taps, resources: resources, datapath: datapath)
@@ -270,6 +283,24 @@ public final class Lab: @unchecked Sendable {
           agingNanoseconds: bridge.table.agingNanoseconds)
       }
     }
+  }
+
+  /// The limits in force on `port`, nil when it is unlimited.
+  public func rateLimit(of port: PortReference) -> RateLimitSpec? {
+    limits.withLock { $0[port] }
+  }
+
+  /// Every port's limits, current rates and egress queue, in topology order
+  /// (switch by switch, port by port).
+  public func rateStates() -> [PortRateState] { datapath.rateStates() }
+
+  /// Changes `port`'s limits while the lab runs (nil lifts them); other ports
+  /// are untouched and frames already queued on this one are kept.
+  public func setRateLimit(of port: PortReference, to spec: RateLimitSpec?) throws(LabError) {
+    guard let global = topology.switches.flatMap(\.ports).firstIndex(where: { $0.reference == port })
+    else { throw LabError("lab \(topology.name) has no port '\(port)'") }
+    limits.withLock { $0[port] = spec }
+    datapath.setRateLimits(port: global, ingress: spec?.ingressLimit, egress: spec?.egressLimit)
   }
 
   /// Stops switching and removes every TAP, namespace and state file the lab

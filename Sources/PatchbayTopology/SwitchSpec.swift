@@ -137,32 +137,6 @@ public enum Rate: Hashable, Sendable, CustomStringConvertible {
   }
 }
 
-/// `rate:` on a port. Ingress is what the VM sends into the switch, egress what it receives.
-public struct RateLimitSpec: Hashable, Sendable {
-  /// Limit on what the port sends into the switch.
-  public var ingress: Rate?
-  /// Limit on what the switch sends out of the port.
-  public var egress: Rate?
-  /// Bucket depth in bytes.
-  public var burst: Int?
-  /// Packet-rate limit on ingress.
-  public var ingressPPS: UInt64?
-  /// Packet-rate limit on egress.
-  public var egressPPS: UInt64?
-
-  /// Makes a rate-limit value.
-  public init(
-    ingress: Rate? = nil, egress: Rate? = nil, burst: Int? = nil, ingressPPS: UInt64? = nil,
-    egressPPS: UInt64? = nil
-  ) {
-    self.ingress = ingress
-    self.egress = egress
-    self.burst = burst
-    self.ingressPPS = ingressPPS
-    self.egressPPS = egressPPS
-  }
-}
-
 /// Port-security settings on a port.
 public struct PortSecuritySpec: Hashable, Sendable {
   /// Learn at most this many MACs (`max-macs`).

@@ -5,7 +5,7 @@ import Yams
 public enum TopologyLoader {
   /// Keys whose features are validated but not built yet; each use lands in `featureUses`.
   public static let unbuiltKeys: Set<String> = [
-    "rate", "max-macs", "mac-lock", "ip-guard", "dhcp-guard", "protected", "uplink",
+    "max-macs", "mac-lock", "ip-guard", "dhcp-guard", "protected", "uplink",
     "uplinks", "vms", "captures", "mirrors", "address: dhcp",
   ]
 
@@ -63,7 +63,6 @@ private let portKeys =
     "vlan", "trunk", "native-vlan", "native-tagged", "dot1q-tunnel", "dot1q-tunnel-type", "rate",
     "max-macs", "mac-lock", "ip-guard", "dhcp-guard", "protected", "mtu",
   ]
-private let rateKeys = ["ingress", "egress", "burst", "ingress-pps", "egress-pps"]
 private let hostKeys = ["port", "address", "gateway", "mac"]
 private let vmKeys = [
   "port", "ports", "kernel", "initrd", "append", "disk", "memory", "cpus", "mac", "accel",
@@ -638,46 +637,23 @@ private struct Loader {
 
   mutating func readRate(_ item: Entry, port: PortReference) -> RateLimitSpec? {
     let context = "in rate of port '\(port)'"
-    let entries = fields(of: item.value, known: rateKeys, context: context, what: "'rate'")
+    let entries = fields(of: item.value, known: RateLimitSpec.keys, context: context, what: "'rate'")
     guard item.value.mapping != nil || item.value.isNull else { return nil }
     var spec = RateLimitSpec()
     for entry in entries {
       switch entry.key {
-      case "ingress", "egress":
-        let rate = value(entry) { text throws(ValueFormatError) in
-          let rate = try ValueFormat.rate(text)
-          guard case .bitsPerSecond = rate else {
-            throw ValueFormatError(
-              "use a bit rate like 100mbit; packet rates go in '\(entry.key)-pps'")
-          }
-          return rate
+      case "ingress":
+        spec.ingress = value(entry) { text throws(ValueFormatError) in
+          try RateLimitSpec.bitRate(text, key: entry.key)
         }
-        if entry.key == "ingress" { spec.ingress = rate } else { spec.egress = rate }
-      case "ingress-pps", "egress-pps":
-        let packets = value(entry) { text throws(ValueFormatError) in
-          let rate = try ValueFormat.rate(text.allSatisfy(\.isNumber) ? text + "pps" : text)
-          guard case .packetsPerSecond(let packets) = rate else {
-            throw ValueFormatError("use a packet rate like 20kpps")
-          }
-          return packets
+      case "egress":
+        spec.egress = value(entry) { text throws(ValueFormatError) in
+          try RateLimitSpec.bitRate(text, key: entry.key)
         }
-        if entry.key == "ingress-pps" {
-          spec.ingressPPS = packets
-        } else {
-          spec.egressPPS = packets
-        }
-      case "burst":
-        if let burst = value(entry, ValueFormat.size) {
-          if burst > 0, let bytes = Int(exactly: burst) {
-            spec.burst = bytes
-          } else {
-            error(
-              "invalid burst '\(text(entry) ?? "")': must be greater than zero",
-              at: entry.valueLocation)
-          }
-        }
-      default:
-        break
+      case "ingress-pps": spec.ingressPPS = value(entry, RateLimitSpec.packetRate)
+      case "egress-pps": spec.egressPPS = value(entry, RateLimitSpec.packetRate)
+      case "burst": spec.burst = value(entry, RateLimitSpec.burstSize)
+      default: break
       }
     }
     if !entries.contains(where: {
@@ -707,7 +683,6 @@ private struct Loader {
   // MARK: Hosts and VMs
 
   mutating func readHost(_ item: Entry) -> HostSpec? {
-    let context = "in host '\(item.key)'"
     guard let entries = section(item, kind: "host", known: hostKeys, required: ["port"]) else {
       return nil
     }
@@ -1014,7 +989,6 @@ private struct Loader {
   // MARK: Captures and mirrors
 
   mutating func readCapture(_ item: Entry) -> CaptureSpec? {
-    let context = "in capture '\(item.key)'"
     guard
       let entries = section(item, kind: "capture", known: captureKeys, required: ["ports", "file"])
     else {
@@ -1077,7 +1051,6 @@ private struct Loader {
   }
 
   mutating func readMirror(_ item: Entry) -> MirrorSpec? {
-    let context = "in mirror '\(item.key)'"
     guard let entries = section(item, kind: "mirror", known: mirrorKeys, required: ["from", "to"])
     else {
       return nil

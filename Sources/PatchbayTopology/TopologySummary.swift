@@ -43,7 +43,7 @@ extension Topology {
   private func portSummary(_ port: PortSpec) -> String {
     var parts = [kindSummary(port.kind)]
     if port.vlanMode != .access(vlan: 1) { parts.append(vlanSummary(port.vlanMode)) }
-    if let rate = port.rate { parts.append(rateSummary(rate)) }
+    if let rate = port.rate { parts.append("rate " + rate.summary) }
     let security = port.security
     if let maxMACs = security.maxMACs { parts.append("max-macs \(maxMACs)") }
     for (isOn, key) in [
@@ -129,15 +129,17 @@ func compressedVLANs(_ vlans: [UInt16]) -> String {
   return parts.joined(separator: ",")
 }
 
-/// `rate ingress 100mbit egress 50mbit burst 256KiB`.
-func rateSummary(_ rate: RateLimitSpec) -> String {
-  var parts = ["rate"]
-  if let ingress = rate.ingress { parts.append("ingress \(ingress)") }
-  if let egress = rate.egress { parts.append("egress \(egress)") }
-  if let pps = rate.ingressPPS { parts.append("ingress \(Rate.packetsPerSecond(pps))") }
-  if let pps = rate.egressPPS { parts.append("egress \(Rate.packetsPerSecond(pps))") }
-  if let burst = rate.burst { parts.append("burst \(formatSize(burst))") }
-  return parts.joined(separator: " ")
+extension RateLimitSpec {
+  /// `ingress 100mbit egress 50mbit egress 20kpps burst 256KiB`.
+  public var summary: String {
+    var parts: [String] = []
+    if let ingress { parts.append("ingress \(ingress)") }
+    if let egress { parts.append("egress \(egress)") }
+    if let ingressPPS { parts.append("ingress \(Rate.packetsPerSecond(ingressPPS))") }
+    if let egressPPS { parts.append("egress \(Rate.packetsPerSecond(egressPPS))") }
+    if let burst { parts.append("burst \(formatSize(burst))") }
+    return parts.joined(separator: " ")
+  }
 }
 
 /// Bytes in the largest binary unit that divides them exactly (`256KiB`, `1500`).

@@ -96,12 +96,35 @@ final class LabDaemon: @unchecked Sendable {
       var byte: UInt8 = 0
       _ = write(stopWriter, &byte, 1)
       return .success()
+    case .setRate:
+      return setRate(port: request.port ?? "", settings: request.settings ?? [])
     }
+  }
+
+  /// `patchbay set NAME SWITCH/PORT rate ...`: the new limits apply at once,
+  /// to this port only.
+  private func setRate(port text: String, settings: [String]) -> ControlResponse {
+    guard let reference = PortReference(text), lab.topology.port(reference) != nil else {
+      return .failure("lab \(lab.topology.name) has no port '\(text)' (ports are named SWITCH/PORT)")
+    }
+    let updated: RateLimitSpec?
+    do {
+      updated = try (lab.rateLimit(of: reference) ?? RateLimitSpec()).updated(with: settings)
+    } catch {
+      return .failure("\(reference): \(error.reason)")
+    }
+    do {
+      try lab.setRateLimit(of: reference, to: updated)
+    } catch {
+      return .failure(error.description)
+    }
+    return .success(message: "\(reference): rate \(updated?.summary ?? "none")")
   }
 
   private func status() -> LabStatus {
     let topology = lab.topology
     let snapshots = lab.snapshot()
+    var rates = lab.rateStates()[...]
     let switches = zip(topology.switches, snapshots).map { spec, snapshot in
       SwitchStatus(
         name: spec.name, macCount: snapshot.entries.count, macTableSize: snapshot.capacity,
@@ -112,7 +135,9 @@ final class LabDaemon: @unchecked Sendable {
           "flushed": snapshot.statistics.flushed,
         ],
         ports: spec.ports.enumerated().map { index, port in
-          portStatus(port, counters: snapshot.counters[index], isUp: snapshot.portIsUp[index])
+          portStatus(
+            port, counters: snapshot.counters[index], isUp: snapshot.portIsUp[index],
+            rates: rates.popFirst())
         })
     }
     let hosts = topology.hosts.map { host in
@@ -126,7 +151,9 @@ final class LabDaemon: @unchecked Sendable {
       uptimeSeconds: Date().timeIntervalSince(started), switches: switches, hosts: hosts)
   }
 
-  private func portStatus(_ port: PortSpec, counters: PortCounters, isUp: Bool) -> PortStatus {
+  private func portStatus(
+    _ port: PortSpec, counters: PortCounters, isUp: Bool, rates: PortRateState?
+  ) -> PortStatus {
     let (kind, interface): (String, String) =
       switch port.kind {
       case .tap(let name): ("tap", name)
@@ -139,10 +166,16 @@ final class LabDaemon: @unchecked Sendable {
     return PortStatus(
       name: port.reference.description, kind: kind, interface: interface,
       attachedTo: lab.topology.host(on: port.reference).map { "host \($0.name)" },
-      state: isUp ? "up" : "down", vlanMode: port.vlanMode.summary, rateLimit: "none",
+      state: isUp ? "up" : "down", vlanMode: port.vlanMode.summary,
+      rateLimit: lab.rateLimit(of: port.reference)?.summary ?? "none",
       rxPackets: counters.receivedPackets, rxBytes: counters.receivedBytes,
       txPackets: counters.transmittedPackets, txBytes: counters.transmittedBytes,
-      flooded: counters.floodedPackets, linkDowns: counters.linkDowns, drops: drops)
+      flooded: counters.floodedPackets, linkDowns: counters.linkDowns, drops: drops,
+      rxBitsPerSecond: rates?.rates.receivedBitsPerSecond ?? 0,
+      rxPacketsPerSecond: rates?.rates.receivedPacketsPerSecond ?? 0,
+      txBitsPerSecond: rates?.rates.transmittedBitsPerSecond ?? 0,
+      txPacketsPerSecond: rates?.rates.transmittedPacketsPerSecond ?? 0,
+      queuedFrames: rates?.queuedFrames ?? 0)
   }
 
   private func fdbRecords(_ snapshots: [SwitchSnapshot], only switchName: String?) -> [FDBRecord] {

@@ -70,8 +70,8 @@ enum StatusText {
       )
       var rows = [
         [
-          "PORT", "KIND", "INTERFACE", "STATE", "VLAN", "RATE", "RX PKTS", "RX BYTES", "TX PKTS",
-          "TX BYTES", "DOWNS", "DROPS",
+          "PORT", "KIND", "INTERFACE", "STATE", "VLAN", "RATE LIMIT", "RX/S", "TX/S", "RX PKTS",
+          "RX BYTES", "TX PKTS", "TX BYTES", "DOWNS", "DROPS",
         ]
       ]
       for port in switchStatus.ports {
@@ -82,6 +82,7 @@ enum StatusText {
             separator: " ")
         rows.append([
           port.name, port.kind, port.interface, port.state, port.vlanMode, port.rateLimit,
+          formatBitRate(port.rxBitsPerSecond), formatBitRate(port.txBitsPerSecond),
           String(port.rxPackets), String(port.rxBytes), String(port.txPackets),
           String(port.txBytes), String(port.linkDowns), drops,
         ])
@@ -113,6 +114,17 @@ func table(_ rows: [[String]]) -> [String] {
         ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
     }.joined(separator: "  ")
   }
+}
+
+/// `0`, `640kbit`, `9.87mbit`, `1.20gbit`: three significant digits at most.
+func formatBitRate(_ bits: UInt64) -> String {
+  guard bits >= 1000 else { return bits == 0 ? "0" : "\(bits)bit" }
+  let units: [(Double, String)] = [(1e12, "tbit"), (1e9, "gbit"), (1e6, "mbit"), (1e3, "kbit")]
+  let value = Double(bits)
+  let (scale, unit) = units.first { value >= $0.0 } ?? (1e3, "kbit")
+  let scaled = value / scale
+  let digits = scaled >= 100 ? 0 : scaled >= 10 ? 1 : 2
+  return String(format: "%.\(digits)f", scaled) + unit
 }
 
 /// `42s`, `5m`, `1h30m` style durations.

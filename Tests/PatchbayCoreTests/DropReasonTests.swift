@@ -45,6 +45,7 @@ struct DropReasonTests {
       .vlanNotAllowed: "vlan-not-allowed",
       .untaggedOnTrunk: "untagged-on-trunk",
       .doubleTagged: "double-tagged",
+      .rateLimited: "rate-limited",
     ]
     let actual = Dictionary(uniqueKeysWithValues: DropReason.allCases.map { ($0, $0.description) })
     #expect(actual == expected)

@@ -620,7 +620,7 @@ let badFiles: [BadFile] = [
     let uses = topology.featureUses.map { "\($0.key)@\($0.location.line):\($0.location.column)" }
     #expect(
       uses == [
-        "rate@10:9", "uplink@16:9", "max-macs@28:9", "vms@36:1", "uplinks@44:1",
+        "uplink@16:9", "max-macs@28:9", "vms@36:1", "uplinks@44:1",
         "captures@54:1", "mirrors@61:1",
       ])
     #expect(topology.featureUses.allSatisfy { $0.location.file == "lab.yaml" })
@@ -802,7 +802,7 @@ let badFiles: [BadFile] = [
     #expect(ports[2].rate == RateLimitSpec(ingressPPS: 1500, egressPPS: 20_000))
     #expect(
       topology.featureUses.map(\.key) == [
-        "mac-lock", "ip-guard", "dhcp-guard", "protected", "rate",
+        "mac-lock", "ip-guard", "dhcp-guard", "protected",
       ])
   }
 

@@ -57,9 +57,11 @@ int pb_epoll_add(int epfd, int fd, uint64_t token);
 /// Removes `fd` from `epfd`. Returns 0 or -errno.
 int pb_epoll_remove(int epfd, int fd);
 
-/// Waits for readiness; fills `tokens` with up to `max` tokens. Returns the
-/// count (0 on timeout) or -errno (EINTR included, for the caller to retry).
-int pb_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms);
+/// Waits for readiness up to `timeout_ns` nanoseconds (epoll_pwait2, for
+/// deadlines finer than a millisecond; negative waits forever); fills `tokens`
+/// with up to `max` tokens. Returns the count (0 on timeout) or -errno (EINTR
+/// included, for the caller to retry).
+int pb_epoll_wait_ns(int epfd, uint64_t *tokens, int max, int64_t timeout_ns);
 
 /// Creates a non-blocking, close-on-exec eventfd. Returns it or -errno.
 int pb_eventfd_create(void);
