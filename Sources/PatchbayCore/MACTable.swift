@@ -169,7 +169,9 @@ public struct MACTable: Sendable {
     let found = slot(of: key)
     if found >= 0 {
       let index = Int(found)
-      if entries[index].isStatic { return entries[index].port == Int32(port) ? .staticMatch : .staticConflict }
+      if entries[index].isStatic {
+        return entries[index].port == Int32(port) ? .staticMatch : .staticConflict
+      }
       let wasExpired = isExpired(index, at: now)
       entries[index].lastSeen = now.nanoseconds
       markNewest(found)

@@ -22,8 +22,9 @@ public struct RateLimit: Sendable, Equatable, Hashable {
   public static let minimumPacketBurst: UInt64 = 64
 
   /// Makes a limit; at least one of the rates should be set.
-  public init(bitsPerSecond: UInt64? = nil, packetsPerSecond: UInt64? = nil, burstBytes: UInt64? = nil)
-  {
+  public init(
+    bitsPerSecond: UInt64? = nil, packetsPerSecond: UInt64? = nil, burstBytes: UInt64? = nil
+  ) {
     self.bitsPerSecond = bitsPerSecond
     self.packetsPerSecond = packetsPerSecond
     self.burstBytes = burstBytes
@@ -42,7 +43,8 @@ public struct RateLimit: Sendable, Equatable, Hashable {
   /// The byte bucket's depth in bytes (the given burst or the default); nil without a bit rate.
   public var effectiveBurstBytes: UInt64? {
     guard let bits = bitsPerSecond else { return nil }
-    return min(burstBytes ?? RateLimit.defaultBurst(bitsPerSecond: bits), RateLimit.maximumBurstBytes)
+    return min(
+      burstBytes ?? RateLimit.defaultBurst(bitsPerSecond: bits), RateLimit.maximumBurstBytes)
   }
 
   /// The packet bucket's depth; nil without a packet rate.

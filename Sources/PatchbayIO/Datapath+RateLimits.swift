@@ -133,10 +133,13 @@ extension Datapath {
 
   /// A frame joined a queue: if it is alone there, its departure may be the next one.
   @inline(__always)
-  private func noteQueued(port global: Int, _ shaper: Shaper, footprint: FrameFootprint, at now: Instant) {
+  private func noteQueued(
+    port global: Int, _ shaper: Shaper, footprint: FrameFootprint, at now: Instant
+  ) {
     guard shaper.queuedFrames == 1 else { return }
     var copy = shaper
-    nextDeparture = min(nextDeparture, copy.headDeparture(footprint: footprint, at: now).nanoseconds)
+    nextDeparture = min(
+      nextDeparture, copy.headDeparture(footprint: footprint, at: now).nanoseconds)
   }
 
   /// Sends on every queued frame whose time has come, queue by queue in
@@ -179,7 +182,8 @@ extension Datapath {
       Glibc.write(
         target.descriptor, frame.baseAddress! - VirtioNetHeader.byteCount,
         frame.count + VirtioNetHeader.byteCount) - VirtioNetHeader.byteCount
-    count(written: written, of: frame.count, switchIndex: target.switchIndex, port: target.portIndex)
+    count(
+      written: written, of: frame.count, switchIndex: target.switchIndex, port: target.portIndex)
   }
 
   /// Samples every port's counters for its current rates (once a second).

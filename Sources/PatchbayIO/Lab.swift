@@ -297,7 +297,8 @@ public final class Lab: @unchecked Sendable {
   /// Changes `port`'s limits while the lab runs (nil lifts them); other ports
   /// are untouched and frames already queued on this one are kept.
   public func setRateLimit(of port: PortReference, to spec: RateLimitSpec?) throws(LabError) {
-    guard let global = topology.switches.flatMap(\.ports).firstIndex(where: { $0.reference == port })
+    guard
+      let global = topology.switches.flatMap(\.ports).firstIndex(where: { $0.reference == port })
     else { throw LabError("lab \(topology.name) has no port '\(port)'") }
     limits.withLock { $0[port] = spec }
     datapath.setRateLimits(port: global, ingress: spec?.ingressLimit, egress: spec?.egressLimit)

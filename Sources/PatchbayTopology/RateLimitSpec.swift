@@ -53,7 +53,9 @@ public struct RateLimitSpec: Hashable, Sendable {
     guard case .bitsPerSecond(let bits) = rate else {
       throw ValueFormatError("use a bit rate like 100mbit; packet rates go in '\(key)-pps'")
     }
-    guard bits <= TokenBucket.maximumRate else { throw ValueFormatError("must be at most 1000gbit") }
+    guard bits <= TokenBucket.maximumRate else {
+      throw ValueFormatError("must be at most 1000gbit")
+    }
     return rate
   }
 
@@ -73,7 +75,9 @@ public struct RateLimitSpec: Hashable, Sendable {
   public static func burstSize(_ text: String) throws(ValueFormatError) -> Int {
     let bytes = try ValueFormat.size(text)
     guard bytes > 0 else { throw ValueFormatError("must be greater than zero") }
-    guard bytes <= RateLimit.maximumBurstBytes else { throw ValueFormatError("must be at most 512MiB") }
+    guard bytes <= RateLimit.maximumBurstBytes else {
+      throw ValueFormatError("must be at most 512MiB")
+    }
     return Int(bytes)
   }
 
@@ -91,7 +95,8 @@ public struct RateLimitSpec: Hashable, Sendable {
     for setting in settings {
       let parts = setting.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
       guard parts.count == 2, !parts[1].isEmpty else {
-        throw ValueFormatError("'\(setting)': expected KEY=VALUE, like ingress=50mbit or egress=off")
+        throw ValueFormatError(
+          "'\(setting)': expected KEY=VALUE, like ingress=50mbit or egress=off")
       }
       let key = String(parts[0])
       let value = String(parts[1])

@@ -637,7 +637,8 @@ private struct Loader {
 
   mutating func readRate(_ item: Entry, port: PortReference) -> RateLimitSpec? {
     let context = "in rate of port '\(port)'"
-    let entries = fields(of: item.value, known: RateLimitSpec.keys, context: context, what: "'rate'")
+    let entries = fields(
+      of: item.value, known: RateLimitSpec.keys, context: context, what: "'rate'")
     guard item.value.mapping != nil || item.value.isNull else { return nil }
     var spec = RateLimitSpec()
     for entry in entries {

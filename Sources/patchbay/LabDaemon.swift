@@ -105,7 +105,8 @@ final class LabDaemon: @unchecked Sendable {
   /// to this port only.
   private func setRate(port text: String, settings: [String]) -> ControlResponse {
     guard let reference = PortReference(text), lab.topology.port(reference) != nil else {
-      return .failure("lab \(lab.topology.name) has no port '\(text)' (ports are named SWITCH/PORT)")
+      return .failure(
+        "lab \(lab.topology.name) has no port '\(text)' (ports are named SWITCH/PORT)")
     }
     let updated: RateLimitSpec?
     do {

@@ -51,11 +51,36 @@ import Testing
       switches:
         core:
           ports:
-            p1: {rate: {ingress: 10mbit}}
+            p1: {max-macs: 4}
       """)
     let result = try Harness.patchbay("up", file)
     #expect(result.status == 1)
-    #expect(result.errors == "\(file):5:12: error: not supported yet: rate\n", "\(result.errors)")
+    #expect(
+      result.errors == "\(file):5:12: error: not supported yet: max-macs\n", "\(result.errors)")
+  }
+
+  @Test func setRefusesBadSettingsInOneLineBeforeAskingAnyLab() throws {
+    let cases: [([String], String)] = [
+      (
+        ["set", "nolab", "core/h1", "rate", "ingres=5mbit"],
+        "unknown rate setting 'ingres'; use ingress, egress, burst, ingress-pps, egress-pps"
+      ),
+      (
+        ["set", "nolab", "core/h1", "rate", "egress=5mbps"],
+        "invalid egress '5mbps': unknown unit 'mbps'; use bit, kbit, mbit, gbit, pps, kpps or mpps"
+      ),
+      (["set", "nolab", "h1", "rate", "off"], "invalid port 'h1': ports are named SWITCH/PORT"),
+      (
+        ["set", "nolab", "core/h1", "vlan", "10"],
+        "cannot set 'vlan': only 'rate' can be changed on a running lab"
+      ),
+    ]
+    for (arguments, message) in cases {
+      let result = try Harness.run(Harness.binary, arguments)
+      #expect(result.status == 1, "\(arguments)")
+      #expect(result.errors == "patchbay: error: \(message)\n", "\(arguments)")
+      #expect(result.output.isEmpty)
+    }
   }
 
   @Test func errorsAreOneLineWithoutAStackTrace() throws {

@@ -198,6 +198,21 @@ let badFiles: [BadFile] = [
       "lab.yaml:6:78: error: invalid ingress-pps '5mbit': use a packet rate like 20kpps",
     ]),
   BadFile(
+    name: "rate beyond what the buckets hold",
+    yaml: """
+      name: lab1
+      switches:
+        core:
+          ports:
+            vm1:
+              rate: {ingress: 2000gbit, burst: 1GiB, egress-pps: 0}
+      """,
+    expected: [
+      "lab.yaml:6:25: error: invalid ingress '2000gbit': must be at most 1000gbit",
+      "lab.yaml:6:42: error: invalid burst '1GiB': must be at most 512MiB",
+      "lab.yaml:6:60: error: invalid egress-pps '0': must be greater than zero",
+    ]),
+  BadFile(
     name: "rate that limits nothing",
     yaml: """
       name: lab1

@@ -59,7 +59,7 @@ import Testing
     for host in topology.hosts {
       #expect(lines.contains { $0.hasPrefix("  \(host.name) on ") }, "\(host.name)")
     }
-    #expect(lines.last == "not supported yet: rate, max-macs, mac-lock, address: dhcp")
+    #expect(lines.last == "not supported yet: max-macs, mac-lock, address: dhcp")
   }
 
   @Test func derivedMACsAreStableLocalUnicastAndDistinct() throws {
