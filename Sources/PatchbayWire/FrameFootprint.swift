@@ -49,14 +49,21 @@ public struct FrameFootprint: Sendable, Equatable, Hashable {
       return
     }
     guard headersEnd < count else { return }
-    let segments = (count - headersEnd + Int(header.gsoSize) - 1) / Int(header.gsoSize)
-    bytes = single + UInt64(segments - 1) * UInt64(headersEnd - layer2)
+    let payload = count - headersEnd
+    let size = Int(header.gsoSize)
+    let segments = (payload + size - 1) / size
+    // Every segment carries the headers; each counts at least the minimum, the last one too.
+    let headers = headersEnd - layer2
+    let minimum = Int(FrameFootprint.minimumSegmentBytes)
+    let full = max(headers + size, minimum)
+    let last = max(headers + payload - (segments - 1) * size, minimum)
+    bytes = UInt64((segments - 1) * full + last)
     packets = UInt64(segments)
   }
 
   /// The cost in the bit bucket.
   @inlinable @inline(__always)
-  public var bitCost: UInt64 { min(bytes &* 8, FrameFootprint.maximumBits) }
+  public var bitCost: UInt64 { min(bytes, FrameFootprint.maximumBits / 8) &* 8 }
 
   /// The cost in the packet bucket.
   @inlinable @inline(__always)
