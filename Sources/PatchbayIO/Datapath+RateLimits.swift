@@ -84,7 +84,9 @@ extension Datapath {
   /// Ingress limit of a frame arriving on `global` (its virtio-net header just
   /// before it): false when it may be switched now; true when it was queued
   /// (copied as received) or dropped and counted.
-  @inline(__always)
+  // Out of line: only limited ports come here, and unlimited ones should not
+  // carry this code in their loop.
+  @inline(never)
   func holdsBack(arriving frame: UnsafeRawBufferPointer, port global: Int, at now: Instant) -> Bool
   {
     let received = frame.baseAddress! - VirtioNetHeader.byteCount
@@ -108,7 +110,9 @@ extension Datapath {
   /// Egress limit of a frame the switch sends to `global`: false when it may be
   /// written now; true when it was queued (framed for the port, header
   /// included) or dropped and counted.
-  @inline(__always)
+  // Out of line: only limited ports come here, and unlimited ones should not
+  // carry this code in their loop.
+  @inline(never)
   func holdsBack(
     leaving frame: UnsafeRawBufferPointer, _ encapsulation: EgressEncapsulation, length: Int,
     port global: Int, at now: Instant
