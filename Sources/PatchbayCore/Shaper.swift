@@ -1,12 +1,12 @@
 import PatchbayWire
 
-/// Egress shaping for one port: frames within the limit leave at once, the
-/// rest wait in a bounded first-in-first-out queue and leave as the buckets
-/// refill; a frame that would overflow the queue is dropped.
+/// A rate limit on one direction of a port: frames within the limit pass at
+/// once, the rest wait in a bounded first-in-first-out queue and go on as the
+/// buckets refill; a frame that would overflow the queue is dropped.
 ///
-/// Delay first, then drop: a TCP sender through the shaper sees its queue grow
-/// and an occasional tail drop, so it runs at the limit instead of collapsing
-/// the way it does against a policer that drops at once. Pure bookkeeping: the
+/// Delay first, then drop, in both directions: a TCP sender through the limit
+/// sees its queue grow and an occasional tail drop, so it runs at the limit
+/// instead of collapsing the way it does against a policer that drops at once. Pure bookkeeping: the
 /// I/O layer keeps the frames and asks this value when each may go.
 public struct Shaper: Sendable, Equatable {
   /// What to do with a frame offered to the port.
@@ -71,8 +71,9 @@ public struct Shaper: Sendable, Equatable {
     return true
   }
 
-  /// Takes the head frame off the books without sending it (the port went away).
-  public mutating func discardHead(size: Int) {
+  /// Takes a queued frame of `size` off the books without sending it: the I/O
+  /// layer found no room to keep the frame `offer` just queued.
+  public mutating func discard(size: Int) {
     guard queuedFrames > 0 else { return }
     queuedBytes -= size
     queuedFrames -= 1

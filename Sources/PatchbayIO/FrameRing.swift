@@ -92,9 +92,7 @@ struct FrameRing {
   @inline(__always)
   mutating func peek() -> (frame: UnsafeRawBufferPointer, size: Int, footprint: FrameFootprint)? {
     guard count > 0 else { return nil }
-    if head + 8 > capacity || memory.load(fromByteOffset: head, as: UInt32.self) == 0 {
-      head = 0
-    }
+    skipWrapMark()
     let entry = memory + head
     let size = Int(entry.load(fromByteOffset: FrameRing.sizeOffset, as: UInt32.self))
     let length = Int(entry.load(fromByteOffset: FrameRing.lengthOffset, as: UInt32.self))
@@ -106,15 +104,22 @@ struct FrameRing {
     return (frame, size, footprint)
   }
 
-  /// Removes the head frame (after `peek()`).
+  /// Removes the head frame.
   @inline(__always)
   mutating func removeHead() {
-    guard let (_, size, _) = peek() else { return }
-    head += size
+    guard count > 0 else { return }
+    skipWrapMark()
+    head += Int(memory.load(fromByteOffset: head + FrameRing.sizeOffset, as: UInt32.self))
     count -= 1
     if count == 0 {
       head = 0
       tail = 0
     }
+  }
+
+  /// Moves the head to 0 when it stands on a wrap mark or at the very end.
+  @inline(__always)
+  private mutating func skipWrapMark() {
+    if head + 8 > capacity || memory.load(fromByteOffset: head, as: UInt32.self) == 0 { head = 0 }
   }
 }

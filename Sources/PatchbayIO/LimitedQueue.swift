@@ -51,7 +51,7 @@ struct LimitedQueue {
     case .drop: return (.drop, nil)
     case .enqueue:
       guard let copy = ring.reserve(frameLength: length, footprint: footprint) else {
-        shaper.discardHead(size: size)
+        shaper.discard(size: size)
         return (.drop, nil)
       }
       return (.enqueue, copy)

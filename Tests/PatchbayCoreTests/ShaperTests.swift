@@ -144,21 +144,21 @@ struct ShaperTests {
     #expect(shaper.queuedBytes == 0)
   }
 
-  @Test func discardHeadTakesTheHeadOffTheBooksOnly() {
+  @Test func discardTakesAFrameOffTheBooksOnly() {
     var shaper = Shaper(oneMegabit, at: t0)
     #expect(shaper.offer(size: fullSize, footprint: fullFrame, at: t0) == .send)
     #expect(shaper.offer(size: fullSize, footprint: fullFrame, at: t0) == .enqueue)
     #expect(shaper.offer(size: smallSize, footprint: smallFrame, at: t0) == .enqueue)
-    shaper.discardHead(size: fullSize)
+    shaper.discard(size: fullSize)
     #expect(shaper.queuedFrames == 1)
     #expect(shaper.queuedBytes == 60)
     // The buckets are untouched: still empty from the first frame.
     #expect(shaper.policer.tokens.bits == 0)
-    shaper.discardHead(size: smallSize)
+    shaper.discard(size: smallSize)
     #expect(shaper.queuedFrames == 0)
     #expect(shaper.queuedBytes == 0)
     // Discarding from an empty queue changes nothing (no negative books).
-    shaper.discardHead(size: fullSize)
+    shaper.discard(size: fullSize)
     #expect(shaper.queuedFrames == 0)
     #expect(shaper.queuedBytes == 0)
   }
