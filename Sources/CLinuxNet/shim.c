@@ -230,6 +230,34 @@ int pb_install_termination_handler(int notify_fd) {
   return rc == 0 ? 0 : -rc;
 }
 
+static volatile int capture_descriptor = -1;
+
+static void on_capture_stop(int signo) {
+  (void)signo;
+  int saved = errno;
+  if (capture_descriptor >= 0) shutdown(capture_descriptor, SHUT_WR);
+  errno = saved;
+}
+
+int pb_install_capture_stop_handler(int fd) {
+  capture_descriptor = fd;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_capture_stop;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  if (sigaction(SIGINT, &sa, NULL) < 0) return -errno;
+  if (sigaction(SIGTERM, &sa, NULL) < 0) return -errno;
+  if (sigaction(SIGHUP, &sa, NULL) < 0) return -errno;
+  sigset_t handled;
+  sigemptyset(&handled);
+  sigaddset(&handled, SIGINT);
+  sigaddset(&handled, SIGTERM);
+  sigaddset(&handled, SIGHUP);
+  int rc = pthread_sigmask(SIG_UNBLOCK, &handled, NULL);
+  return rc == 0 ? 0 : -rc;
+}
+
 void pb_reset_signal_handlers(void) {
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);

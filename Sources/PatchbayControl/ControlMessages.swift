@@ -8,6 +8,11 @@ public enum ControlCommand: String, Codable, Sendable {
   case shutdown
   /// Change one port's rate limits (`patchbay set NAME SWITCH/PORT rate ...`).
   case setRate
+  /// Capture ports (`patchbay capture`): answered with a stream, not one response.
+  case capture
+
+  /// True for a command answered with a stream on a connection that stays open.
+  public var isStreamed: Bool { self == .capture }
 }
 
 /// One request on the control socket: a JSON object, then the client shuts down its write side.
@@ -20,16 +25,19 @@ public struct ControlRequest: Codable, Sendable, Equatable {
   public var port: String?
   /// `setRate`'s settings as typed: `ingress=50mbit`, `egress=off`, or `off`.
   public var settings: [String]?
+  /// What `capture` captures.
+  public var capture: CaptureRequest?
 
   /// Makes a request.
   public init(
     command: ControlCommand, switchName: String? = nil, port: String? = nil,
-    settings: [String]? = nil
+    settings: [String]? = nil, capture: CaptureRequest? = nil
   ) {
     self.command = command
     self.switchName = switchName
     self.port = port
     self.settings = settings
+    self.capture = capture
   }
 }
 

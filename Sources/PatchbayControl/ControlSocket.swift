@@ -30,6 +30,24 @@ func readAll(from fd: Int32) -> [UInt8]? {
   return nil
 }
 
+/// Reads one request: up to a newline (a client that keeps its connection
+/// open, like `capture`) or EOF (one that shut its write side down).
+func readRequest(from fd: Int32) -> [UInt8]? {
+  var data: [UInt8] = []
+  var byte: UInt8 = 0
+  // Byte by byte, so nothing after the newline is consumed; requests are small.
+  while data.count <= maximumMessageSize {
+    let count = Glibc.read(fd, &byte, 1)
+    if count < 0 {
+      if errno == EINTR { continue }
+      return nil
+    }
+    if count == 0 || byte == UInt8(ascii: "\n") { return data }
+    data.append(byte)
+  }
+  return nil
+}
+
 /// Writes every byte to a blocking descriptor.
 func writeAll(_ bytes: [UInt8], to fd: Int32) -> Bool {
   var offset = 0
@@ -54,15 +72,22 @@ public final class ControlServer: @unchecked Sendable {
   public let path: String
   private let listener: Int32
   private let handler: @Sendable (ControlRequest) -> ControlResponse
+  private let streamHandler: (@Sendable (ControlRequest, Int32) -> Void)?
   private var isStopping = false
   private let finished = DispatchSemaphore(value: 0)
 
-  /// Binds and listens at `path`; `handler` answers each request on the server's thread.
-  public init(path: String, handler: @escaping @Sendable (ControlRequest) -> ControlResponse)
+  /// Binds and listens at `path`; `handler` answers each request on the
+  /// server's thread. A streamed command (`capture`) goes to `streamHandler`
+  /// with the connection, which it then owns: it writes its stream and closes it.
+  public init(
+    path: String, handler: @escaping @Sendable (ControlRequest) -> ControlResponse,
+    streamHandler: (@Sendable (ControlRequest, Int32) -> Void)? = nil
+  )
     throws(ControlError)
   {
     self.path = path
     self.handler = handler
+    self.streamHandler = streamHandler
     let fd = pb_unix_listen(path, 16)
     guard fd >= 0 else {
       throw ControlError("cannot listen on \(path): \(String(cString: strerror(-fd)))")
@@ -101,20 +126,27 @@ public final class ControlServer: @unchecked Sendable {
         close(client)
         return
       }
-      serve(client)
-      close(client)
+      if !serve(client) { close(client) }
     }
   }
 
-  private func serve(_ client: Int32) {
+  /// Answers one connection; true when a stream handler took it over.
+  private func serve(_ client: Int32) -> Bool {
     var timeout = timeval(tv_sec: 5, tv_usec: 0)
     setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     let response: ControlResponse
     if pb_unix_peer_uid(client) != 0 {
       response = .failure("permission denied: only root may control a lab")
-    } else if let bytes = readAll(from: client),
+    } else if let bytes = readRequest(from: client),
       let request = try? JSONDecoder().decode(ControlRequest.self, from: Data(bytes))
     {
+      if request.command.isStreamed, let streamHandler {
+        // The stream waits on its reader for as long as it runs.
+        var none = timeval(tv_sec: 0, tv_usec: 0)
+        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &none, socklen_t(MemoryLayout<timeval>.size))
+        streamHandler(request, client)
+        return true
+      }
       response = handler(request)
     } else {
       response = .failure("malformed control request")
@@ -122,6 +154,7 @@ public final class ControlServer: @unchecked Sendable {
     if let data = try? JSONEncoder().encode(response) {
       _ = writeAll(Array(data), to: client)
     }
+    return false
   }
 }
 
@@ -148,5 +181,27 @@ public enum ControlClient {
       throw ControlError("malformed answer from \(path)")
     }
     return response
+  }
+
+  /// Sends a streamed request (`capture`) to the daemon at `path` and returns
+  /// the open connection: the request ends with a newline and the write side
+  /// stays open, so shutting it down later tells the daemon to stop.
+  public static func openStream(_ request: ControlRequest, to path: String) throws(ControlError)
+    -> Int32
+  {
+    let fd = pb_unix_connect(path)
+    guard fd >= 0 else {
+      if -fd == EACCES {
+        throw ControlError("permission denied on \(path): run as root")
+      }
+      throw ControlError("cannot reach the lab at \(path): \(String(cString: strerror(-fd)))")
+    }
+    guard let body = try? JSONEncoder().encode(request),
+      writeAll(Array(body) + [UInt8(ascii: "\n")], to: fd)
+    else {
+      close(fd)
+      throw ControlError("cannot send to \(path)")
+    }
+    return fd
   }
 }

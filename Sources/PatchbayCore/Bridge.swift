@@ -57,7 +57,7 @@ public struct Bridge: Sendable {
   private var isUp: [Bool]
 
   private enum ModeKind: UInt8, Sendable {
-    case access, trunk, tunnel
+    case access, trunk, tunnel, monitor
   }
 
   private enum Classification {
@@ -190,6 +190,8 @@ public struct Bridge: Sendable {
         IngressFrame(
           vlan: native, tagControl: priorityBits | native, tagType: .vlan,
           strippedTagLength: tagged ? VLANTag.byteCount : 0))
+    case .monitor:
+      return .refused(.monitorPort)
     case .tunnel:
       // The customer's frame travels whole, tag included; its priority rides on the outer tag.
       let vlan = portVLAN[port]
@@ -206,7 +208,7 @@ public struct Bridge: Sendable {
   @inline(__always)
   public func encapsulation(for port: Int, of ingress: IngressFrame) -> EgressEncapsulation {
     switch kinds[port] {
-    case .access, .tunnel:
+    case .access, .tunnel, .monitor:
       return EgressEncapsulation(pushedTag: nil, skippedLength: ingress.strippedTagLength)
     case .trunk:
       if ingress.vlan == portVLAN[port] && !nativeTagged[port] {
@@ -273,6 +275,20 @@ public struct Bridge: Sendable {
       table.flush(port: port)
     }
   }
+
+  /// Makes `port` a mirror's monitor port (SPAN destination): it leaves every
+  /// VLAN, so nothing is flooded or forwarded to it, and what it sends is
+  /// dropped and counted as `monitorPort`. Mirrored copies reach it from the
+  /// I/O layer, past the switch.
+  public mutating func makeMonitor(_ port: Int) {
+    kinds[port] = .monitor
+    let words = port * VLANBitmap.wordCount..<(port + 1) * VLANBitmap.wordCount
+    for word in words { memberWords[word] = 0 }
+    table.flush(port: port)
+  }
+
+  /// True when `port` is a mirror's monitor port.
+  public func isMonitor(_ port: Int) -> Bool { kinds[port] == .monitor }
 
   /// Pins `mac` in `vlan` to `port`; it never ages and cannot move. False if the
   /// static part of the table is full.

@@ -29,6 +29,8 @@ public enum DropReason: Int, CaseIterable, Sendable, CustomStringConvertible {
   /// Over the port's rate limit: refused by the ingress policer, or arriving
   /// at a full egress shaping queue.
   case rateLimited
+  /// Sent by a mirror's monitor port, which only receives copies.
+  case monitorPort
 
   /// The reason's name as `status` prints it (kebab-case).
   public var description: String {
@@ -46,6 +48,7 @@ public enum DropReason: Int, CaseIterable, Sendable, CustomStringConvertible {
     case .untaggedOnTrunk: return "untagged-on-trunk"
     case .doubleTagged: return "double-tagged"
     case .rateLimited: return "rate-limited"
+    case .monitorPort: return "monitor-port"
     }
   }
 }

@@ -176,6 +176,8 @@ extension Datapath {
       switchFrame(frame, switchIndex: target.switchIndex, port: target.portIndex, at: now, depth: 0)
       return
     }
+    // A frame that waited is captured as it leaves, framed for the port.
+    if isTappedOut[global] { record(frame, port: global, direction: .outbound) }
     if target.isPatchCable {
       bridges[target.switchIndex].countTransmitted(byteCount: frame.count, on: target.portIndex)
       handle(

@@ -118,6 +118,15 @@ public final class Datapath: @unchecked Sendable {
   // The earliest instant a queued frame may leave, in nanoseconds (max: none waits).
   var nextDeparture = UInt64.max
   var meters: [RateMeter]
+  // Captures and mirrors, by global port (see Datapath+Capture.swift): a flag
+  // per direction, and the port's taps as a range of one flat array.
+  var isTappedIn: [Bool]
+  var isTappedOut: [Bool]
+  var taps: [CaptureTap] = []
+  var tapRanges: [Range<Int>]
+  var tapGroups: [Int: [(port: Int, tap: CaptureTap)]] = [:]
+  // Where a tapped frame that changes framing on its way out is framed for capture.
+  let captureScratch: UnsafeMutableRawPointer
   private var isRunning = true
   private var lastSweep = Instant.zero
   private let commands = Mutex<[@Sendable () -> Void]>([])
@@ -184,6 +193,10 @@ public final class Datapath: @unchecked Sendable {
     self.isEgressLimited = Array(repeating: false, count: ports.count)
     self.egressQueues = Array(repeating: nil, count: ports.count)
     self.meters = Array(repeating: RateMeter(), count: ports.count)
+    self.isTappedIn = Array(repeating: false, count: ports.count)
+    self.isTappedOut = Array(repeating: false, count: ports.count)
+    self.tapRanges = Array(repeating: 0..<0, count: ports.count)
+    self.captureScratch = .allocate(byteCount: capacity, alignment: 64)
     try epoll.add(wakeup, token: Datapath.wakeupToken)
     for (index, port) in ports.enumerated() where port.descriptor >= 0 {
       try epoll.add(port.descriptor, token: UInt64(index))
@@ -203,6 +216,7 @@ public final class Datapath: @unchecked Sendable {
     }
     headerBytes.deallocate()
     tagBytes.deallocate()
+    captureScratch.deallocate()
     Glibc.close(wakeup)
   }
 
@@ -444,6 +458,7 @@ public final class Datapath: @unchecked Sendable {
     depth: Int
   ) {
     let global = portBase[switchIndex] + ingress
+    if isTappedIn[global] { tapArriving(frame, port: global) }
     if isIngressLimited[global] && holdsBack(arriving: frame, port: global, at: now) { return }
     switchFrame(frame, switchIndex: switchIndex, port: ingress, at: now, depth: depth)
   }
@@ -494,6 +509,7 @@ public final class Datapath: @unchecked Sendable {
     {
       return
     }
+    if isTappedOut[global] { tapLeaving(frame, encapsulation, length: length, port: global) }
     if target.isPatchCable {
       guard depth + 1 < buffers.count else {
         bridges[switchIndex].countDrop(.transmitFailed, on: port)

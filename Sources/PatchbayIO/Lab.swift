@@ -44,11 +44,16 @@ public final class Lab: @unchecked Sendable {
   public let paths: LabPaths
   private var taps: [TapDevice]
   private var resources: LabResources
-  private let datapath: Datapath
+  let datapath: Datapath
   private var isTornDown = false
   // The limits in force on each port, by `SWITCH/PORT`: the topology's, then
   // whatever `patchbay set` changed.
   private let limits: Mutex<[PortReference: RateLimitSpec]>
+  // Running captures by id (topology captures and `patchbay capture` clients).
+  let captures = Mutex<[Int: CaptureSession]>([:])
+  let nextCaptureID = Mutex(1)
+  // Compiled mirror filters: the datapath reads their instructions, so they live as long as the lab.
+  var mirrorFilters: [PacketFilter] = []
   /// Things worth telling the user about a lab that did come up (an attached
   /// interface that does not exist yet).
   public private(set) var warnings: [String] = []
@@ -74,6 +79,7 @@ public final class Lab: @unchecked Sendable {
   public static func build(_ topology: Topology, topologyFile: String) throws(LabError) -> Lab {
     let paths = LabPaths(name: topology.name)
     try preflight(topology, paths: paths)
+    let filters = try compileFilters(of: topology)
     var taps: [TapDevice] = []
     var resources = LabResources()
     resources.topologyFile = topologyFile
@@ -150,6 +156,11 @@ public final class Lab: @unchecked Sendable {
             name: spec.name, ports: configurations, macTableSize: spec.macTableSize,
             macAging: spec.macAging))
       }
+      // A mirror's monitor port carries only the copies: it leaves the switch's VLANs.
+      for mirror in topology.mirrors {
+        let (switchIndex, portIndex) = try position(of: mirror.to, in: topology)
+        bridges[switchIndex].makeMonitor(portIndex)
+      }
       // From here the datapath owns the packet sockets: its deinit closes them
       // (also when its initializer fails), so the rollback must not.
       packetSockets.removeAll()
@@ -163,6 +174,13 @@ public final class Lab: @unchecked Sendable {
       let lab = Lab(
         topology: topology, paths: paths, taps: taps, resources: resources, datapath: datapath)
       lab.warnings = warnings
+      do {
+        try lab.startMirrors(filters: filters)
+        try lab.startTopologyCaptures(filters: filters, topologyFile: topologyFile)
+      } catch {
+        lab.tearDown()
+        throw error
+      }
       return lab
     } catch {
       for tap in taps { tap.close() }
@@ -171,6 +189,39 @@ public final class Lab: @unchecked Sendable {
       LabResources.removeLeftovers(of: paths)
       throw error as? LabError ?? LabError(String(describing: error))
     }
+  }
+
+  /// The (switch, port) indices of `reference`.
+  private static func position(of reference: PortReference, in topology: Topology)
+    throws(LabError) -> (switchIndex: Int, portIndex: Int)
+  {
+    guard let switchIndex = topology.switches.firstIndex(where: { $0.name == reference.switchName }),
+      let portIndex = topology.switches[switchIndex].ports.firstIndex(where: {
+        $0.name == reference.portName
+      })
+    else { throw LabError("lab \(topology.name) has no port '\(reference)'") }
+    return (switchIndex, portIndex)
+  }
+
+  /// Every capture's and mirror's filter, compiled before anything is built,
+  /// keyed `capture NAME` / `mirror NAME`.
+  private static func compileFilters(of topology: Topology) throws(LabError) -> [String:
+    PacketFilter]
+  {
+    var filters: [String: PacketFilter] = [:]
+    do {
+      for capture in topology.captures {
+        if let filter = capture.filter {
+          filters["capture \(capture.name)"] = try PacketFilter(filter, snaplen: capture.snaplen)
+        }
+      }
+      for mirror in topology.mirrors {
+        if let filter = mirror.filter { filters["mirror \(mirror.name)"] = try PacketFilter(filter) }
+      }
+    } catch {
+      throw LabError(error.description)
+    }
+    return filters
   }
 
   /// One end of a patch cable: the datapath joins the two ports in-process.
@@ -305,11 +356,14 @@ public final class Lab: @unchecked Sendable {
   }
 
   /// Stops switching and removes every TAP, namespace and state file the lab
-  /// made. Idempotent; returns problems it could not fix, one line each.
+  /// made, after completing every capture's output. Idempotent; returns
+  /// problems it could not fix, one line each.
   @discardableResult
   public func tearDown() -> [String] {
     guard !isTornDown else { return [] }
     isTornDown = true
+    let running = captures.withLock { Array($0.values) }
+    for session in running { session.stop() }
     datapath.stop()
     for tap in taps { tap.close() }
     taps.removeAll()

@@ -6,7 +6,7 @@ public enum TopologyLoader {
   /// Keys whose features are validated but not built yet; each use lands in `featureUses`.
   public static let unbuiltKeys: Set<String> = [
     "max-macs", "mac-lock", "ip-guard", "dhcp-guard", "protected", "uplink",
-    "uplinks", "vms", "captures", "mirrors", "address: dhcp",
+    "uplinks", "vms", "address: dhcp",
   ]
 
   /// Parses and checks `yaml`; `file` is the path as the user wrote it, put in front of every
@@ -378,7 +378,7 @@ private struct Loader {
     let rootLocation = location(of: root)
     requireKey("name", in: entries, context: "at the top level", at: rootLocation)
     requireKey("switches", in: entries, context: "at the top level", at: rootLocation)
-    for entry in entries where ["uplinks", "vms", "captures", "mirrors"].contains(entry.key) {
+    for entry in entries where ["uplinks", "vms"].contains(entry.key) {
       use(entry.key, at: entry.keyLocation)
     }
     // The lab name goes into default interface names, so read it before the switches.
@@ -422,6 +422,7 @@ private struct Loader {
     checkInterfaces()
     checkPeers()
     checkUplinkPorts(uplinks)
+    checkMirrors(mirrors)
     checkClaims()
     checkPortLists()
     checkMACs()
@@ -1002,7 +1003,9 @@ private struct Loader {
       switch entry.key {
       case "ports": ports = portList(entry, checked: true)
       case "file": file = text(entry)
-      case "filter": spec.filter = text(entry)
+      case "filter":
+        spec.filter = text(entry)
+        spec.filterLocation = entry.valueLocation
       case "snaplen":
         if let snaplen = value(entry, ValueFormat.size) {
           if snaplens.contains(snaplen) {
@@ -1059,6 +1062,7 @@ private struct Loader {
     var from: [PortReference]?
     var to: (PortReference, Entry)?
     var filter: String?
+    var filterLocation: SourceLocation?
     for entry in entries {
       switch entry.key {
       case "from": from = portList(entry, checked: true)
@@ -1067,7 +1071,9 @@ private struct Loader {
           to = (reference, entry)
           portLists.append((reference, entry.valueLocation))
         }
-      case "filter": filter = text(entry)
+      case "filter":
+        filter = text(entry)
+        filterLocation = entry.valueLocation
       default: break
       }
     }
@@ -1077,8 +1083,38 @@ private struct Loader {
         at: entry.valueLocation)
     }
     guard let from, let to else { return nil }
-    return MirrorSpec(
+    var mirror = MirrorSpec(
       name: item.key, from: from, to: to.0, filter: filter, location: item.keyLocation)
+    mirror.filterLocation = filterLocation
+    mirror.toLocation = to.1.valueLocation
+    return mirror
+  }
+
+  /// A monitor port must be one that frames can be written to (a TAP or an
+  /// attached interface), and never a mirror's source: copies of copies would loop.
+  mutating func checkMirrors(_ mirrors: [MirrorSpec]) {
+    let monitors = Set(mirrors.map(\.to))
+    for mirror in mirrors {
+      let location = mirror.toLocation ?? mirror.location
+      if let draft = draft(mirror.to) {
+        switch draft.spec.kind {
+        case .tap, .attach: break
+        case .peer:
+          error(
+            "mirror '\(mirror.name)' cannot copy to '\(mirror.to)', a patch cable: use a tap or attach port",
+            at: location)
+        case .uplink:
+          error(
+            "mirror '\(mirror.name)' cannot copy to '\(mirror.to)', an uplink port: use a tap or attach port",
+            at: location)
+        }
+      }
+      for source in mirror.from where monitors.contains(source) {
+        error(
+          "mirror '\(mirror.name)' copies from '\(source)', which is a mirror's monitor port",
+          at: mirror.location)
+      }
+    }
   }
 
   // MARK: Cross-checks

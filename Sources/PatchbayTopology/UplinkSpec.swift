@@ -125,6 +125,8 @@ public struct CaptureSpec: Sendable {
   public var file: String
   /// tcpdump filter expression, if any.
   public var filter: String?
+  /// Where the filter is written, for errors about it.
+  public var filterLocation: SourceLocation?
   /// Bytes kept per packet (default 262144).
   public var snaplen: Int
   /// Ring of files, if any: count and size of each.
@@ -155,8 +157,12 @@ public struct MirrorSpec: Sendable {
   public var from: [PortReference]
   /// The port the copies go to.
   public var to: PortReference
+  /// Where `to` is written.
+  public var toLocation: SourceLocation?
   /// tcpdump filter expression, if any.
   public var filter: String?
+  /// Where the filter is written, for errors about it.
+  public var filterLocation: SourceLocation?
   /// Where the mirror is declared.
   public var location: SourceLocation
 

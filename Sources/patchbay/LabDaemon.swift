@@ -42,9 +42,9 @@ final class LabDaemon: @unchecked Sendable {
     let daemon = LabDaemon(lab: lab, stopWriter: pipeEnds[1])
     let server: ControlServer
     do {
-      server = try ControlServer(path: lab.paths.controlSocket) { request in
-        daemon.handle(request)
-      }
+      server = try ControlServer(
+        path: lab.paths.controlSocket, handler: { request in daemon.handle(request) },
+        streamHandler: { request, connection in daemon.capture(request, on: connection) })
     } catch {
       lab.tearDown()
       throw CLIError(error.description)
@@ -98,6 +98,37 @@ final class LabDaemon: @unchecked Sendable {
       return .success()
     case .setRate:
       return setRate(port: request.port ?? "", settings: request.settings ?? [])
+    case .capture:
+      return .failure("capture needs a stream: use patchbay capture")
+    }
+  }
+
+  /// `patchbay capture`: starts a capture that streams to `connection` (which
+  /// this now owns), or answers why not and closes it.
+  func capture(_ request: ControlRequest, on connection: Int32) {
+    let output = StreamCaptureOutput(connection)
+    guard let capture = request.capture else {
+      output.refuse("malformed capture request")
+      return
+    }
+    var ports: [PortReference] = []
+    for text in capture.ports {
+      guard let reference = PortReference(text) else {
+        output.refuse("invalid port '\(text)': ports are named SWITCH/PORT")
+        return
+      }
+      ports.append(reference)
+    }
+    guard let direction = CaptureDirection(rawValue: capture.direction) else {
+      output.refuse("invalid direction '\(capture.direction)': use in, out or both")
+      return
+    }
+    do {
+      try lab.startCapture(
+        ports: ports, filter: capture.filter, snaplen: capture.snaplen, direction: direction,
+        count: capture.count, output: output)
+    } catch {
+      output.refuse(error.description)
     }
   }
 
@@ -167,7 +198,7 @@ final class LabDaemon: @unchecked Sendable {
     return PortStatus(
       name: port.reference.description, kind: kind, interface: interface,
       attachedTo: lab.topology.host(on: port.reference).map { "host \($0.name)" },
-      state: isUp ? "up" : "down", vlanMode: port.vlanMode.summary,
+      state: isUp ? "up" : "down", vlanMode: vlanModeSummary(of: port),
       rateLimit: lab.rateLimit(of: port.reference)?.summary ?? "none",
       rxPackets: counters.receivedPackets, rxBytes: counters.receivedBytes,
       txPackets: counters.transmittedPackets, txBytes: counters.transmittedBytes,
@@ -179,6 +210,13 @@ final class LabDaemon: @unchecked Sendable {
       queuedFrames: rates?.queuedFrames ?? 0)
   }
 
+  /// The port's VLAN mode, or `monitor (mirror NAME)` for a mirror's monitor port.
+  private func vlanModeSummary(of port: PortSpec) -> String {
+    let mirrors = lab.topology.mirrors.filter { $0.to == port.reference }.map(\.name)
+    guard mirrors.isEmpty else { return "monitor (mirror \(mirrors.joined(separator: ", ")))" }
+    return port.vlanMode.summary
+  }
+
   private func fdbRecords(_ snapshots: [SwitchSnapshot], only switchName: String?) -> [FDBRecord] {
     zip(lab.topology.switches, snapshots).flatMap { spec, snapshot in
       guard switchName == nil || switchName == spec.name else { return [FDBRecord]() }
@@ -188,24 +226,6 @@ final class LabDaemon: @unchecked Sendable {
           port: spec.ports[entry.port].name, ageSeconds: Double(entry.ageNanoseconds) / 1e9,
           type: entry.isStatic ? "static" : "learned")
       }
-    }
-  }
-}
-
-extension VLANMode {
-  /// `access 1`, `trunk all native 10`, `dot1q-tunnel 300`.
-  var summary: String {
-    switch self {
-    case .access(let vlan): return "access \(vlan)"
-    case .trunk(let allowed, let native, let nativeTagged):
-      var text: String
-      switch allowed {
-      case .all: text = "trunk all"
-      case .only(let list): text = "trunk " + list.map(String.init).joined(separator: ",")
-      }
-      if let native { text += " native \(native)\(nativeTagged ? " tagged" : "")" }
-      return text
-    case .dot1qTunnel(let vlan, _): return "dot1q-tunnel \(vlan)"
     }
   }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PatchbayIO
 import PatchbayTopology
 
 /// Reading a topology file from disk: the one place the CLI turns a path into a `Topology`.
@@ -16,7 +17,26 @@ enum TopologyFile {
     guard let text = String(data: data, encoding: .utf8) else {
       throw CLIError("\(path) is not UTF-8 text")
     }
-    return try TopologyLoader.load(yaml: text, file: path)
+    let topology = try TopologyLoader.load(yaml: text, file: path)
+    try checkFilters(topology)
+    return topology
+  }
+
+  /// Compiles every capture and mirror filter with libpcap, as the daemon
+  /// will: a mistake is a topology error at the filter, all of them at once.
+  static func checkFilters(_ topology: Topology) throws {
+    var diagnostics: [TopologyDiagnostic] = []
+    let filters =
+      topology.captures.map { ($0.filter, $0.filterLocation ?? $0.location, $0.snaplen) }
+      + topology.mirrors.map { ($0.filter, $0.filterLocation ?? $0.location, 262_144) }
+    for case (let expression?, let location, let snaplen) in filters {
+      do {
+        _ = try PacketFilter(expression, snaplen: snaplen)
+      } catch {
+        diagnostics.append(TopologyDiagnostic(location: location, message: error.description))
+      }
+    }
+    if !diagnostics.isEmpty { throw TopologyError(diagnostics: diagnostics) }
   }
 
   /// The refusal of keys whose feature is not built yet, as topology errors.

@@ -143,4 +143,23 @@ int pb_tx_queue_flush(int fd, pb_tx_queue *queue, unsigned int *sent_lengths, in
 /// (for a child about to exec).
 void pb_reset_signal_handlers(void);
 
+/// Installs SIGINT, SIGTERM and SIGHUP handlers that shut down the write side
+/// of `fd` (a capture's control connection): the daemon then ends the capture
+/// and sends its summary. shutdown() is async-signal-safe. Returns 0 or -errno.
+int pb_install_capture_stop_handler(int fd);
+
+// The capture ring's shared words: one thread writes each, the other reads it.
+// C11 atomics through the compiler's builtins, because the ring lives in raw
+// memory that Swift's Atomic type cannot be placed in.
+
+/// Loads `*word` with acquire ordering (what the other thread wrote before its release store is visible).
+static inline uint64_t pb_load_acquire(const uint64_t *word) {
+  return __atomic_load_n(word, __ATOMIC_ACQUIRE);
+}
+
+/// Stores `value` to `*word` with release ordering (everything written before is visible to an acquire load).
+static inline void pb_store_release(uint64_t *word, uint64_t value) {
+  __atomic_store_n(word, value, __ATOMIC_RELEASE);
+}
+
 #endif
