@@ -1109,7 +1109,8 @@ private struct Loader {
             at: location)
         }
       }
-      for source in mirror.from where monitors.contains(source) {
+      // A mirror copying to one of its own sources is reported where `to` is read.
+      for source in mirror.from where monitors.contains(source) && source != mirror.to {
         error(
           "mirror '\(mirror.name)' copies from '\(source)', which is a mirror's monitor port",
           at: mirror.location)

@@ -107,6 +107,24 @@ struct BridgeTests {
     #expect(bridge.table.lookup(hostB, vlan: 1, at: t0) == 2)
   }
 
+  @Test func aMonitorPortGetsNoSwitchedFramesAndItsOwnAreDroppedAndCounted() {
+    var bridge = makeBridge(vlans: [1, 1, 1])
+    // Port 2 learned a MAC before it became a monitor: that entry must go.
+    #expect(bridge.receive(frame(from: hostC, to: hostA), on: 2, at: t0) == .flood(vlan: 1))
+    bridge.makeMonitor(2)
+    #expect(bridge.isMonitor(2) && !bridge.isMonitor(0))
+    #expect(bridge.table.lookup(hostC, vlan: 1, at: t0) == nil)
+    #expect(bridge.floodSet(vlan: 1, from: 0) == [1])
+    #expect(
+      bridge.receive(frame(from: hostC, to: hostA), on: 2, at: t0) == .drop(.monitorPort))
+    #expect(bridge.counters[2][dropped: .monitorPort] == 1)
+    #expect(bridge.table.lookup(hostC, vlan: 1, at: t0) == nil)
+    // Traffic between the other ports is untouched.
+    #expect(bridge.receive(frame(from: hostA, to: hostB), on: 0, at: t0) == .flood(vlan: 1))
+    #expect(
+      bridge.receive(frame(from: hostB, to: hostA), on: 1, at: t0) == .forward(port: 0, vlan: 1))
+  }
+
   @Test func floodSetIsEveryOtherUpPortOfTheVLAN() {
     var bridge = makeBridge(vlans: [1, 1, 1, 1])
     #expect(bridge.floodSet(vlan: 1, from: 0) == [1, 2, 3])

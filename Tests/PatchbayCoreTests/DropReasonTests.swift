@@ -46,6 +46,7 @@ struct DropReasonTests {
       .untaggedOnTrunk: "untagged-on-trunk",
       .doubleTagged: "double-tagged",
       .rateLimited: "rate-limited",
+      .monitorPort: "monitor-port",
     ]
     let actual = Dictionary(uniqueKeysWithValues: DropReason.allCases.map { ($0, $0.description) })
     #expect(actual == expected)

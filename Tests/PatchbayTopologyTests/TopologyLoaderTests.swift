@@ -634,11 +634,54 @@ let badFiles: [BadFile] = [
     let topology = try #require(load(Self.example))
     let uses = topology.featureUses.map { "\($0.key)@\($0.location.line):\($0.location.column)" }
     #expect(
-      uses == [
-        "uplink@16:9", "max-macs@28:9", "vms@36:1", "uplinks@44:1",
-        "captures@54:1", "mirrors@61:1",
-      ])
+      uses == ["uplink@16:9", "max-macs@28:9", "vms@36:1", "uplinks@44:1"])
     #expect(topology.featureUses.allSatisfy { $0.location.file == "lab.yaml" })
+  }
+
+  @Test func aMirrorCopiesOnlyToATapOrAttachPortThatIsNoMirrorsSource() {
+    let yaml = """
+      name: lab
+      switches:
+        core:
+          ports:
+            a: {}
+            b: {}
+            c: {}
+            isl: {peer: dist/isl}
+        dist:
+          ports:
+            isl: {peer: core/isl}
+      mirrors:
+        one: {from: [core/a], to: core/isl}
+        two: {from: [core/a], to: core/b, filter: icmp}
+        three: {from: [core/b], to: core/c}
+      """
+    #expect(
+      diagnostics(yaml) == [
+        "lab.yaml:13:29: error: mirror 'one' cannot copy to 'core/isl', a patch cable: use a tap or attach port",
+        "lab.yaml:15:3: error: mirror 'three' copies from 'core/b', which is a mirror's monitor port",
+      ])
+  }
+
+  @Test func capturesAndMirrorsKeepWhereTheirFiltersAreWritten() throws {
+    let yaml = """
+      name: lab
+      switches:
+        core:
+          ports:
+            a: {}
+            b: {}
+      captures:
+        web: {ports: [core/a], file: web.pcapng, filter: tcp port 80}
+      mirrors:
+        span: {from: [core/a], to: core/b, filter: icmp}
+      """
+    let topology = try #require(load(yaml))
+    #expect(topology.featureUses.isEmpty)
+    #expect(topology.captures.first?.filterLocation?.line == 8)
+    #expect(topology.captures.first?.filterLocation?.column == 52)
+    #expect(topology.mirrors.first?.filterLocation?.line == 10)
+    #expect(topology.mirrors.first?.toLocation?.column == 30)
   }
 
   @Test func productExampleModel() throws {
