@@ -67,12 +67,14 @@ extension Lab {
       )
     }
     captures.withLock { $0[id] = session }
+    // Taps first: the header the writer sends once started tells a client
+    // that frames from here on are captured.
+    datapath.addTaps(entries, group: id)
     let datapath = self.datapath
     session.start { [weak self] in
       datapath.removeTaps(group: id)
       _ = self?.captures.withLock { $0.removeValue(forKey: id) }
     }
-    datapath.addTaps(entries, group: id)
     return id
   }
 

@@ -191,8 +191,8 @@ enum Iperf {
   /// Runs iperf3 from `from` to `to` (TCP, or UDP at `udpBitsPerSecond` with
   /// 1448-byte datagrams) and returns the server's view of it.
   static func measure(
-    _ lab: String, from: String, to: String, port: Int = 5201, seconds: Int,
-    udpBitsPerSecond: Double? = nil, interval: Double = 1
+    _ lab: String, from: String, to: String, address: String? = nil, port: Int = 5201,
+    seconds: Int, udpBitsPerSecond: Double? = nil, interval: Double = 1
   ) throws -> Measurement {
     // The server in the receiving host: one test, JSON on stdout; killed if it hangs.
     let server = Process()
@@ -213,7 +213,7 @@ enum Iperf {
     let reader = Thread { data = output.fileHandleForReading.readDataToEndOfFile() }
     reader.start()
     var client = [
-      "netns", "exec", "\(lab)-\(from)", "iperf3", "-c", RateLimitTests.address(to), "-p",
+      "netns", "exec", "\(lab)-\(from)", "iperf3", "-c", address ?? RateLimitTests.address(to), "-p",
       "\(port)", "-t", "\(seconds)",
     ]
     if let udpBitsPerSecond { client += ["-u", "-l", "1448", "-b", "\(Int(udpBitsPerSecond))"] }
