@@ -14,9 +14,27 @@ final class Background: @unchecked Sendable {
 
   /// Starts `executable ARGUMENTS`; with `readsOutput` false its standard
   /// output is not read until `finish` (a deliberately slow reader).
-  init(_ executable: String, _ arguments: [String], readsOutput: Bool = true) throws {
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
+  /// `unblockingSignals` is for programs that do not unblock the signals they
+  /// handle: Foundation starts children from a worker thread whose mask blocks
+  /// SIGINT and SIGTERM, and a child inherits it across exec.
+  init(
+    _ executable: String, _ arguments: [String], readsOutput: Bool = true,
+    unblockingSignals: Bool = false
+  ) throws {
+    if unblockingSignals {
+      process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+      process.arguments =
+        [
+          "-c",
+          "import os, signal, sys; "
+            + "signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT, signal.SIGTERM]); "
+            + "os.execv(sys.argv[1], sys.argv[1:])",
+          executable,
+        ] + arguments
+    } else {
+      process.executableURL = URL(fileURLWithPath: executable)
+      process.arguments = arguments
+    }
     process.standardOutput = outputPipe
     process.standardError = errorPipe
     process.standardInput = FileHandle.nullDevice
@@ -87,7 +105,9 @@ struct CaptureTests {
 
   /// Starts `patchbay capture ARGUMENTS` writing to `file` and waits until its
   /// header is there: from then on every frame of the ports is captured.
-  static func startCapture(_ arguments: [String], file: String) throws -> Background {
+  static func startCapture(_ arguments: [String], file: String, lab: String = lab) throws
+    -> Background
+  {
     let capture = try Background(Harness.binary, ["capture", lab] + arguments + ["-w", file])
     let deadline = Date().addingTimeInterval(10)
     while Date() < deadline && capture.process.isRunning {
