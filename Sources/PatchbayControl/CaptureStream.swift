@@ -80,7 +80,8 @@ public enum CaptureStream {
   private static func sendAll(_ bytes: UnsafeRawBufferPointer, to fd: Int32) -> Bool {
     var offset = 0
     while offset < bytes.count {
-      let count = Glibc.send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+      let count = Glibc.send(
+        fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
       if count < 0 {
         if errno == EINTR { continue }
         return false

@@ -99,8 +99,10 @@ public final class CaptureSession: @unchecked Sendable {
   func stop() {
     isStopping.store(true, ordering: .releasing)
     guard thread != nil else { return }
+    // Signalled again at once, so a second stop (tear-down racing a client's
+    // own stop) returns too instead of waiting forever.
     finished.wait()
-    thread = nil
+    finished.signal()
   }
 
   private var captured: UInt64 = 0
@@ -154,9 +156,10 @@ public final class FileCaptureOutput: CaptureOutput, @unchecked Sendable {
     file = try CaptureFile(path: path, ring: ring, header: header)
   }
 
-  /// The header is in the file already.
+  /// Does nothing: the header is in the file already.
   public func begin(header: [UInt8]) -> Bool { true }
 
+  /// Writes the blocks to the file (rotating a ring between blocks).
   public func write(blocks: UnsafeRawBufferPointer) -> Bool {
     do {
       try file?.write(blocks: blocks)
@@ -167,11 +170,13 @@ public final class FileCaptureOutput: CaptureOutput, @unchecked Sendable {
     }
   }
 
+  /// Sleeps: a file never asks to stop.
   public func idle(milliseconds: Int32) -> Bool {
     usleep(UInt32(milliseconds) * 1000)
     return true
   }
 
+  /// Closes the file; everything is in it already.
   public func finish(_ statistics: CaptureStatistics) {
     file?.close()
     file = nil

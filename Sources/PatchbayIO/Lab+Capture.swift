@@ -50,7 +50,9 @@ extension Lab {
     direction: CaptureDirection, count: Int?, ringBytes: Int, output: CaptureOutput
   ) throws(LabError) -> Int {
     let interfaces = try interfaces(of: references, snaplen: snaplen)
-    let globals = try references.map { (reference) throws(LabError) in try globalIndex(of: reference) }
+    let globals = try references.map { (reference) throws(LabError) in
+      try globalIndex(of: reference)
+    }
     let id = nextCaptureID.withLock { next in
       defer { next += 1 }
       return next
@@ -93,7 +95,10 @@ extension Lab {
       if let filter { mirrorFilters.append(filter) }
       let monitor = try globalIndex(of: mirror.to)
       let entries = try mirror.from.map { (reference) throws(LabError) in
-        (port: try globalIndex(of: reference), tap: CaptureTap(mirroringTo: monitor, filter: filter))
+        (
+          port: try globalIndex(of: reference),
+          tap: CaptureTap(mirroringTo: monitor, filter: filter)
+        )
       }
       // Mirror groups count down from -1, so they never meet a capture's id.
       datapath.addTaps(entries, group: -1 - index)

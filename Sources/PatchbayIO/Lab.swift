@@ -195,7 +195,8 @@ public final class Lab: @unchecked Sendable {
   private static func position(of reference: PortReference, in topology: Topology)
     throws(LabError) -> (switchIndex: Int, portIndex: Int)
   {
-    guard let switchIndex = topology.switches.firstIndex(where: { $0.name == reference.switchName }),
+    guard
+      let switchIndex = topology.switches.firstIndex(where: { $0.name == reference.switchName }),
       let portIndex = topology.switches[switchIndex].ports.firstIndex(where: {
         $0.name == reference.portName
       })
@@ -216,7 +217,9 @@ public final class Lab: @unchecked Sendable {
         }
       }
       for mirror in topology.mirrors {
-        if let filter = mirror.filter { filters["mirror \(mirror.name)"] = try PacketFilter(filter) }
+        if let filter = mirror.filter {
+          filters["mirror \(mirror.name)"] = try PacketFilter(filter)
+        }
       }
     } catch {
       throw LabError(error.description)

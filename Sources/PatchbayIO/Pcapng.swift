@@ -92,18 +92,23 @@ public enum Pcapng {
     destination.storeBytes(of: enhancedPacketType, as: UInt32.self)
     destination.storeBytes(of: UInt32(length), toByteOffset: 4, as: UInt32.self)
     destination.storeBytes(of: interface, toByteOffset: 8, as: UInt32.self)
-    destination.storeBytes(of: UInt32(truncatingIfNeeded: timestamp >> 32), toByteOffset: 12, as: UInt32.self)
-    destination.storeBytes(of: UInt32(truncatingIfNeeded: timestamp), toByteOffset: 16, as: UInt32.self)
+    destination.storeBytes(
+      of: UInt32(truncatingIfNeeded: timestamp >> 32), toByteOffset: 12, as: UInt32.self)
+    destination.storeBytes(
+      of: UInt32(truncatingIfNeeded: timestamp), toByteOffset: 16, as: UInt32.self)
     destination.storeBytes(of: UInt32(captured), toByteOffset: 20, as: UInt32.self)
     destination.storeBytes(of: UInt32(originalLength), toByteOffset: 24, as: UInt32.self)
     (destination + 28).copyMemory(from: frame, byteCount: captured)
     // Zero the padding, so no stale ring bytes end up in the file.
-    for index in captured..<padded { destination.storeBytes(of: 0, toByteOffset: 28 + index, as: UInt8.self) }
+    for index in captured..<padded {
+      destination.storeBytes(of: 0, toByteOffset: 28 + index, as: UInt8.self)
+    }
     let options = 28 + padded
     destination.storeBytes(of: flagsOption, toByteOffset: options, as: UInt16.self)
     destination.storeBytes(of: UInt16(4), toByteOffset: options + 2, as: UInt16.self)
     destination.storeBytes(of: direction.rawValue, toByteOffset: options + 4, as: UInt32.self)
-    destination.storeBytes(of: UInt32(0), toByteOffset: options + 8, as: UInt32.self)  // end of options
+    // End of options.
+    destination.storeBytes(of: UInt32(0), toByteOffset: options + 8, as: UInt32.self)
     destination.storeBytes(of: UInt32(length), toByteOffset: length - 4, as: UInt32.self)
   }
 

@@ -90,8 +90,9 @@ struct CaptureCommand: ParsableCommand {
   private func splitArguments() throws -> (lab: String?, ports: [String]) {
     var rest = arguments[...]
     var lab: String?
-    if let first = rest.first, !first.contains("/") || first.hasSuffix(".yaml")
-      || first.hasSuffix(".yml")
+    if let first = rest.first,
+      !first.contains("/") || first.hasSuffix(".yaml")
+        || first.hasSuffix(".yml")
     {
       lab = first
       rest = rest.dropFirst()

@@ -279,7 +279,8 @@ struct CaptureTests {
       for (index, name) in names.enumerated() {
         #expect(name.range(of: #"^ring_\d{5}_\d{14}\.pcapng$"#, options: .regularExpression) != nil)
         let path = directory.appendingPathComponent(name).path
-        let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        let size = try #require(
+          try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
         #expect(size <= 64 * 1024)
         if index < 2 { #expect(size > 60 * 1024, "\(name) is \(size) bytes") }
         let count = try Self.tshark(path, ["frame.number"]).count
@@ -356,10 +357,16 @@ struct CaptureTests {
           ["core/h1", "-f", "tcp prot 80"],
           "patchbay: error: invalid filter 'tcp prot 80': "
         ),
-        (["core/h9"], "patchbay: error: lab e2cap has no port 'core/h9' (ports are named SWITCH/PORT)"),
+        (
+          ["core/h9"],
+          "patchbay: error: lab e2cap has no port 'core/h9' (ports are named SWITCH/PORT)"
+        ),
         ([], "patchbay: error: name at least one port to capture (SWITCH/PORT)"),
         (["core/h1", "--ring", "3:1MiB"], "patchbay: error: --ring needs -w FILE"),
-        (["core/h1", "-w", "x.pcapng", "--ring", "1:1MiB"], "patchbay: error: invalid ring '1:1MiB'"),
+        (
+          ["core/h1", "-w", "x.pcapng", "--ring", "1:1MiB"],
+          "patchbay: error: invalid ring '1:1MiB'"
+        ),
         (["core/h1", "-s", "300000"], "patchbay: error: invalid snaplen 300000"),
         (["core/h1", "--direction", "sideways"], "patchbay: error: invalid direction 'sideways'"),
       ]

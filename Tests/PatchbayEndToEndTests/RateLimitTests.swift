@@ -213,7 +213,8 @@ enum Iperf {
     let reader = Thread { data = output.fileHandleForReading.readDataToEndOfFile() }
     reader.start()
     var client = [
-      "netns", "exec", "\(lab)-\(from)", "iperf3", "-c", address ?? RateLimitTests.address(to), "-p",
+      "netns", "exec", "\(lab)-\(from)", "iperf3", "-c", address ?? RateLimitTests.address(to),
+      "-p",
       "\(port)", "-t", "\(seconds)",
     ]
     if let udpBitsPerSecond { client += ["-u", "-l", "1448", "-b", "\(Int(udpBitsPerSecond))"] }

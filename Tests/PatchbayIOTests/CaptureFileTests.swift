@@ -39,11 +39,16 @@ import Testing
     let directory = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: directory) }
     let path = directory.appendingPathComponent("web.pcapng").path
-    let file = try CaptureFile(path: path, ring: CaptureFile.Ring(files: 3, size: 10_000), header: header)
+    let file = try CaptureFile(
+      path: path, ring: CaptureFile.Ring(files: 3, size: 10_000), header: header)
     // 100 blocks of 1044 bytes: 9 per file (header + 9 blocks < 10,000), 12 files in all.
     let data = blocks(count: 100, captured: 1000)
-    try data.withUnsafeBytes { try file.write(blocks: UnsafeRawBufferPointer(rebasing: $0[0..<1044 * 40])) }
-    try data.withUnsafeBytes { try file.write(blocks: UnsafeRawBufferPointer(rebasing: $0[(1044 * 40)...])) }
+    try data.withUnsafeBytes {
+      try file.write(blocks: UnsafeRawBufferPointer(rebasing: $0[0..<1044 * 40]))
+    }
+    try data.withUnsafeBytes {
+      try file.write(blocks: UnsafeRawBufferPointer(rebasing: $0[(1044 * 40)...]))
+    }
     file.close()
     let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
     #expect(names.count == 3)

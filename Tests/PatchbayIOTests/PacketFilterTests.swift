@@ -7,7 +7,9 @@ import Testing
 @Suite struct PacketFilterTests {
   /// An Ethernet + IPv4 frame with protocol `ipProtocol` and, for TCP/UDP, destination port `port`.
   func frame(ipProtocol: UInt8, port: UInt16 = 0, vlan: UInt16? = nil) -> [UInt8] {
-    var ip: [UInt8] = [0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, ipProtocol, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]
+    var ip: [UInt8] = [
+      0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, ipProtocol, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ]
     ip += [0x30, 0x39, UInt8(port >> 8), UInt8(port & 0xFF)] + [UInt8](repeating: 0, count: 16)
     let header = EthernetHeader(
       destination: MACAddress(2, 0, 0, 0, 0, 2), source: MACAddress(2, 0, 0, 0, 0, 1),

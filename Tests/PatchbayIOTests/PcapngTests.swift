@@ -39,7 +39,8 @@ import Testing
     #expect(header[first + 40] == 9)
     #expect(word(header, first + 44) == 0)  // end of options
     #expect(firstLength == 52 && word(header, first + 48) == 52)
-    #expect(header.count == sectionLength + firstLength + Int(word(header, first + firstLength + 4)))
+    #expect(
+      header.count == sectionLength + firstLength + Int(word(header, first + firstLength + 4)))
     #expect(PcapngReader.interfaceNames(in: header) == ["core/h1", "core/h2"])
   }
 
