@@ -32,7 +32,10 @@ extension Lab {
     -> [Pcapng.Interface]
   {
     var result: [Pcapng.Interface] = []
-    for reference in references {
+    for (index, reference) in references.enumerated() {
+      if references[..<index].contains(reference) {
+        throw LabError("port '\(reference)' is named twice")
+      }
       guard let port = topology.port(reference) else {
         throw LabError(
           "lab \(topology.name) has no port '\(reference)' (ports are named SWITCH/PORT)")

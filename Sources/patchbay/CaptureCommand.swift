@@ -101,6 +101,9 @@ struct CaptureCommand: ParsableCommand {
     for port in rest where PortReference(port) == nil {
       throw CLIError("invalid port '\(port)': ports are named SWITCH/PORT")
     }
+    for (index, port) in rest.enumerated() where rest.prefix(index).contains(port) {
+      throw CLIError("port '\(port)' is named twice")
+    }
     return (lab, Array(rest))
   }
 

@@ -362,6 +362,7 @@ struct CaptureTests {
           "patchbay: error: lab e2cap has no port 'core/h9' (ports are named SWITCH/PORT)"
         ),
         ([], "patchbay: error: name at least one port to capture (SWITCH/PORT)"),
+        (["core/h1", "core/h1"], "patchbay: error: port 'core/h1' is named twice"),
         (["core/h1", "--ring", "3:1MiB"], "patchbay: error: --ring needs -w FILE"),
         (
           ["core/h1", "-w", "x.pcapng", "--ring", "1:1MiB"],
