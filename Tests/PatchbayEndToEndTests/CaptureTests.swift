@@ -325,10 +325,13 @@ struct CaptureTests {
         Self.lab, from: "h1", to: "h2", address: "10.0.6.2", seconds: 3)
       if captured.bitsPerSecond < 0.9 * baseline.bitsPerSecond {
         // Two cores run iperf3's two ends and the switch: measure both again before judging.
-        baseline = try Iperf.measure(
+        // Other suites' labs share them too: each side keeps its better run.
+        let again = try Iperf.measure(
           Self.lab, from: "h1", to: "h2", address: "10.0.6.2", seconds: 3)
-        captured = try Iperf.measure(
+        let capturedAgain = try Iperf.measure(
           Self.lab, from: "h1", to: "h2", address: "10.0.6.2", seconds: 3)
+        if again.bitsPerSecond > baseline.bitsPerSecond { baseline = again }
+        if capturedAgain.bitsPerSecond > captured.bitsPerSecond { captured = capturedAgain }
       }
       print(
         "capture with a stalled reader: \(captured.bitsPerSecond / 1e9) Gbit/s, "
