@@ -207,20 +207,19 @@ static void on_termination(int signo) {
   errno = saved;
 }
 
-int pb_install_termination_handler(int notify_fd) {
-  notify_descriptor = notify_fd;
+// Installs `handler` for SIGINT, SIGTERM and SIGHUP (restarting interrupted
+// calls) and unblocks them on this thread. A parent that spawned us from a
+// libdispatch worker thread (Foundation's Process does) passes its blocked
+// signal mask on through posix_spawn, and the handlers would never run.
+static int install_stop_handlers(void (*handler)(int)) {
   struct sigaction sa;
   memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_termination;
+  sa.sa_handler = handler;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
   if (sigaction(SIGINT, &sa, NULL) < 0) return -errno;
   if (sigaction(SIGTERM, &sa, NULL) < 0) return -errno;
   if (sigaction(SIGHUP, &sa, NULL) < 0) return -errno;
-  signal(SIGPIPE, SIG_IGN);
-  // A parent that spawned us from a libdispatch worker thread (Foundation's
-  // Process does) passes its blocked signal mask on through posix_spawn, and
-  // the handlers above would never run. Unblock what we handle on this thread.
   sigset_t handled;
   sigemptyset(&handled);
   sigaddset(&handled, SIGINT);
@@ -228,6 +227,12 @@ int pb_install_termination_handler(int notify_fd) {
   sigaddset(&handled, SIGHUP);
   int rc = pthread_sigmask(SIG_UNBLOCK, &handled, NULL);
   return rc == 0 ? 0 : -rc;
+}
+
+int pb_install_termination_handler(int notify_fd) {
+  notify_descriptor = notify_fd;
+  signal(SIGPIPE, SIG_IGN);
+  return install_stop_handlers(on_termination);
 }
 
 static volatile int capture_descriptor = -1;
@@ -241,21 +246,7 @@ static void on_capture_stop(int signo) {
 
 int pb_install_capture_stop_handler(int fd) {
   capture_descriptor = fd;
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_capture_stop;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
-  if (sigaction(SIGINT, &sa, NULL) < 0) return -errno;
-  if (sigaction(SIGTERM, &sa, NULL) < 0) return -errno;
-  if (sigaction(SIGHUP, &sa, NULL) < 0) return -errno;
-  sigset_t handled;
-  sigemptyset(&handled);
-  sigaddset(&handled, SIGINT);
-  sigaddset(&handled, SIGTERM);
-  sigaddset(&handled, SIGHUP);
-  int rc = pthread_sigmask(SIG_UNBLOCK, &handled, NULL);
-  return rc == 0 ? 0 : -rc;
+  return install_stop_handlers(on_capture_stop);
 }
 
 void pb_reset_signal_handlers(void) {

@@ -69,26 +69,12 @@ public enum CaptureStream {
       kind.rawValue, UInt8(length & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length >> 16 & 0xFF),
       UInt8(length >> 24),
     ]
-    return bytes.withUnsafeBytes { sendAll($0, to: fd) } && sendAll(payload, to: fd)
+    return writeAll(bytes, to: fd) && writeAll(payload, to: fd)
   }
 
   /// Sends one message with `payload` from an array.
   public static func send(_ kind: Kind, _ payload: [UInt8], to fd: Int32) -> Bool {
     payload.withUnsafeBytes { send(kind, $0, to: fd) }
-  }
-
-  private static func sendAll(_ bytes: UnsafeRawBufferPointer, to fd: Int32) -> Bool {
-    var offset = 0
-    while offset < bytes.count {
-      let count = Glibc.send(
-        fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
-      if count < 0 {
-        if errno == EINTR { continue }
-        return false
-      }
-      offset += count
-    }
-    return true
   }
 
   /// Reads the next message from a blocking descriptor; nil at the end of the

@@ -48,11 +48,13 @@ func readRequest(from fd: Int32) -> [UInt8]? {
   return nil
 }
 
-/// Writes every byte to a blocking descriptor.
-func writeAll(_ bytes: [UInt8], to fd: Int32) -> Bool {
+/// Writes every byte to a blocking socket; false when the peer is gone.
+/// `send` with MSG_NOSIGNAL, so a vanished peer never raises SIGPIPE.
+func writeAll(_ bytes: UnsafeRawBufferPointer, to fd: Int32) -> Bool {
   var offset = 0
   while offset < bytes.count {
-    let count = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+    let count = Glibc.send(
+      fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
     if count < 0 {
       if errno == EINTR { continue }
       return false
@@ -60,6 +62,11 @@ func writeAll(_ bytes: [UInt8], to fd: Int32) -> Bool {
     offset += count
   }
   return true
+}
+
+/// Writes every byte of an array to a blocking socket.
+func writeAll(_ bytes: [UInt8], to fd: Int32) -> Bool {
+  bytes.withUnsafeBytes { writeAll($0, to: fd) }
 }
 
 /// The daemon side: accepts one JSON request per connection and answers it.

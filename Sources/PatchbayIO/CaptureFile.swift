@@ -129,22 +129,27 @@ public final class CaptureFile {
   }
 
   private func writeOrThrow(_ bytes: [UInt8]) throws(CaptureError) {
-    let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 8)
-    defer { copy.deallocate() }
-    copy.copyBytes(from: bytes)
-    try writeOrThrow(UnsafeRawBufferPointer(copy))
+    let error = bytes.withUnsafeBytes { writeAll($0) }
+    if let error { throw error }
   }
 
   private func writeOrThrow(_ bytes: UnsafeRawBufferPointer) throws(CaptureError) {
+    if let error = writeAll(bytes) { throw error }
+  }
+
+  /// Writes every byte; the failure, if any (a value, so callers inside
+  /// closures need no typed throws).
+  private func writeAll(_ bytes: UnsafeRawBufferPointer) -> CaptureError? {
     var offset = 0
     while offset < bytes.count {
       let count = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
       if count < 0 {
         if errno == EINTR { continue }
-        throw CaptureError("cannot write the capture: \(String(cString: strerror(errno)))")
+        return CaptureError("cannot write the capture: \(String(cString: strerror(errno)))")
       }
       offset += count
     }
     written += bytes.count
+    return nil
   }
 }

@@ -139,7 +139,7 @@ extension Datapath {
         continue
       }
       // One clock read per tapped frame, shared by its taps.
-      if timestamp == 0 { timestamp = Datapath.wallClockNanoseconds() }
+      if timestamp == 0 { timestamp = WallClock.nanoseconds() }
       Pcapng.writePacketBlock(
         to: destination, interface: tap.interfaceID, timestamp: timestamp, direction: direction,
         frame: frame.baseAddress!, captured: captured, originalLength: frame.count)
@@ -165,13 +165,5 @@ extension Datapath {
     // The topology refuses a monitor port among any mirror's sources, so this
     // reaches captures only and never recurses further.
     if isTappedOut[global] { record(frame, port: global, direction: .outbound) }
-  }
-
-  /// Nanoseconds since the epoch, for pcapng timestamps (read per captured frame).
-  @inline(__always)
-  static func wallClockNanoseconds() -> UInt64 {
-    var spec = timespec()
-    clock_gettime(CLOCK_REALTIME, &spec)
-    return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
   }
 }

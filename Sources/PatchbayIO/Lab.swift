@@ -232,11 +232,9 @@ public final class Lab: @unchecked Sendable {
     to other: PortReference, from port: PortSpec, at position: (switchIndex: Int, portIndex: Int),
     in topology: Topology
   ) throws(LabError) -> DatapathPort {
-    guard let peerSwitch = topology.switches.firstIndex(where: { $0.name == other.switchName }),
-      let peerPort = topology.switches[peerSwitch].ports.firstIndex(where: {
-        $0.name == other.portName
-      })
-    else { throw LabError("port \(port.reference): peer \(other) does not exist") }
+    guard let (peerSwitch, peerPort) = try? Lab.position(of: other, in: topology) else {
+      throw LabError("port \(port.reference): peer \(other) does not exist")
+    }
     return DatapathPort(
       switchIndex: position.switchIndex, portIndex: position.portIndex,
       peerSwitchIndex: peerSwitch, peerPortIndex: peerPort)
@@ -351,9 +349,7 @@ public final class Lab: @unchecked Sendable {
   /// Changes `port`'s limits while the lab runs (nil lifts them); other ports
   /// are untouched and frames already queued on this one are kept.
   public func setRateLimit(of port: PortReference, to spec: RateLimitSpec?) throws(LabError) {
-    guard
-      let global = topology.switches.flatMap(\.ports).firstIndex(where: { $0.reference == port })
-    else { throw LabError("lab \(topology.name) has no port '\(port)'") }
+    let global = try globalIndex(of: port)
     limits.withLock { $0[port] = spec }
     datapath.setRateLimits(port: global, ingress: spec?.ingressLimit, egress: spec?.egressLimit)
   }
