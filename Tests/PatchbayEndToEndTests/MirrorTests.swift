@@ -50,7 +50,10 @@ struct MirrorTests {
       let seen = directory.appendingPathComponent("monitor.pcap").path
       let tcpdump = try Background(
         "/usr/sbin/ip",
-        ["netns", "exec", "\(Self.lab)-m", "tcpdump", "-i", "eth0", "-U", "-n", "-w", seen],
+        [
+          "netns", "exec", "\(Self.lab)-m", "tcpdump", "-i", "eth0", "--immediate-mode", "-U", "-n",
+          "-w", seen,
+        ],
         unblockingSignals: true)
       let deadline = Date().addingTimeInterval(10)
       while Date() < deadline

@@ -194,6 +194,22 @@ enum Iperf {
     _ lab: String, from: String, to: String, address: String? = nil, port: Int = 5201,
     seconds: Int, udpBitsPerSecond: Double? = nil, interval: Double = 1
   ) throws -> Measurement {
+    // One measurement at a time across all suites: suites run in parallel, and
+    // a full-speed iperf3 in one (the capture tests') takes the two cores a
+    // rate-limit measurement in another needs.
+    exclusive.lock()
+    defer { exclusive.unlock() }
+    return try measureAlone(
+      lab, from: from, to: to, address: address, port: port, seconds: seconds,
+      udpBitsPerSecond: udpBitsPerSecond, interval: interval)
+  }
+
+  private static let exclusive = NSLock()
+
+  private static func measureAlone(
+    _ lab: String, from: String, to: String, address: String?, port: Int,
+    seconds: Int, udpBitsPerSecond: Double?, interval: Double
+  ) throws -> Measurement {
     // The server in the receiving host: one test, JSON on stdout; killed if it hangs.
     let server = Process()
     server.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
