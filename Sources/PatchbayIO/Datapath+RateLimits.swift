@@ -178,6 +178,13 @@ extension Datapath {
     }
     // A frame that waited is captured as it leaves, framed for the port.
     if isTappedOut[global] { record(frame, port: global, direction: .outbound) }
+    if target.kind == .router {
+      deliverToRouter(
+        frame, EgressEncapsulation(pushedTag: nil, skippedLength: 0),
+        header: frame.baseAddress! - VirtioNetHeader.byteCount, length: frame.count, port: global,
+        inPlace: false, at: now)
+      return
+    }
     if target.isPatchCable {
       bridges[target.switchIndex].countTransmitted(byteCount: frame.count, on: target.portIndex)
       handle(

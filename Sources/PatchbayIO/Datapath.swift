@@ -18,6 +18,8 @@ public struct DatapathPort: Sendable {
     case packetSocket
     /// An in-process patch cable to another switch's port.
     case patchCable
+    /// The lab side of a NAT uplink: frames go to an in-process router.
+    case router
   }
 
   /// How the port moves frames.
@@ -32,6 +34,8 @@ public struct DatapathPort: Sendable {
   public var peerSwitchIndex: Int
   /// For a patch cable: the port at the other end, else -1.
   public var peerPortIndex: Int
+  /// For a router port: the index of its router in the datapath, else -1.
+  public var routerIndex: Int = -1
 
   /// A TAP port.
   public init(descriptor: Int32, switchIndex: Int, portIndex: Int) {
@@ -59,6 +63,13 @@ public struct DatapathPort: Sendable {
     self.peerPortIndex = peerPortIndex
   }
 
+  /// The lab side of NAT uplink number `routerIndex`.
+  public init(router routerIndex: Int, switchIndex: Int, portIndex: Int) {
+    self.init(descriptor: -1, switchIndex: switchIndex, portIndex: portIndex)
+    self.kind = .router
+    self.routerIndex = routerIndex
+  }
+
   /// True for a patch cable.
   @inline(__always)
   public var isPatchCable: Bool { kind == .patchCable }
@@ -81,7 +92,7 @@ public final class Datapath: @unchecked Sendable {
   public internal(set) var bridges: [Bridge]
   private(set) var ports: [DatapathPort]
   let portBase: [Int]
-  private let epoll: Epoll
+  let epoll: Epoll
   private let wakeup: Int32
   // buffers[0] receives; buffers[d + 1] holds a frame crossing a patch cable
   // at depth d, so a nested switch never overwrites the frame its caller is
@@ -93,7 +104,7 @@ public final class Datapath: @unchecked Sendable {
   private let headerBytes: UnsafeMutableRawPointer
   private let tagBytes: UnsafeMutableRawPointer
   // Receive slots for batched packet-socket reads (recvmmsg), one frame each.
-  private let slots: UnsafeMutablePointer<pb_rx_slot>
+  let slots: UnsafeMutablePointer<pb_rx_slot>
   private let slotMemory: UnsafeMutableRawBufferPointer
   // The interface behind each packet-socket port (nil for others), for reopening
   // it when it comes back. Kept apart from `ports` so reading a port per frame
@@ -105,7 +116,7 @@ public final class Datapath: @unchecked Sendable {
   private let sendQueues: [OpaquePointer?]
   private var pendingSends: [Int]
   private var isSendPending: [Bool]
-  private var isQueueingSends = false
+  var isQueueingSends = false
   private let sentLengths: UnsafeMutablePointer<UInt32>
   // Rate limits, by global port. The flags are what the per-frame path reads,
   // so an unlimited port pays one byte load per direction.
@@ -127,6 +138,12 @@ public final class Datapath: @unchecked Sendable {
   var tapGroups: [Int: [(port: Int, tap: CaptureTap)]] = [:]
   // Where a tapped frame that changes framing on its way out is framed for capture.
   let captureScratch: UnsafeMutableRawPointer
+  // NAT uplinks (see Datapath+Uplinks.swift): each router, the packet socket
+  // on its physical NIC, and where frames it sends to the lab or the NIC are built.
+  var routers: [UplinkRouter]
+  var uplinks: [DatapathUplink]
+  let routerScratch: UnsafeMutableRawPointer
+  let routerOutput: UnsafeMutableRawPointer
   private var isRunning = true
   private var lastSweep = Instant.zero
   private let commands = Mutex<[@Sendable () -> Void]>([])
@@ -144,15 +161,21 @@ public final class Datapath: @unchecked Sendable {
   static let headroom = 16
   static let headerOffset = headroom - VirtioNetHeader.byteCount
   private static let wakeupToken = UInt64.max
+  /// Tokens at or above this are NAT uplinks' physical sockets.
+  static let uplinkTokenBase: UInt64 = 1 << 32
   private static let sweepInterval: UInt64 = 1_000_000_000
 
   /// Makes a datapath over `bridges` and their `ports` (listed switch by switch,
   /// port by port, so that `ports` holds every port of every bridge once).
   /// `attachedInterfaces[i]` names the interface of packet-socket port `i` (nil for others).
-  public init(bridges: [Bridge], ports: [DatapathPort], attachedInterfaces: [String?]? = nil)
-    throws(SystemCallError)
-  {
+  /// `routers` are the NAT uplinks whose lab side is a `.router` port.
+  public init(
+    bridges: [Bridge], ports: [DatapathPort], attachedInterfaces: [String?]? = nil,
+    routers: [DatapathUplink] = []
+  ) throws(SystemCallError) {
     self.bridges = bridges
+    self.routers = routers.map(\.router)
+    self.uplinks = routers
     self.ports = ports
     self.attachedInterfaces = attachedInterfaces ?? Array(repeating: nil, count: ports.count)
     var bases: [Int] = []
@@ -172,7 +195,8 @@ public final class Datapath: @unchecked Sendable {
     self.headerBytes = .allocate(byteCount: VirtioNetHeader.byteCount, alignment: 4)
     self.tagBytes = .allocate(byteCount: VLANTag.byteCount, alignment: 4)
     let slotSize = Datapath.headroom + Datapath.bufferSize
-    let slotCount = ports.contains { $0.kind == .packetSocket } ? Datapath.receiveBatch : 0
+    let slotCount =
+      ports.contains { $0.kind == .packetSocket } || !routers.isEmpty ? Datapath.receiveBatch : 0
     self.slotMemory = .allocate(byteCount: max(1, slotCount * slotSize), alignment: 64)
     self.slots = .allocate(capacity: max(1, slotCount))
     for index in 0..<slotCount {
@@ -197,7 +221,12 @@ public final class Datapath: @unchecked Sendable {
     self.isTappedOut = Array(repeating: false, count: ports.count)
     self.tapRanges = Array(repeating: 0..<0, count: ports.count)
     self.captureScratch = .allocate(byteCount: capacity, alignment: 64)
+    self.routerScratch = .allocate(byteCount: capacity, alignment: 64)
+    self.routerOutput = .allocate(byteCount: capacity, alignment: 64)
     try epoll.add(wakeup, token: Datapath.wakeupToken)
+    for (index, uplink) in routers.enumerated() where uplink.descriptor >= 0 {
+      try epoll.add(uplink.descriptor, token: Datapath.uplinkTokenBase + UInt64(index))
+    }
     for (index, port) in ports.enumerated() where port.descriptor >= 0 {
       try epoll.add(port.descriptor, token: UInt64(index))
     }
@@ -217,6 +246,9 @@ public final class Datapath: @unchecked Sendable {
     headerBytes.deallocate()
     tagBytes.deallocate()
     captureScratch.deallocate()
+    routerScratch.deallocate()
+    routerOutput.deallocate()
+    for uplink in uplinks where uplink.descriptor >= 0 { Glibc.close(uplink.descriptor) }
     Glibc.close(wakeup)
   }
 
@@ -257,6 +289,7 @@ public final class Datapath: @unchecked Sendable {
   }
 
   private func run() {
+    startRouters(at: MonotonicClock.now())
     while isRunning {
       let ready = epoll.wait(timeoutNanoseconds: waitTimeout())
       // One clock read per wakeup: every frame of the batch shares `now`.
@@ -265,6 +298,8 @@ public final class Datapath: @unchecked Sendable {
         let token = epoll.token(at: index)
         if token == Datapath.wakeupToken {
           runCommands()
+        } else if token >= Datapath.uplinkTokenBase {
+          serviceUplink(Int(token - Datapath.uplinkTokenBase), at: now)
         } else {
           service(port: Int(truncatingIfNeeded: token), at: now)
         }
@@ -279,7 +314,9 @@ public final class Datapath: @unchecked Sendable {
         for index in bridges.indices { bridges[index].expireEntries(at: now) }
         reattachPacketSockets()
         sampleRates(at: now)
+        tickRouters(at: now)
       }
+      if !routers.isEmpty { flushRouterOutput(at: now) }
     }
   }
 
@@ -376,7 +413,7 @@ public final class Datapath: @unchecked Sendable {
   }
 
   /// Sends every queued frame: one sendmmsg per packet-socket port with frames waiting.
-  private func flushSends() {
+  func flushSends() {
     for global in pendingSends {
       isSendPending[global] = false
       guard let queue = sendQueues[global] else { continue }
@@ -471,7 +508,9 @@ public final class Datapath: @unchecked Sendable {
     let (decision, classified) = bridges[switchIndex].process(frame, on: ingress, at: now)
     switch decision {
     case .forward(let egress, _):
-      transmit(frame, classified, switchIndex: switchIndex, port: egress, at: now, depth: depth)
+      transmit(
+        frame, classified, switchIndex: switchIndex, port: egress, at: now, depth: depth,
+        isExclusive: true)
     case .flood(let vlan):
       var sent = 0
       for egress in 0..<bridges[switchIndex].portCount
@@ -497,7 +536,7 @@ public final class Datapath: @unchecked Sendable {
   @inline(__always)
   private func transmit(
     _ frame: UnsafeRawBufferPointer, _ classified: IngressFrame, switchIndex: Int, port: Int,
-    at now: Instant, depth: Int
+    at now: Instant, depth: Int, isExclusive: Bool = false
   ) {
     let encapsulation = bridges[switchIndex].encapsulation(for: port, of: classified)
     let global = portBase[switchIndex] + port
@@ -510,6 +549,13 @@ public final class Datapath: @unchecked Sendable {
       return
     }
     if isTappedOut[global] { tapLeaving(frame, encapsulation, length: length, port: global) }
+    if target.kind == .router {
+      // A frame going to this port alone may be rewritten where it lies.
+      deliverToRouter(
+        frame, encapsulation, header: header, length: length, port: global,
+        inPlace: isExclusive && encapsulation.isIdentity, at: now)
+      return
+    }
     if target.isPatchCable {
       guard depth + 1 < buffers.count else {
         bridges[switchIndex].countDrop(.transmitFailed, on: port)

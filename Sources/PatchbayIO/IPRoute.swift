@@ -28,32 +28,74 @@ public enum IPRoute {
 
   /// Runs `ip ARGUMENTS...` and waits; throws with its stderr on a non-zero exit.
   public static func run(_ arguments: [String]) throws(Failure) {
+    _ = try output(arguments)
+  }
+
+  /// Runs `ip ARGUMENTS...`, waits, and returns what it printed on stdout;
+  /// throws with its stderr on a non-zero exit.
+  public static func output(_ arguments: [String]) throws(Failure) -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     let errors = Pipe()
+    let printed = Pipe()
     process.standardError = errors
-    process.standardOutput = FileHandle.nullDevice
+    process.standardOutput = printed
     process.standardInput = FileHandle.nullDevice
     do {
       try process.run()
     } catch {
       throw Failure(arguments: arguments, message: "cannot run \(executable): \(error)")
     }
-    let data = errors.fileHandleForReading.readDataToEndOfFile()
+    // Read both pipes to the end before waiting, so neither fills up and stalls `ip`.
+    let stderr = PipeReader(errors.fileHandleForReading)
+    let text = printed.fileHandleForReading.readDataToEndOfFile()
+    let data = stderr.wait()
     process.waitUntilExit()
     guard process.terminationStatus == 0 else {
-      let text = String(decoding: data, as: UTF8.self)
+      let message = String(decoding: data, as: UTF8.self)
         .split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
         .filter { !$0.isEmpty }.joined(separator: "; ")
       throw Failure(
         arguments: arguments,
-        message: text.isEmpty ? "exit status \(process.terminationStatus)" : text)
+        message: message.isEmpty ? "exit status \(process.terminationStatus)" : message)
+    }
+    return String(decoding: text, as: UTF8.self)
+  }
+
+  /// Kills every process inside namespace `name` (servers and DHCP clients a
+  /// lab started, commands left behind by `patchbay exec`): deleting a
+  /// namespace does not end them, and they would keep it alive.
+  public static func killProcesses(in name: String) {
+    guard let text = try? output(["netns", "pids", name]) else { return }
+    for word in text.split(whereSeparator: \.isWhitespace) {
+      if let pid = Int32(word), pid > 1 { kill(pid, SIGKILL) }
     }
   }
 
   /// True when a network namespace named `name` exists (as `ip netns` sees it).
   public static func namespaceExists(_ name: String) -> Bool {
     FileManager.default.fileExists(atPath: "/run/netns/\(name)")
+  }
+}
+
+/// Reads a pipe to its end on a thread of its own.
+private final class PipeReader: @unchecked Sendable {
+  // Sendable: `data` is written by the reading thread before `done` is
+  // signalled and read only after `wait()` saw that signal.
+  private var data = Data()
+  private let done = DispatchSemaphore(value: 0)
+
+  init(_ handle: FileHandle) {
+    Thread.detachNewThread { [self] in
+      data = handle.readDataToEndOfFile()
+      done.signal()
+    }
+  }
+
+  /// Everything the pipe carried, once its writers closed it.
+  func wait() -> Data {
+    done.wait()
+    return data
   }
 }

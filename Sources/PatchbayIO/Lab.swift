@@ -95,8 +95,15 @@ public final class Lab: @unchecked Sendable {
     var warnings: [String] = []
     var packetSockets: [Int32] = []
     do {
+      // Veth hosts first: their root-namespace ends are what uplinks and attach ports use.
+      for host in topology.hosts {
+        guard let veth = host.veth else { continue }
+        try setUpVethHost(
+          host, veth: veth, topology: topology, paths: paths, resources: &resources)
+      }
       var datapathPorts: [DatapathPort] = []
       var attached: [String?] = []
+      var uplinks: [DatapathUplink] = []
       for (switchIndex, switchSpec) in topology.switches.enumerated() {
         for (portIndex, port) in switchSpec.ports.enumerated() {
           if case .peer(let other) = port.kind {
@@ -118,12 +125,60 @@ public final class Lab: @unchecked Sendable {
             attached.append(interface)
             continue
           }
-          guard case .tap(let interface) = port.kind else {
+          var interface = ""
+          var hostOnly: UplinkSpec?
+          switch port.kind {
+          case .tap(let name): interface = name
+          case .uplink(let name):
+            guard let uplink = topology.uplinks.first(where: { $0.name == name }) else {
+              throw LabError("port \(port.reference): uplink \(name) does not exist")
+            }
+            switch uplink.mode {
+            case .nat:
+              let configuration = try routerConfiguration(
+                for: uplink, port: port.reference, in: topology, warnings: &warnings)
+              let descriptor = try openUplinkSocket(uplink.interface ?? "", uplink: name)
+              packetSockets.append(descriptor)
+              uplinks.append(
+                DatapathUplink(
+                  router: UplinkRouter(configuration: configuration),
+                  interface: uplink.interface ?? "", descriptor: descriptor,
+                  port: datapathPorts.count))
+              datapathPorts.append(
+                DatapathPort(
+                  router: uplinks.count - 1, switchIndex: switchIndex, portIndex: portIndex))
+              attached.append(nil)
+              continue
+            case .bridge:
+              // The physical NIC becomes the port, as an attach port.
+              let nic = uplink.interface ?? ""
+              guard pb_if_index(nic) != 0 else {
+                throw LabError("uplink \(name): interface '\(nic)' does not exist")
+              }
+              let entry = try attach(nic, for: port, at: (switchIndex, portIndex))
+              packetSockets.append(entry.descriptor)
+              datapathPorts.append(entry)
+              attached.append(nic)
+              continue
+            case .hostOnly:
+              interface = topology.hostOnlyInterface(ofUplink: name)
+              hostOnly = uplink
+            }
+          case .attach, .peer:
             throw LabError("port \(port.reference): not supported yet")
           }
           let tap = try TapDevice.create(named: interface)
           taps.append(tap)
           try setMTU(of: tap, for: port)
+          if let hostOnly {
+            try configureHostOnly(tap, uplink: hostOnly)
+            datapathPorts.append(
+              DatapathPort(
+                descriptor: tap.descriptor.rawValue, switchIndex: switchIndex,
+                portIndex: portIndex))
+            attached.append(nil)
+            continue
+          }
           // Each host is set up right after its TAP, so the TAP leaves this
           // namespace before the next one is created with a possibly equal name.
           if let host = topology.host(on: port.reference) {
@@ -165,7 +220,7 @@ public final class Lab: @unchecked Sendable {
       // (also when its initializer fails), so the rollback must not.
       packetSockets.removeAll()
       let datapath = try Datapath(
-        bridges: bridges, ports: datapathPorts, attachedInterfaces: attached)
+        bridges: bridges, ports: datapathPorts, attachedInterfaces: attached, routers: uplinks)
       for (global, port) in topology.switches.flatMap(\.ports).enumerated() {
         guard let rate = port.rate else { continue }
         datapath.setRateLimits(port: global, ingress: rate.ingressLimit, egress: rate.egressLimit)
@@ -177,6 +232,8 @@ public final class Lab: @unchecked Sendable {
       do {
         try lab.startMirrors(filters: filters)
         try lab.startTopologyCaptures(filters: filters, topologyFile: topologyFile)
+        try lab.startHostPrograms()
+        try lab.startDHCPClients()
       } catch {
         lab.tearDown()
         throw error
@@ -286,6 +343,15 @@ public final class Lab: @unchecked Sendable {
       if IPRoute.namespaceExists(namespace) {
         throw LabError("host \(host.name): network namespace '\(namespace)' already exists")
       }
+      if let veth = host.veth, interfaceExists(veth) {
+        throw LabError("host \(host.name): interface '\(veth)' already exists")
+      }
+    }
+    for uplink in topology.uplinks where uplink.mode == .hostOnly {
+      let interface = topology.hostOnlyInterface(ofUplink: uplink.name)
+      if interfaceExists(interface) {
+        throw LabError("uplink \(uplink.name): interface '\(interface)' already exists")
+      }
     }
   }
 
@@ -313,14 +379,7 @@ public final class Lab: @unchecked Sendable {
     try resources.save(paths)
     try IPRoute.run(["link", "set", interface, "netns", namespace])
     try IPRoute.run(["-n", namespace, "link", "set", interface, "name", "eth0"])
-    try IPRoute.run(["-n", namespace, "link", "set", "lo", "up"])
-    try IPRoute.run(["-n", namespace, "link", "set", "eth0", "up"])
-    if case .fixed(let cidr) = host.address {
-      try IPRoute.run(["-n", namespace, "addr", "add", cidr.description, "dev", "eth0"])
-    }
-    if let gateway = host.gateway {
-      try IPRoute.run(["-n", namespace, "route", "add", "default", "via", gateway.description])
-    }
+    try configureHostAddress(host, namespace: namespace)
   }
 
   /// Copies every switch's counters and table, taken between batches on the datapath thread.

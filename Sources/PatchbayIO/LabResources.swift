@@ -39,6 +39,7 @@ public struct LabResources: Codable, Sendable, Equatable {
         do { try IPRoute.run(["link", "del", link]) } catch { problems.append(error.description) }
       }
       for namespace in resources.namespaces.reversed() where IPRoute.namespaceExists(namespace) {
+        IPRoute.killProcesses(in: namespace)
         do { try IPRoute.run(["netns", "del", namespace]) } catch {
           problems.append(error.description)
         }

@@ -4,8 +4,14 @@ import PatchbayWire
 public struct HostSpec: Sendable {
   /// The host's name within the lab.
   public var name: String
-  /// The port whose TAP becomes the host's `eth0`.
-  public var port: PortReference
+  /// The port whose TAP becomes the host's `eth0`; nil for a host on a veth pair.
+  public var port: PortReference?
+  /// For a host outside the switches (a lab's stand-in for the Internet): the
+  /// name of the root-namespace end of a veth pair whose other end is its
+  /// `eth0`, for an uplink's `interface` or an `attach` port.
+  public var veth: String?
+  /// A command started in the host when the lab is up (a server), stopped with it.
+  public var run: String?
   /// Its IPv4 configuration, if any.
   public var address: AddressAssignment?
   /// Its default gateway, if any.
@@ -17,11 +23,14 @@ public struct HostSpec: Sendable {
 
   /// Makes a host value.
   public init(
-    name: String, port: PortReference, address: AddressAssignment? = nil,
-    gateway: IPv4Address? = nil, mac: MACAddress? = nil, location: SourceLocation
+    name: String, port: PortReference?, veth: String? = nil, run: String? = nil,
+    address: AddressAssignment? = nil, gateway: IPv4Address? = nil, mac: MACAddress? = nil,
+    location: SourceLocation
   ) {
     self.name = name
     self.port = port
+    self.veth = veth
+    self.run = run
     self.address = address
     self.gateway = gateway
     self.mac = mac

@@ -5,8 +5,7 @@ import Yams
 public enum TopologyLoader {
   /// Keys whose features are validated but not built yet; each use lands in `featureUses`.
   public static let unbuiltKeys: Set<String> = [
-    "max-macs", "mac-lock", "ip-guard", "dhcp-guard", "protected", "uplink",
-    "uplinks", "vms", "address: dhcp",
+    "max-macs", "mac-lock", "ip-guard", "dhcp-guard", "protected", "vms",
   ]
 
   /// Parses and checks `yaml`; `file` is the path as the user wrote it, put in front of every
@@ -63,13 +62,13 @@ private let portKeys =
     "vlan", "trunk", "native-vlan", "native-tagged", "dot1q-tunnel", "dot1q-tunnel-type", "rate",
     "max-macs", "mac-lock", "ip-guard", "dhcp-guard", "protected", "mtu",
   ]
-private let hostKeys = ["port", "address", "gateway", "mac"]
+private let hostKeys = ["port", "veth", "run", "address", "gateway", "mac"]
 private let vmKeys = [
   "port", "ports", "kernel", "initrd", "append", "disk", "memory", "cpus", "mac", "accel",
   "qemu-args",
 ]
 private let uplinkKeys = [
-  "mode", "interface", "address", "gateway", "inside", "dhcp", "dns", "forward",
+  "mode", "interface", "address", "gateway", "inside", "dhcp", "dns", "forward", "max-sessions",
 ]
 private let dhcpKeys = ["range", "lease"]
 private let captureKeys = ["ports", "file", "filter", "snaplen", "ring"]
@@ -82,6 +81,7 @@ private let mtus = 68...65535
 private let cpuCounts = 1...64
 private let snaplens: ClosedRange<UInt64> = 64...262_144
 private let minimumVMMemory: UInt64 = 16 << 20
+private let sessionCounts = 16...1_048_576
 
 /// The state of one load: the document, the problems so far and what has been read.
 private struct Loader {
@@ -100,6 +100,8 @@ private struct Loader {
   var hostAddresses: [(address: IPv4Address, host: String, location: SourceLocation)] = []
   /// Each host's port, so addresses are compared only within one switch.
   var hostPorts: [String: PortReference] = [:]
+  /// Root-namespace veth ends named by hosts.
+  var vethNames: [(name: String, location: SourceLocation)] = []
 
   init(file: String, document: YAMLDocument) {
     self.file = file
@@ -378,7 +380,7 @@ private struct Loader {
     let rootLocation = location(of: root)
     requireKey("name", in: entries, context: "at the top level", at: rootLocation)
     requireKey("switches", in: entries, context: "at the top level", at: rootLocation)
-    for entry in entries where ["uplinks", "vms"].contains(entry.key) {
+    for entry in entries where entry.key == "vms" {
       use(entry.key, at: entry.keyLocation)
     }
     // The lab name goes into default interface names, so read it before the switches.
@@ -428,9 +430,18 @@ private struct Loader {
     checkMACs()
     checkHostAddresses()
     let hostNames = Set(hosts.map(\.name))
-    for target in forwardTargets where !hostNames.contains(target.host) {
-      error("host '\(target.host)' does not exist", at: target.location)
+    for target in forwardTargets {
+      guard let host = hosts.first(where: { $0.name == target.host }) else {
+        error("host '\(target.host)' does not exist", at: target.location)
+        continue
+      }
+      if case .fixed = host.address {} else {
+        error(
+          "forward target host '\(target.host)' needs a fixed address (or name the address)",
+          at: target.location)
+      }
     }
+    checkVeths(switches)
 
     featureUses.sort { $0.location < $1.location }
     guard let labName, diagnostics.isEmpty else { return nil }
@@ -685,10 +696,17 @@ private struct Loader {
   // MARK: Hosts and VMs
 
   mutating func readHost(_ item: Entry) -> HostSpec? {
-    guard let entries = section(item, kind: "host", known: hostKeys, required: ["port"]) else {
+    let context = "in host '\(item.key)'"
+    guard let entries = section(item, kind: "host", known: hostKeys, required: []) else {
       return nil
     }
+    exclusive(["port", "veth"], in: entries, context: context)
+    if !entries.contains(where: { $0.key == "port" || $0.key == "veth" }) {
+      error("missing required key 'port' or 'veth' \(context)", at: item.keyLocation)
+    }
     var port: PortReference?
+    var veth: String?
+    var run: String?
     var address: (AddressAssignment, Entry)?
     var gateway: (IPv4Address, Entry)?
     var mac: MACAddress?
@@ -701,12 +719,16 @@ private struct Loader {
           claims.append(
             PortClaim(port: reference, owner: "host '\(item.key)'", location: entry.valueLocation))
         }
+      case "veth":
+        veth = interface(entry)
+        if let veth { vethNames.append((veth, entry.valueLocation)) }
+      case "run":
+        run = text(entry)
       case "address":
         if let assignment = assignment(entry) {
           address = (assignment, entry)
-          switch assignment {
-          case .dhcp: use("address: dhcp", at: entry.keyLocation)
-          case .fixed(let cidr): hostAddresses.append((cidr.address, item.key, entry.valueLocation))
+          if case .fixed(let cidr) = assignment {
+            hostAddresses.append((cidr.address, item.key, entry.valueLocation))
           }
         }
       case "gateway":
@@ -718,10 +740,13 @@ private struct Loader {
       }
     }
     checkGateway(gateway, address: address?.0)
-    guard let port else { return nil }
+    if case .dhcp = address?.0, veth != nil, let entry = address?.1 {
+      error("a veth host needs a fixed address: no lab DHCP server serves it", at: entry.valueLocation)
+    }
+    guard port != nil || veth != nil else { return nil }
     return HostSpec(
-      name: item.key, port: port, address: address?.0, gateway: gateway?.0, mac: mac,
-      location: item.keyLocation)
+      name: item.key, port: port, veth: veth, run: run, address: address?.0,
+      gateway: gateway?.0, mac: mac, location: item.keyLocation)
   }
 
   /// An entry's value if it is a non-empty scalar, reporting otherwise.
@@ -873,6 +898,8 @@ private struct Loader {
           return .server(server)
         }
       case "forward": forwardEntry = entry
+      case "max-sessions":
+        if let count = integer(entry, in: sessionCounts) { spec.maxSessions = count }
       default: break
       }
     }
@@ -887,13 +914,16 @@ private struct Loader {
     let refused: [String]
     switch mode {
     case .nat:
-      (required, refused) = (["interface", "inside"], [])
+      (required, refused) = (["interface", "inside", "address"], [])
     case .bridge:
       (required, refused) = (
-        ["interface"], ["address", "gateway", "inside", "dhcp", "dns", "forward"]
+        ["interface"],
+        ["address", "gateway", "inside", "dhcp", "dns", "forward", "max-sessions"]
       )
     case .hostOnly:
-      (required, refused) = (["inside"], ["address", "gateway", "forward"])
+      (required, refused) = (
+        ["inside"], ["interface", "address", "gateway", "dhcp", "dns", "forward", "max-sessions"]
+      )
     }
     for key in required where !entries.contains(where: { $0.key == key }) {
       error(
@@ -1225,6 +1255,36 @@ private struct Loader {
         error("uplink '\(name)' is already the uplink of port '\(first)'", at: entry.valueLocation)
       } else {
         users[name] = port
+        let mode = uplinks.first { $0.name == name }?.mode
+        if mode != .bridge, let vlanMode = draft(port)?.spec.vlanMode {
+          if case .access = vlanMode {} else {
+            error(
+              "the port of \(mode?.rawValue ?? "") uplink '\(name)' must be an access port (vlan: N)",
+              at: entry.valueLocation)
+          }
+        }
+      }
+    }
+    for uplink in uplinks where users[uplink.name] == nil {
+      error(
+        "uplink '\(uplink.name)' is not the uplink of any port (add a port with uplink: \(uplink.name))",
+        at: uplink.location)
+    }
+  }
+
+  /// Veth ends live in the root namespace beside the lab's TAPs: names must differ.
+  mutating func checkVeths(_ switches: [SwitchSpec]) {
+    var taken: [String: String] = [:]
+    for switchSpec in switches {
+      for port in switchSpec.ports {
+        if case .tap(let interface) = port.kind { taken[interface] = "port \(port.reference)" }
+      }
+    }
+    for (name, location) in vethNames {
+      if let owner = taken[name] {
+        error("interface '\(name)' is already the TAP of \(owner)", at: location)
+      } else {
+        taken[name] = "a veth host"
       }
     }
   }

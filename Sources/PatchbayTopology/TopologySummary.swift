@@ -23,9 +23,11 @@ extension Topology {
     if !hosts.isEmpty {
       lines.append("hosts:")
       for host in hosts {
-        var parts = ["on \(host.port)", host.address?.description ?? "no address"]
+        let place = host.port.map { "on \($0)" } ?? "on veth \(host.veth ?? "")"
+        var parts = [place, host.address?.description ?? "no address"]
         if let gateway = host.gateway { parts.append("gateway \(gateway)") }
         parts.append("mac \(macAddress(of: host))\(host.mac == nil ? " (derived)" : "")")
+        if let run = host.run { parts.append("runs '\(run)'") }
         lines.append("  \(host.name) \(parts.joined(separator: ", "))")
       }
     }
@@ -74,6 +76,18 @@ extension Topology {
   public func macAddress(of vm: VMSpec, nic: Int) -> MACAddress {
     if nic == 0, let mac = vm.mac { return mac }
     return derivedMAC("\(name)/\(vm.name)/\(nic)")
+  }
+
+  /// The MACs of NAT uplink `uplink`'s router: its lab side and its own
+  /// address on the physical network, derived from `LAB/UPLINK/inside|outside`.
+  public func routerMACs(ofUplink uplink: String) -> (inside: MACAddress, outside: MACAddress) {
+    (derivedMAC("\(name)/\(uplink)/inside"), derivedMAC("\(name)/\(uplink)/outside"))
+  }
+
+  /// The root-namespace interface of host-only uplink `uplink`: `LAB-UPLINK`,
+  /// cut to the kernel's 15 characters.
+  public func hostOnlyInterface(ofUplink uplink: String) -> String {
+    String("\(name)-\(uplink)".prefix(ValueFormat.maximumInterfaceNameLength))
   }
 
   private func derivedMAC(_ key: String) -> MACAddress {

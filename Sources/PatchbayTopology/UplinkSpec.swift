@@ -30,6 +30,9 @@ public struct UplinkSpec: Sendable {
   public var dns: DNSSpec?
   /// Port forwards inward.
   public var forwards: [ForwardSpec]
+  /// The most NAT sessions tracked at once (default 65536); the least recently
+  /// used gives way to a new one when the table is full.
+  public var maxSessions: Int
   /// Where the uplink is declared.
   public var location: SourceLocation
 
@@ -37,7 +40,8 @@ public struct UplinkSpec: Sendable {
   public init(
     name: String, mode: Mode, interface: String? = nil, address: AddressAssignment? = nil,
     gateway: IPv4Address? = nil, inside: IPv4CIDR? = nil, dhcp: DHCPSpec? = nil,
-    dns: DNSSpec? = nil, forwards: [ForwardSpec] = [], location: SourceLocation
+    dns: DNSSpec? = nil, forwards: [ForwardSpec] = [], maxSessions: Int = 65_536,
+    location: SourceLocation
   ) {
     self.name = name
     self.mode = mode
@@ -48,6 +52,7 @@ public struct UplinkSpec: Sendable {
     self.dhcp = dhcp
     self.dns = dns
     self.forwards = forwards
+    self.maxSessions = maxSessions
     self.location = location
   }
 }

@@ -30,8 +30,8 @@ public struct MACAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
   }
 
   /// Reads six octets at `offset` of `bytes`; the caller guarantees they exist.
-  @usableFromInline @inline(__always)
-  init(unchecked bytes: UnsafeRawBufferPointer, at offset: Int) {
+  @inlinable @inline(__always)
+  public init(unchecked bytes: UnsafeRawBufferPointer, at offset: Int) {
     let high = UInt64(bytes.bigEndianUInt16(at: offset))
     let low = UInt64(bytes.bigEndianUInt32(at: offset + 2))
     self.rawValue = high << 32 | low
@@ -69,7 +69,7 @@ public struct MACAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
 
   /// Writes the six octets at `offset` of `bytes`; the caller guarantees room.
   @inline(__always)
-  func store(into bytes: UnsafeMutableRawBufferPointer, at offset: Int) {
+  public func store(into bytes: UnsafeMutableRawBufferPointer, at offset: Int) {
     bytes.storeBigEndian(UInt16(truncatingIfNeeded: rawValue >> 32), at: offset)
     bytes.storeBigEndian(UInt32(truncatingIfNeeded: rawValue), at: offset + 2)
   }

@@ -175,7 +175,7 @@ final class LabDaemon: @unchecked Sendable {
     let hosts = topology.hosts.map { host in
       HostStatus(
         name: host.name, namespace: lab.paths.namespace(ofHost: host.name),
-        port: host.port.description, address: host.address?.description,
+        port: host.port?.description ?? "veth \(host.veth ?? "")", address: host.address?.description,
         mac: topology.macAddress(of: host).description)
     }
     return LabStatus(

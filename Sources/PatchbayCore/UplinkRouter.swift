@@ -1,0 +1,193 @@
+import PatchbayWire
+
+/// What the datapath does with a frame the router was given.
+public enum RouterVerdict: Sendable, Equatable {
+  /// Rewritten in place: send it out of the physical NIC.
+  case toOutside
+  /// Rewritten in place: switch it into the lab as received on the uplink port.
+  case toInside
+  /// Answered, held for ARP, or of no interest: nothing more to do with it.
+  case consumed
+  /// Dropped, counted with its reason.
+  case dropped(NATDropReason)
+}
+
+/// The virtual router of a NAT uplink: the lab's gateway on one side, the
+/// NAT's own address on the physical network on the other.
+///
+/// Pure: it is handed frames and the time, rewrites frames in place (NAPT with
+/// incremental checksum updates), and leaves the frames it makes itself (ARP,
+/// ping and DHCP answers, frames released by ARP) in an outbox the datapath
+/// empties. Translating a frame of a known session allocates nothing.
+public struct UplinkRouter: Sendable {
+  /// How the router was set up.
+  public private(set) var configuration: UplinkRouterConfiguration
+  /// The connection-tracking table.
+  public internal(set) var table: NATSessionTable
+  /// The lab-side DHCP server, if configured.
+  public internal(set) var dhcpServer: DHCPServer?
+  /// Counters.
+  public internal(set) var statistics = UplinkRouterStatistics()
+  var insideNeighbours: NeighbourTable
+  var outsideNeighbours: NeighbourTable
+  var outbox: [RouterFrame] = []
+  let forwards: [UInt32: NATForward]
+
+  /// A router with an empty session table.
+  public init(configuration: UplinkRouterConfiguration) {
+    self.configuration = configuration
+    table = NATSessionTable(
+      capacity: configuration.maximumSessions, timeouts: configuration.timeouts,
+      reservedPorts: configuration.forwards.map { ($0.transport, $0.outsidePort) })
+    dhcpServer = configuration.dhcp.map(DHCPServer.init(configuration:))
+    insideNeighbours = NeighbourTable(static: configuration.neighbours)
+    outsideNeighbours = NeighbourTable()
+    var forwards: [UInt32: NATForward] = [:]
+    for forward in configuration.forwards {
+      forwards[UInt32(forward.transport.rawValue) << 16 | UInt32(forward.outsidePort)] = forward
+    }
+    self.forwards = forwards
+  }
+
+  /// True when frames wait in the outbox.
+  @inline(__always)
+  public var hasOutput: Bool { !outbox.isEmpty }
+
+  /// Empties the outbox: the frames to send, in order.
+  public mutating func takeOutput() -> [RouterFrame] {
+    let frames = outbox
+    outbox.removeAll()
+    return frames
+  }
+
+  /// Sessions, least recently used first.
+  public var sessions: [NATSession] { table.sessions }
+
+  /// The lab-side DHCP leases in force at `now`.
+  public func leases(at now: Instant) -> [DHCPLease] { dhcpServer?.leases(at: now) ?? [] }
+
+  /// Starts resolving the gateway, so the first frame out need not wait.
+  public mutating func start(at now: Instant) {
+    if let gateway = configuration.gateway { askOutside(gateway, at: now) }
+  }
+
+  /// Once a second or so: expires idle sessions, gives up on neighbours that
+  /// never answered, and asks again about the others.
+  public mutating func tick(at now: Instant) {
+    table.expire(at: now)
+    let insideSweep = insideNeighbours.sweep(at: now)
+    count(.unresolved, times: insideSweep.expired)
+    for address in insideSweep.ask { askInside(address, at: now) }
+    let outsideSweep = outsideNeighbours.sweep(at: now)
+    count(.unresolved, times: outsideSweep.expired)
+    for address in outsideSweep.ask { askOutside(address, at: now) }
+    if let gateway = configuration.gateway, outsideNeighbours.mac(of: gateway) == nil,
+      outsideNeighbours.waiting[gateway] == nil
+    {
+      askOutside(gateway, at: now)
+    }
+  }
+
+  /// Handles a frame the lab's switch sent to the uplink port.
+  public mutating func receiveFromInside(
+    _ frame: UnsafeMutableRawBufferPointer, header: VirtioNetHeader, at now: Instant
+  ) -> RouterVerdict {
+    let bytes = UnsafeRawBufferPointer(frame)
+    guard bytes.count >= EthernetFrame.headerLength else { return drop(.malformed) }
+    let destination = MACAddress(unchecked: bytes, at: EthernetFrame.Offset.destination)
+    let etherType = bytes.bigEndianUInt16(at: EthernetFrame.Offset.etherType)
+    if etherType == EtherType.arp.rawValue { return insideARP(bytes, at: now) }
+    guard etherType == EtherType.ipv4.rawValue,
+      destination == configuration.insideMAC || destination.isBroadcast
+    else { return ignore() }
+    guard let packet = IPv4Layout(bytes, at: EthernetFrame.headerLength) else {
+      return drop(.malformed)
+    }
+    let inside = configuration.insideAddress
+    if packet.destination == inside.address || packet.destination == .broadcast
+      || packet.destination == inside.broadcast || destination.isBroadcast
+    {
+      return local(frame, packet, header: header, at: now)
+    }
+    if inside.contains(packet.destination) || packet.destination.isMulticast { return ignore() }
+    return translateOut(frame, packet, header: header, relayTo: nil, at: now)
+  }
+
+  /// Handles a frame read from the physical NIC.
+  public mutating func receiveFromOutside(
+    _ frame: UnsafeMutableRawBufferPointer, header: VirtioNetHeader, at now: Instant
+  ) -> RouterVerdict {
+    let bytes = UnsafeRawBufferPointer(frame)
+    guard bytes.count >= EthernetFrame.headerLength else { return drop(.malformed) }
+    let etherType = bytes.bigEndianUInt16(at: EthernetFrame.Offset.etherType)
+    if etherType == EtherType.arp.rawValue { return outsideARP(bytes, at: now) }
+    // The NIC is promiscuous: most of what it sees is the host's or other machines' traffic.
+    guard etherType == EtherType.ipv4.rawValue,
+      MACAddress(unchecked: bytes, at: EthernetFrame.Offset.destination)
+        == configuration.outsideMAC,
+      let outside = configuration.outsideAddress
+    else { return ignore() }
+    guard let packet = IPv4Layout(bytes, at: EthernetFrame.headerLength) else {
+      return drop(.malformed)
+    }
+    guard packet.destination == outside.address else { return ignore() }
+    return translateIn(frame, packet, header: header, at: now)
+  }
+
+  @inline(__always)
+  mutating func drop(_ reason: NATDropReason) -> RouterVerdict {
+    statistics.drops[reason.rawValue] &+= 1
+    return .dropped(reason)
+  }
+
+  @inline(__always)
+  mutating func ignore() -> RouterVerdict {
+    statistics.ignored &+= 1
+    return .consumed
+  }
+
+  mutating func count(_ reason: NATDropReason, times: Int) {
+    statistics.drops[reason.rawValue] &+= UInt64(times)
+  }
+}
+
+/// Where the parts of an IPv4 packet lie in a frame, checked against its length.
+struct IPv4Layout {
+  /// Offset of the IP header.
+  let ip: Int
+  /// Offset of the transport header.
+  let transport: Int
+  /// Offset just past the packet (the frame may carry padding after it).
+  let end: Int
+  /// The protocol number.
+  let protocolNumber: UInt8
+  /// Source address.
+  let source: IPv4Address
+  /// Destination address.
+  let destination: IPv4Address
+  /// True for any fragment (more-fragments set or a non-zero offset).
+  let isFragment: Bool
+  /// The TTL.
+  let timeToLive: UInt8
+
+  @inline(__always)
+  init?(_ bytes: UnsafeRawBufferPointer, at ip: Int) {
+    guard bytes.count >= ip + IPv4Packet.minimumHeaderLength else { return nil }
+    let first = bytes[ip]
+    let headerLength = Int(first & 0x0F) * 4
+    let total = Int(bytes.bigEndianUInt16(at: ip + IPv4Packet.Offset.totalLength))
+    guard first >> 4 == 4, headerLength >= IPv4Packet.minimumHeaderLength,
+      total >= headerLength, ip + total <= bytes.count
+    else { return nil }
+    self.ip = ip
+    transport = ip + headerLength
+    end = ip + total
+    protocolNumber = bytes[ip + IPv4Packet.Offset.protocol]
+    source = IPv4Address(rawValue: bytes.bigEndianUInt32(at: ip + IPv4Packet.Offset.source))
+    destination = IPv4Address(
+      rawValue: bytes.bigEndianUInt32(at: ip + IPv4Packet.Offset.destination))
+    isFragment =
+      bytes.bigEndianUInt16(at: ip + IPv4Packet.Offset.flagsAndFragmentOffset) & 0x3FFF != 0
+    timeToLive = bytes[ip + IPv4Packet.Offset.timeToLive]
+  }
+}
