@@ -10,6 +10,8 @@ public enum ControlCommand: String, Codable, Sendable {
   case setRate
   /// Capture ports (`patchbay capture`): answered with a stream, not one response.
   case capture
+  /// NAT sessions, port forwards and DHCP leases of each uplink.
+  case nat
 
   /// True for a command answered with a stream on a connection that stays open.
   public var isStreamed: Bool { self == .capture }
@@ -53,12 +55,16 @@ public struct ControlResponse: Codable, Sendable, Equatable {
   public var fdb: [FDBRecord]?
   /// What a change did, one line (`setRate`).
   public var message: String?
+  /// Each uplink's state (`nat`).
+  public var uplinks: [UplinkRecord]?
 
-  /// A success carrying `status`, `fdb` and/or a `message`.
+  /// A success carrying `status`, `fdb`, `uplinks` and/or a `message`.
   public static func success(
-    status: LabStatus? = nil, fdb: [FDBRecord]? = nil, message: String? = nil
+    status: LabStatus? = nil, fdb: [FDBRecord]? = nil, uplinks: [UplinkRecord]? = nil,
+    message: String? = nil
   ) -> ControlResponse {
-    ControlResponse(ok: true, error: nil, status: status, fdb: fdb, message: message)
+    ControlResponse(
+      ok: true, error: nil, status: status, fdb: fdb, message: message, uplinks: uplinks)
   }
 
   /// A failure saying why.

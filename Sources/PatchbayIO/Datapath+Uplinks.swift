@@ -6,6 +6,8 @@ import PatchbayWire
 /// A NAT uplink as the datapath runs it: the router, the packet socket on the
 /// physical NIC, and the switch port that is its lab side.
 public struct DatapathUplink: Sendable {
+  /// The uplink's name in the topology.
+  public var name: String
   /// The router (pure state; the datapath owns it once started).
   public var router: UplinkRouter
   /// The physical NIC's name, for reopening the socket when it comes back.
@@ -24,7 +26,10 @@ public struct DatapathUplink: Sendable {
   public var sendFailures: UInt64 = 0
 
   /// Makes an uplink entry.
-  public init(router: UplinkRouter, interface: String, descriptor: Int32, port: Int) {
+  public init(
+    name: String, router: UplinkRouter, interface: String, descriptor: Int32, port: Int
+  ) {
+    self.name = name
     self.router = router
     self.interface = interface
     self.descriptor = descriptor
@@ -34,6 +39,10 @@ public struct DatapathUplink: Sendable {
 
 /// A copy of one NAT uplink's state for `patchbay nat`, taken between batches.
 public struct UplinkSnapshot: Sendable {
+  /// The uplink's name.
+  public var name: String
+  /// The physical NIC.
+  public var interface: String
   /// The router's configuration.
   public var configuration: UplinkRouterConfiguration
   /// Live sessions, least recently used first.
@@ -69,7 +78,7 @@ extension Datapath {
         let router = datapath.routers[index]
         let uplink = datapath.uplinks[index]
         return UplinkSnapshot(
-          configuration: router.configuration, sessions: router.sessions,
+          name: uplink.name, interface: uplink.interface, configuration: router.configuration, sessions: router.sessions,
           table: router.table.statistics, capacity: router.table.capacity,
           statistics: router.statistics, leases: router.leases(at: now),
           dhcp: router.dhcpServer?.statistics, sentFrames: uplink.sentFrames,

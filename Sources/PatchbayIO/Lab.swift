@@ -141,7 +141,7 @@ public final class Lab: @unchecked Sendable {
               packetSockets.append(descriptor)
               uplinks.append(
                 DatapathUplink(
-                  router: UplinkRouter(configuration: configuration),
+                  name: name, router: UplinkRouter(configuration: configuration),
                   interface: uplink.interface ?? "", descriptor: descriptor,
                   port: datapathPorts.count))
               datapathPorts.append(
@@ -395,6 +395,9 @@ public final class Lab: @unchecked Sendable {
       }
     }
   }
+
+  /// Every NAT uplink's sessions, leases and counters, in topology order.
+  public func uplinkSnapshots() -> [UplinkSnapshot] { datapath.uplinkSnapshots() }
 
   /// The limits in force on `port`, nil when it is unlimited.
   public func rateLimit(of port: PortReference) -> RateLimitSpec? {

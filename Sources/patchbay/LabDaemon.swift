@@ -100,6 +100,8 @@ final class LabDaemon: @unchecked Sendable {
       return setRate(port: request.port ?? "", settings: request.settings ?? [])
     case .capture:
       return .failure("capture needs a stream: use patchbay capture")
+    case .nat:
+      return .success(uplinks: uplinkRecords())
     }
   }
 

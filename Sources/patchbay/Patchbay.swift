@@ -10,7 +10,8 @@ struct Patchbay: ParsableCommand {
     abstract: "A userspace virtual L2 switch and vNIC fabric for lab VMs.",
     subcommands: [
       UpCommand.self, DownCommand.self, ValidateCommand.self, StatusCommand.self,
-      FDBCommand.self, ExecCommand.self, SetCommand.self, CaptureCommand.self, GraphCommand.self,
+      FDBCommand.self, NATCommand.self, ExecCommand.self, SetCommand.self, CaptureCommand.self,
+      GraphCommand.self,
     ]
   )
 

@@ -1,0 +1,151 @@
+/// One uplink as `patchbay nat` shows it.
+public struct UplinkRecord: Codable, Sendable, Equatable {
+  /// The uplink's name.
+  public var name: String
+  /// `nat`, `bridge` or `host-only`.
+  public var mode: String
+  /// The switch port that is its lab side, `SWITCH/PORT`.
+  public var port: String
+  /// The physical NIC (nat, bridge) or the host-side interface (host-only).
+  public var interface: String?
+  /// The NAT's own address on the physical network.
+  public var outsideAddress: String?
+  /// The NAT's MAC on the physical network.
+  public var outsideMAC: String?
+  /// The lab's gateway address (the router's or the host-only interface's).
+  public var insideAddress: String?
+  /// The router's MAC on the lab side.
+  public var insideMAC: String?
+  /// The physical network's gateway.
+  public var gateway: String?
+  /// Where DNS queries to the inside address are relayed.
+  public var dnsServer: String?
+  /// The session table's capacity.
+  public var maxSessions: Int?
+  /// Live sessions, least recently used first.
+  public var sessions: [NATSessionRecord]
+  /// Port forwards.
+  public var forwards: [NATForwardRecord]
+  /// DHCP leases in force.
+  public var leases: [DHCPLeaseRecord]
+  /// Counters by name: sessions created, expired, evicted; frames translated
+  /// out and in; ICMP errors translated; frames answered; NIC frames and bytes;
+  /// DHCP messages.
+  public var counters: [String: UInt64]
+  /// Dropped frames by reason (`unsolicited`, `fragment`, ...), zero ones left out.
+  public var drops: [String: UInt64]
+
+  /// Makes a record.
+  public init(
+    name: String, mode: String, port: String, interface: String? = nil,
+    outsideAddress: String? = nil, outsideMAC: String? = nil, insideAddress: String? = nil,
+    insideMAC: String? = nil, gateway: String? = nil, dnsServer: String? = nil,
+    maxSessions: Int? = nil, sessions: [NATSessionRecord] = [], forwards: [NATForwardRecord] = [],
+    leases: [DHCPLeaseRecord] = [], counters: [String: UInt64] = [:], drops: [String: UInt64] = [:]
+  ) {
+    self.name = name
+    self.mode = mode
+    self.port = port
+    self.interface = interface
+    self.outsideAddress = outsideAddress
+    self.outsideMAC = outsideMAC
+    self.insideAddress = insideAddress
+    self.insideMAC = insideMAC
+    self.gateway = gateway
+    self.dnsServer = dnsServer
+    self.maxSessions = maxSessions
+    self.sessions = sessions
+    self.forwards = forwards
+    self.leases = leases
+    self.counters = counters
+    self.drops = drops
+  }
+}
+
+/// One NAT session.
+public struct NATSessionRecord: Codable, Sendable, Equatable {
+  /// `tcp`, `udp` or `icmp`.
+  public var transport: String
+  /// The inside endpoint, `ADDRESS:PORT` (ICMP: the echo identifier).
+  public var inside: String
+  /// The endpoint on the NAT's outside address.
+  public var outside: String
+  /// The remote endpoint.
+  public var remote: String
+  /// The TCP state (`ESTABLISHED`, ...), `replied` or `unreplied` for UDP and ICMP.
+  public var state: String
+  /// True for a session opened through a port forward.
+  public var forwarded: Bool
+  /// Seconds since the session was last used.
+  public var idleSeconds: Double
+  /// Seconds until it expires unless used.
+  public var expiresInSeconds: Double
+  /// Frames sent out.
+  public var packetsOut: UInt64
+  /// Frames received back.
+  public var packetsIn: UInt64
+
+  /// Makes a record.
+  public init(
+    transport: String, inside: String, outside: String, remote: String, state: String,
+    forwarded: Bool, idleSeconds: Double, expiresInSeconds: Double, packetsOut: UInt64,
+    packetsIn: UInt64
+  ) {
+    self.transport = transport
+    self.inside = inside
+    self.outside = outside
+    self.remote = remote
+    self.state = state
+    self.forwarded = forwarded
+    self.idleSeconds = idleSeconds
+    self.expiresInSeconds = expiresInSeconds
+    self.packetsOut = packetsOut
+    self.packetsIn = packetsIn
+  }
+}
+
+/// One port forward.
+public struct NATForwardRecord: Codable, Sendable, Equatable {
+  /// `tcp` or `udp`.
+  public var transport: String
+  /// The port on the outside address.
+  public var outsidePort: UInt16
+  /// The inside endpoint, `ADDRESS:PORT`.
+  public var inside: String
+
+  /// Makes a record.
+  public init(transport: String, outsidePort: UInt16, inside: String) {
+    self.transport = transport
+    self.outsidePort = outsidePort
+    self.inside = inside
+  }
+}
+
+/// One DHCP lease.
+public struct DHCPLeaseRecord: Codable, Sendable, Equatable {
+  /// The client's MAC.
+  public var mac: String
+  /// The address leased.
+  public var address: String
+  /// The host name the client sent, if any.
+  public var hostName: String?
+  /// Seconds until the lease runs out.
+  public var expiresInSeconds: Double
+  /// True for a fixed lease (a host that names its MAC).
+  public var fixed: Bool
+  /// How many times it was granted: 1, then one more per renewal.
+  public var grants: Int
+
+  /// Makes a record.
+  public init(
+    mac: String, address: String, hostName: String?, expiresInSeconds: Double, fixed: Bool,
+    grants: Int
+  ) {
+    self.mac = mac
+    self.address = address
+    self.hostName = hostName
+    self.expiresInSeconds = expiresInSeconds
+    self.fixed = fixed
+    self.grants = grants
+  }
+}
