@@ -63,7 +63,9 @@ let package = Package(
     .testTarget(name: "PatchbayIOTests", dependencies: ["PatchbayIO", "PatchbayCore", "PatchbayWire"]),
     .testTarget(
       name: "PatchbayEndToEndTests",
-      dependencies: ["PatchbayWire", "PatchbayTopology"]
+      dependencies: ["PatchbayWire", "PatchbayTopology"],
+      // Helper programs the tests run inside namespaces (flows.py).
+      exclude: ["Support"]
     ),
   ],
   swiftLanguageModes: [.v6]

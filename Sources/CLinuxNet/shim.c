@@ -420,3 +420,35 @@ int pb_tx_queue_flush(int fd, pb_tx_queue *queue, unsigned int *sent_lengths, in
   queue->count = 0;
   return sent;
 }
+
+#include <spawn.h>
+
+extern char **environ;
+
+int pb_spawn(char *const argv[], int output_fd) {
+  posix_spawnattr_t attributes;
+  posix_spawn_file_actions_t actions;
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  int err = posix_spawnattr_init(&attributes);
+  if (err != 0) return -err;
+  err = posix_spawn_file_actions_init(&actions);
+  if (err != 0) {
+    posix_spawnattr_destroy(&attributes);
+    return -err;
+  }
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                            POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setsigmask(&attributes, &none);
+  posix_spawnattr_setsigdefault(&attributes, &all);
+  posix_spawnattr_setpgroup(&attributes, 0);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, output_fd, 1);
+  posix_spawn_file_actions_adddup2(&actions, output_fd, 2);
+  pid_t pid = 0;
+  err = posix_spawn(&pid, argv[0], &actions, &attributes, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attributes);
+  return err == 0 ? (int)pid : -err;
+}

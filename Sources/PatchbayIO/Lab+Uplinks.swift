@@ -163,35 +163,33 @@ extension Lab {
   func startHostPrograms() throws(LabError) {
     for host in topology.hosts {
       guard let command = host.run else { continue }
-      _ = try spawn(command, in: host)
+      try spawn(command, in: host)
     }
   }
 
   /// Starts `command` with `sh -c` inside `host`'s namespace, in the state
-  /// directory, its output appended to `HOST.log`; does not wait for it.
-  private func spawn(_ command: String, in host: HostSpec) throws(LabError) -> Process {
+  /// directory, its output appended to `HOST.log`, with a clean signal mask;
+  /// does not wait for it. Returns its pid.
+  @discardableResult
+  private func spawn(_ command: String, in host: HostSpec) throws(LabError) -> pid_t {
     let log = "\(paths.directory)/\(host.name).log"
-    if !FileManager.default.fileExists(atPath: log) {
-      FileManager.default.createFile(atPath: log, contents: nil)
-    }
-    guard let output = FileHandle(forWritingAtPath: log) else {
-      throw LabError("host \(host.name): cannot open \(log)")
-    }
-    output.seekToEndOfFile()
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: IPRoute.executable)
-    process.arguments = [
-      "netns", "exec", paths.namespace(ofHost: host.name), "/bin/sh", "-c", command,
+    let output = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+    guard output >= 0 else { throw LabError("host \(host.name): cannot open \(log)") }
+    defer { close(output) }
+    // `cd` in the shell: the child starts where the daemon is.
+    let arguments = [
+      IPRoute.executable, "netns", "exec", paths.namespace(ofHost: host.name), "/bin/sh", "-c",
+      "cd '\(paths.directory)' && \(command)",
     ]
-    process.currentDirectoryURL = URL(fileURLWithPath: paths.directory)
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = output
-    process.standardError = output
-    do { try process.run() } catch {
-      throw LabError("host \(host.name): cannot run '\(command)': \(error)")
+    var pointers: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
+    pointers.append(nil)
+    defer { for pointer in pointers { free(pointer) } }
+    let pid = pb_spawn(&pointers, output)
+    guard pid > 0 else {
+      throw LabError(
+        "host \(host.name): cannot run '\(command)': \(String(cString: strerror(-pid)))")
     }
-    try? output.close()
-    return process
+    return pid
   }
 
   /// Runs a DHCP client (busybox udhcpc, in the foreground so it stays a child
@@ -211,7 +209,7 @@ extension Lab {
     } catch {
       throw LabError("cannot write \(script): \(error.localizedDescription)")
     }
-    var clients: [(HostSpec, Process)] = []
+    var clients: [(HostSpec, pid_t)] = []
     for host in hosts {
       // -n: exit after the tries without a lease instead of retrying forever.
       let command =
@@ -227,7 +225,7 @@ extension Lab {
         {
           break
         }
-        if !client.isRunning || Date() > deadline {
+        if waitpid(client, nil, WNOHANG) == client || Date() > deadline {
           let log = "\(paths.directory)/\(host.name).log"
           let last =
             (try? String(contentsOfFile: log, encoding: .utf8))?

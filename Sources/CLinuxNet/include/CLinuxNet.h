@@ -148,6 +148,13 @@ void pb_reset_signal_handlers(void);
 /// and sends its summary. shutdown() is async-signal-safe. Returns 0 or -errno.
 int pb_install_capture_stop_handler(int fd);
 
+/// Starts `argv[0]` (a path) with `argv` (NULL-terminated) in a new process
+/// group, stdin from /dev/null and stdout and stderr on `output_fd`, with every
+/// signal unblocked and at its default disposition: the daemon's own mask
+/// (and whatever it inherited) must not leak into the servers and DHCP
+/// clients it starts for a lab. Returns the pid or -errno.
+int pb_spawn(char *const argv[], int output_fd);
+
 // The capture ring's shared words: one thread writes each, the other reads it.
 // C11 atomics through the compiler's builtins, because the ring lives in raw
 // memory that Swift's Atomic type cannot be placed in.
