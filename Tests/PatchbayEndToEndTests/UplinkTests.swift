@@ -72,15 +72,17 @@ struct UplinkTests {
     Issue.record("nothing listens on \(address):\(port)")
   }
 
-  /// Starts `tcpdump` on `host`'s eth0 and returns a function that stops it and returns its lines.
-  static func listen(_ lab: String, _ host: String, filter: String) throws -> () -> [String] {
+  /// Starts `tcpdump` on eth0 of `lab`'s host `host` (or of namespace `lab`
+  /// when `host` is nil) and returns a function that stops it and returns its lines.
+  static func listen(_ lab: String, _ host: String?, filter: String) throws -> () -> [String] {
     let output = FileManager.default.temporaryDirectory
       .appendingPathComponent("patchbay-\(UUID().uuidString).txt").path
     FileManager.default.createFile(atPath: output, contents: nil)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
     process.arguments = [
-      "netns", "exec", "\(lab)-\(host)", "tcpdump", "-lnni", "eth0", "--immediate-mode", filter,
+      "netns", "exec", host.map { "\(lab)-\($0)" } ?? lab, "tcpdump", "-lnni", "eth0",
+      "--immediate-mode", filter,
     ]
     process.standardOutput = FileHandle(forWritingAtPath: output)
     process.standardError = FileHandle.nullDevice
