@@ -21,6 +21,26 @@ enum LabSummary {
         lines.append(line)
       }
     }
+    for uplink in topology.uplinks {
+      switch uplink.mode {
+      case .nat:
+        lines.append(
+          "  uplink \(uplink.name): NAT on \(uplink.interface ?? "-") as \(uplink.address?.description ?? "-"), "
+            + "lab gateway \(uplink.inside?.address.description ?? "-")"
+            + (uplink.dhcp.map { ", DHCP \($0.rangeStart)-\($0.rangeEnd)" } ?? ""))
+      case .bridge:
+        lines.append("  uplink \(uplink.name): bridged onto \(uplink.interface ?? "-")")
+      case .hostOnly:
+        lines.append(
+          "  uplink \(uplink.name): host-only, \(topology.hostOnlyInterface(ofUplink: uplink.name)) "
+            + "has \(uplink.inside?.description ?? "-")")
+      }
+    }
+    for host in topology.hosts {
+      guard let veth = host.veth else { continue }
+      lines.append(
+        "  host \(host.name) (\(host.address?.description ?? "no address")) sits behind veth \(veth)")
+    }
     let paths = LabPaths(name: topology.name)
     lines.append(
       "  hosts run in network namespaces: \(topology.hosts.map { paths.namespace(ofHost: $0.name) }.joined(separator: ", "))"
@@ -33,6 +53,13 @@ enum LabSummary {
     if fixedHosts.count >= 2 {
       lines.append(
         "  sudo patchbay exec \(topology.name) \(fixedHosts[0].0) -- ping -c3 \(fixedHosts[1].1)")
+    }
+    if let outside = topology.hosts.first(where: { $0.veth != nil }),
+      case .fixed(let cidr) = outside.address, let inside = topology.hosts.first(where: { $0.port != nil }),
+      topology.uplinks.contains(where: { $0.mode == .nat })
+    {
+      lines.append("  sudo patchbay exec \(topology.name) \(inside.name) -- ping -c3 \(cidr.address)")
+      lines.append("  sudo patchbay nat \(topology.name)")
     }
     lines.append("  sudo patchbay status \(topology.name)")
     lines.append("  sudo patchbay fdb \(topology.name)")

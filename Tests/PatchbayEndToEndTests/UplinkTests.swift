@@ -309,4 +309,25 @@ struct UplinkTests {
       #expect((counters["sessions-evicted"] as? Int ?? 0) >= 24, "counters: \(counters)")
     }
   }
+
+  @Test func theQuickstartFetchesAPageFromItsOwnInternetThroughNAT() throws {
+    let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("Topologies/quickstart.yaml").path
+    let yaml = try String(contentsOfFile: file, encoding: .utf8)
+    try Harness.withLab(yaml, named: "quickstart") { _ in
+      var page = ""
+      for _ in 0..<50 where !page.contains("hello from the internet") {
+        page = try Harness.exec("quickstart", "h1", "curl", "-s", "-m", "1", "http://203.0.113.1/")
+          .output
+        usleep(100_000)
+      }
+      #expect(page.contains("hello from the internet"), "quickstart page: \(page)")
+      let leased = try Harness.exec("quickstart", "h3", "ip", "-4", "-o", "addr", "show", "dev", "eth0")
+      #expect(leased.output.contains("inet 10.0.0.1"), "h3: \(leased.output)")
+      let ping = try Harness.exec("quickstart", "h3", "ping", "-c", "1", "-W", "2", "203.0.113.1")
+      #expect(ping.status == 0, "h3 through NAT: \(ping.output)")
+    }
+    #expect(!FileManager.default.fileExists(atPath: "/sys/class/net/qs-internet"))
+  }
 }
