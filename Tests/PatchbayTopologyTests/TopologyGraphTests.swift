@@ -22,7 +22,7 @@ let graphLab = """
   vms:
     vm3: {port: dist/vm3, disk: d.qcow2}
   uplinks:
-    net: {mode: nat, interface: eth0, inside: 10.0.10.1/24}
+    net: {mode: nat, interface: eth0, address: 192.0.2.10/24, inside: 10.0.10.1/24}
   """
 
 @Suite struct TopologyGraphTests {

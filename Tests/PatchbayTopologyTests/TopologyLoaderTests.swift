@@ -277,7 +277,7 @@ let badFiles: [BadFile] = [
     expected: [
       "lab.yaml:6:14: error: port 'core/vm9' does not exist",
       "lab.yaml:7:14: error: invalid port 'vm1': expected SWITCH/PORT",
-      "lab.yaml:8:3: error: missing required key 'port' in host 'h3'",
+      "lab.yaml:8:3: error: missing required key 'port' or 'veth' in host 'h3'",
     ]),
   BadFile(
     name: "two hosts on one port, and a VM on it too",
@@ -482,7 +482,10 @@ let badFiles: [BadFile] = [
     expected: [
       "lab.yaml:4:3: error: missing required key 'interface' in uplink 'a' (mode nat)",
       "lab.yaml:4:3: error: missing required key 'inside' in uplink 'a' (mode nat)",
+      "lab.yaml:4:3: error: missing required key 'address' in uplink 'a' (mode nat)",
+      "lab.yaml:4:3: error: uplink 'a' is not the uplink of any port (add a port with uplink: a)",
       "lab.yaml:5:3: error: missing required key 'interface' in uplink 'b' (mode bridge)",
+      "lab.yaml:5:3: error: uplink 'b' is not the uplink of any port (add a port with uplink: b)",
       "lab.yaml:5:21: error: 'inside' does not apply to a bridge uplink",
       "lab.yaml:6:13: error: invalid mode 'nope': use nat, bridge or host-only",
       "lab.yaml:7:3: error: missing required key 'mode' in uplink 'd'",
@@ -491,24 +494,25 @@ let badFiles: [BadFile] = [
     name: "dhcp, dns and forwards of an uplink",
     yaml: """
       name: lab1
-      switches: {core: {}}
+      switches: {core: {ports: {wan: {uplink: net}}}}
       uplinks:
         net:
           mode: nat
           interface: eth0
+          address: 192.0.2.10/24
           inside: 10.0.10.1/24
           dhcp: {range: 10.0.20.100-10.0.20.199, lease: 0s}
           dns: resolver
           forward: ["tcp 8080 -> h9:80", "tcp 80 h1:80", "udp 53 -> 10.9.0.1:53", "tcp 8080 -> 10.0.10.5:80"]
       """,
     expected: [
-      "lab.yaml:8:19: error: dhcp range 10.0.20.100-10.0.20.199 is not inside 10.0.10.1/24",
-      "lab.yaml:8:51: error: invalid lease '0s': must be greater than zero",
-      "lab.yaml:9:10: error: invalid dns 'resolver': expected relay or an IPv4 address",
-      "lab.yaml:10:15: error: host 'h9' does not exist",
-      "lab.yaml:10:36: error: invalid forward 'tcp 80 h1:80': expected 'tcp|udp PORT -> HOST:PORT'",
-      "lab.yaml:10:52: error: forward target 10.9.0.1 is not inside 10.0.10.1/24",
-      "lab.yaml:10:77: error: tcp 8080 is already forwarded (first at 10:15)",
+      "lab.yaml:9:19: error: dhcp range 10.0.20.100-10.0.20.199 is not inside 10.0.10.1/24",
+      "lab.yaml:9:51: error: invalid lease '0s': must be greater than zero",
+      "lab.yaml:10:10: error: invalid dns 'resolver': expected relay or an IPv4 address",
+      "lab.yaml:11:15: error: host 'h9' does not exist",
+      "lab.yaml:11:36: error: invalid forward 'tcp 80 h1:80': expected 'tcp|udp PORT -> HOST:PORT'",
+      "lab.yaml:11:52: error: forward target 10.9.0.1 is not inside 10.0.10.1/24",
+      "lab.yaml:11:77: error: tcp 8080 is already forwarded (first at 11:15)",
     ]),
   BadFile(
     name: "captures and mirrors",
@@ -634,7 +638,7 @@ let badFiles: [BadFile] = [
     let topology = try #require(load(Self.example))
     let uses = topology.featureUses.map { "\($0.key)@\($0.location.line):\($0.location.column)" }
     #expect(
-      uses == ["uplink@16:9", "max-macs@28:9", "vms@36:1", "uplinks@44:1"])
+      uses == ["max-macs@28:9", "vms@36:1"])
     #expect(topology.featureUses.allSatisfy { $0.location.file == "lab.yaml" })
   }
 
@@ -820,23 +824,69 @@ let badFiles: [BadFile] = [
         """) == ["lab.yaml:5:30: error: address 10.1.0.11 is already used by host 'h1'"])
   }
 
-  @Test func dhcpHostAddressIsAFeatureUse() throws {
+  @Test func dhcpHostsAndUplinksAreBuiltNotFeatureUses() throws {
     let topology = try #require(
       load(
         """
         name: lab1
-        switches: {core: {ports: {a: {}}}}
+        switches: {core: {ports: {a: {}, wan: {uplink: net}}}}
         hosts:
           h1:
             port: core/a
             address: dhcp
+          up:
+            veth: lab1-up
+            address: 192.0.2.1/24
+            run: python3 -m http.server 80
+        uplinks:
+          net:
+            mode: nat
+            interface: lab1-up
+            address: 192.0.2.10/24
+            inside: 10.0.0.254/24
+            max-sessions: 64
         """))
     #expect(topology.hosts.first?.address == .dhcp)
+    #expect(topology.hosts.last?.veth == "lab1-up" && topology.hosts.last?.port == nil)
+    #expect(topology.hosts.last?.run == "python3 -m http.server 80")
+    #expect(topology.uplinks.first?.maxSessions == 64)
+    #expect(topology.featureUses.isEmpty)
+  }
+
+  @Test func vethHostsAndUplinkPortsAreChecked() {
     #expect(
-      topology.featureUses == [
-        FeatureUse(
-          key: "address: dhcp", location: SourceLocation(file: "lab.yaml", line: 6, column: 5))
-      ])
+      diagnostics(
+        """
+        name: lab1
+        switches:
+          core:
+            ports:
+              a: {}
+              wan: {uplink: net, trunk: [10]}
+        hosts:
+          h1: {port: core/a, address: 10.0.0.1/24}
+          h2: {port: core/a, veth: lab1-x}
+          up: {veth: lab1-a, address: dhcp}
+        uplinks:
+          net:
+            mode: nat
+            interface: lab1-up
+            address: 192.0.2.10/24
+            inside: 10.0.0.254/24
+            max-sessions: 1
+            forward: ["tcp 80 -> h9:80"]
+          lan: {mode: host-only, inside: 10.0.1.1/24, interface: eth0}
+        """) == [
+          "lab.yaml:6:21: error: the port of nat uplink 'net' must be an access port (vlan: N)",
+          "lab.yaml:9:14: error: port 'core/a' already serves host 'h1'",
+          "lab.yaml:9:22: error: 'veth' conflicts with 'port' in host 'h2'",
+          "lab.yaml:10:14: error: interface 'lab1-a' is already the TAP of port core/a",
+          "lab.yaml:10:31: error: a veth host needs a fixed address: no lab DHCP server serves it",
+          "lab.yaml:17:19: error: invalid max-sessions '1': expected a whole number from 16 to 1048576",
+          "lab.yaml:18:15: error: host 'h9' does not exist",
+          "lab.yaml:19:3: error: uplink 'lan' is not the uplink of any port (add a port with uplink: lan)",
+          "lab.yaml:19:47: error: 'interface' does not apply to a host-only uplink",
+        ])
   }
 
   @Test func trunkRangesAndSecurityKeys() throws {
