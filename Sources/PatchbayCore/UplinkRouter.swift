@@ -21,7 +21,7 @@ public enum RouterVerdict: Sendable, Equatable {
 /// empties. Translating a frame of a known session allocates nothing.
 public struct UplinkRouter: Sendable {
   /// How the router was set up.
-  public private(set) var configuration: UplinkRouterConfiguration
+  public internal(set) var configuration: UplinkRouterConfiguration
   /// The connection-tracking table.
   public internal(set) var table: NATSessionTable
   /// The lab-side DHCP server, if configured.
@@ -32,6 +32,10 @@ public struct UplinkRouter: Sendable {
   var outsideNeighbours: NeighbourTable
   var outbox: [RouterFrame] = []
   let forwards: [UInt32: NATForward]
+  /// The NAT's own DHCP client on the physical network (`address: dhcp`).
+  public internal(set) var dhcpClient: DHCPClient?
+  // The gateway the topology names; without one, the DHCP lease's router.
+  let configuredGateway: IPv4Address?
 
   /// A router with an empty session table.
   public init(configuration: UplinkRouterConfiguration) {
@@ -47,6 +51,10 @@ public struct UplinkRouter: Sendable {
       forwards[UInt32(forward.transport.rawValue) << 16 | UInt32(forward.outsidePort)] = forward
     }
     self.forwards = forwards
+    configuredGateway = configuration.gateway
+    if configuration.outsideUsesDHCP {
+      dhcpClient = DHCPClient(hardwareAddress: configuration.outsideMAC, hostName: "patchbay-nat")
+    }
   }
 
   /// True when frames wait in the outbox.
@@ -68,12 +76,14 @@ public struct UplinkRouter: Sendable {
 
   /// Starts resolving the gateway, so the first frame out need not wait.
   public mutating func start(at now: Instant) {
+    runDHCPClient(at: now)
     if let gateway = configuration.gateway { askOutside(gateway, at: now) }
   }
 
   /// Once a second or so: expires idle sessions, gives up on neighbours that
   /// never answered, and asks again about the others.
   public mutating func tick(at now: Instant) {
+    runDHCPClient(at: now)
     table.expire(at: now)
     let insideSweep = insideNeighbours.sweep(at: now)
     count(.unresolved, times: insideSweep.expired)
@@ -121,6 +131,11 @@ public struct UplinkRouter: Sendable {
     guard bytes.count >= EthernetFrame.headerLength else { return drop(.malformed) }
     let etherType = bytes.bigEndianUInt16(at: EthernetFrame.Offset.etherType)
     if etherType == EtherType.arp.rawValue { return outsideARP(bytes, at: now) }
+    if dhcpClient != nil, etherType == EtherType.ipv4.rawValue,
+      let verdict = dhcpClientMessage(bytes, at: now)
+    {
+      return verdict
+    }
     // The NIC is promiscuous: most of what it sees is the host's or other machines' traffic.
     guard etherType == EtherType.ipv4.rawValue,
       MACAddress(unchecked: bytes, at: EthernetFrame.Offset.destination)

@@ -32,6 +32,8 @@ public struct UplinkRouterConfiguration: Sendable {
   public var insideMAC: MACAddress
   /// The NAT's own address on the physical network; nil until a DHCP client got one.
   public var outsideAddress: IPv4CIDR?
+  /// True when the NAT asks the physical network's DHCP server for its address.
+  public var outsideUsesDHCP: Bool
   /// The NAT's MAC on the physical network (its own, not the NIC's).
   public var outsideMAC: MACAddress
   /// The physical network's gateway; nil sends only to on-link addresses.
@@ -52,7 +54,8 @@ public struct UplinkRouterConfiguration: Sendable {
   /// Makes a configuration.
   public init(
     insideAddress: IPv4CIDR, insideMAC: MACAddress, outsideAddress: IPv4CIDR?,
-    outsideMAC: MACAddress, gateway: IPv4Address?, dhcp: DHCPServerConfiguration? = nil,
+    outsideUsesDHCP: Bool = false, outsideMAC: MACAddress, gateway: IPv4Address?,
+    dhcp: DHCPServerConfiguration? = nil,
     dnsServer: IPv4Address? = nil, forwards: [NATForward] = [],
     neighbours: [IPv4Address: MACAddress] = [:], maximumSessions: Int = 65_536,
     timeouts: NATTimeouts = NATTimeouts()
@@ -60,6 +63,7 @@ public struct UplinkRouterConfiguration: Sendable {
     self.insideAddress = insideAddress
     self.insideMAC = insideMAC
     self.outsideAddress = outsideAddress
+    self.outsideUsesDHCP = outsideUsesDHCP
     self.outsideMAC = outsideMAC
     self.gateway = gateway
     self.dhcp = dhcp

@@ -16,12 +16,9 @@ extension Lab {
     guard let inside = uplink.inside, let interface = uplink.interface else {
       throw LabError("uplink \(uplink.name): a NAT uplink needs 'inside' and 'interface'")
     }
-    guard case .fixed(let outside) = uplink.address else {
-      throw LabError(
-        "uplink \(uplink.name): 'address: dhcp' on the physical network is not supported yet; give the NAT a fixed address"
-      )
-    }
     _ = interface
+    var outside: IPv4CIDR?
+    if case .fixed(let cidr) = uplink.address { outside = cidr }
     let macs = topology.routerMACs(ofUplink: uplink.name)
     // The lab's own hosts on the uplink's switch, by address: known neighbours,
     // fixed DHCP leases for those that name a MAC, and never handed out.
@@ -73,7 +70,7 @@ extension Lab {
     }
     return UplinkRouterConfiguration(
       insideAddress: inside, insideMAC: macs.inside, outsideAddress: outside,
-      outsideMAC: macs.outside, gateway: uplink.gateway, dhcp: dhcp, dnsServer: dnsServer,
+      outsideUsesDHCP: uplink.address == .dhcp, outsideMAC: macs.outside, gateway: uplink.gateway, dhcp: dhcp, dnsServer: dnsServer,
       forwards: forwards, neighbours: neighbours, maximumSessions: uplink.maxSessions)
   }
 
@@ -99,6 +96,26 @@ extension Lab {
       }
     }
     return nil
+  }
+
+  /// Waits (up to 10 s) for NAT uplinks with `address: dhcp` to lease their
+  /// address, so `up` returns with the way out working; warns if one has not.
+  func waitForUplinkLeases() {
+    let asking = topology.uplinks.filter { $0.mode == .nat && $0.address == .dhcp }.map(\.name)
+    guard !asking.isEmpty else { return }
+    let deadline = Date().addingTimeInterval(10)
+    var missing = asking
+    while !missing.isEmpty && Date() < deadline {
+      let leased = Set(
+        uplinkSnapshots().filter { $0.configuration.outsideAddress != nil }.map(\.name))
+      missing.removeAll { leased.contains($0) }
+      if !missing.isEmpty { usleep(100_000) }
+    }
+    for name in missing {
+      warnings.append(
+        "uplink \(name): no DHCP lease on the physical network yet; the NAT keeps asking, and the lab cannot reach out until it has one"
+      )
+    }
   }
 
   /// The packet socket of a NAT uplink's physical side, which must exist.

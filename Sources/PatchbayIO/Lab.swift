@@ -56,7 +56,7 @@ public final class Lab: @unchecked Sendable {
   var mirrorFilters: [PacketFilter] = []
   /// Things worth telling the user about a lab that did come up (an attached
   /// interface that does not exist yet).
-  public private(set) var warnings: [String] = []
+  public internal(set) var warnings: [String] = []
 
   private init(
     topology: Topology, paths: LabPaths, taps: [TapDevice], resources: LabResources,
@@ -233,6 +233,7 @@ public final class Lab: @unchecked Sendable {
         try lab.startMirrors(filters: filters)
         try lab.startTopologyCaptures(filters: filters, topologyFile: topologyFile)
         try lab.startHostPrograms()
+        lab.waitForUplinkLeases()
         try lab.startDHCPClients()
       } catch {
         lab.tearDown()

@@ -501,3 +501,76 @@ extension UplinkRouter {
     }
   }
 }
+
+@Suite struct UplinkRouterDHCPClientTests {
+  /// The physical network's DHCP server, answering what the router broadcasts.
+  static func serve(
+    _ frame: RouterFrame, with server: inout DHCPServer, at now: Instant
+  ) throws -> [UInt8]? {
+    let request = try frame.bytes.withUnsafeBytes { raw in
+      try DHCPMessage(validating: UnsafeRawBufferPointer(rebasing: raw[42...]))
+    }
+    guard let reply = server.reply(to: request, at: now) else { return nil }
+    let udp = UDPHeader(sourcePort: 67, destinationPort: 68).emit(
+      payload: reply.emit(), pseudoHeader: .ipv4(source: gateway, destination: .broadcast))
+    let ip = IPv4Header(dontFragment: false, protocol: .udp, source: gateway, destination: .broadcast)
+      .emit(payload: udp)
+    return EthernetHeader(destination: .broadcast, source: gatewayMAC, payloadType: .ipv4)
+      .emit(payload: ip)
+  }
+
+  @Test func theNATLeasesItsOutsideAddressAndUsesTheLeasedRouter() throws {
+    var router = UplinkRouter(
+      configuration: UplinkRouterConfiguration(
+        insideAddress: inside, insideMAC: insideMAC, outsideAddress: nil, outsideUsesDHCP: true,
+        outsideMAC: outsideMAC, gateway: nil))
+    var server = DHCPServer(
+      configuration: DHCPServerConfiguration(
+        serverAddress: gateway, subnet: IPv4CIDR("192.0.2.1/24")!,
+        rangeStart: IPv4Address("192.0.2.50")!, rangeEnd: IPv4Address("192.0.2.60")!,
+        lease: .seconds(600), router: gateway))
+    // Without an address nothing leaves.
+    var early = Frames.udp(h1MAC, insideMAC, h1, 1, server: IPv4Address("198.51.100.7")!, 2)
+    #expect(router.fromInside(&early, at: .zero) == .dropped(.noOutsideAddress))
+    router.start(at: .zero)
+    var sent = router.takeOutput()
+    #expect(sent.count == 1 && sent[0].leavesOutside)
+    var offer = try #require(try Self.serve(sent[0], with: &server, at: .zero))
+    #expect(router.fromOutside(&offer, at: .zero) == .consumed)
+    sent = router.takeOutput()
+    #expect(sent.count == 1)
+    var ack = try #require(try Self.serve(sent[0], with: &server, at: .zero))
+    #expect(router.fromOutside(&ack, at: .zero) == .consumed)
+    #expect(router.configuration.outsideAddress == IPv4CIDR("192.0.2.50/24"))
+    #expect(router.configuration.gateway == gateway)
+    // It resolves the leased router at once, and renews at half the lease.
+    let arp = router.takeOutput()
+    #expect(arp.count == 1 && arp[0].bytes[12...13] == [0x08, 0x06])
+    var answer = Frames.arp(
+      .reply, from: gatewayMAC, gateway, to: outsideMAC, IPv4Address("192.0.2.50")!)
+    #expect(router.fromOutside(&answer, at: .zero) == .consumed)
+    // (ARP refreshes of the stale gateway entry aside.)
+    func dhcpFrames() -> [RouterFrame] {
+      router.takeOutput().filter { $0.bytes[12...13] == [0x08, 0x00] }
+    }
+    router.tick(at: .seconds(299))
+    #expect(dhcpFrames().isEmpty)
+    router.tick(at: .seconds(300))
+    let renewal = dhcpFrames()
+    #expect(renewal.count == 1)
+    var renewed = try #require(try Self.serve(renewal[0], with: &server, at: .seconds(300)))
+    #expect(router.fromOutside(&renewed, at: .seconds(300)) == .consumed)
+    #expect(server.leases(at: .seconds(300)).first?.grantCount == 2)
+    #expect(router.dhcpClient?.lease?.expiry == .seconds(900))
+  }
+}
+
+extension Frames {
+  /// A UDP frame to `server` (label kept apart from the server variable in tests).
+  static func udp(
+    _ sourceMAC: MACAddress, _ destinationMAC: MACAddress, _ source: IPv4Address,
+    _ sourcePort: UInt16, server destination: IPv4Address, _ destinationPort: UInt16
+  ) -> [UInt8] {
+    udp(sourceMAC, destinationMAC, source, sourcePort, destination, destinationPort)
+  }
+}

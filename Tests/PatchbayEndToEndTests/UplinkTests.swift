@@ -330,4 +330,33 @@ struct UplinkTests {
     }
     #expect(!FileManager.default.fileExists(atPath: "/sys/class/net/qs-internet"))
   }
+
+  @Test func aNATWithAddressDHCPLeasesItFromTheUpstreamServer() throws {
+    let lab = "e2natd"
+    let yaml = """
+      name: \(lab)
+      switches: {core: {ports: {h1: {}, gw: {uplink: wan}}}}
+      hosts:
+        h1: {port: core/h1, address: 10.0.11.1/24, gateway: 10.0.11.254}
+        up:
+          veth: \(lab)-wan
+          address: 198.18.11.1/24
+          run: >-
+            exec dnsmasq --keep-in-foreground --no-resolv --no-hosts --user=root --port=0
+            --bind-interfaces --interface=eth0 --dhcp-range=198.18.11.50,198.18.11.60,1h
+            --dhcp-option=3,198.18.11.1 --dhcp-leasefile=upstream.leases
+      uplinks:
+        wan: {mode: nat, interface: \(lab)-wan, address: dhcp, inside: 10.0.11.254/24}
+      """
+    try Harness.withLab(yaml, named: lab) { _ in
+      let nat = try Self.nat(lab)
+      let outside = nat["outsideAddress"] as? String ?? ""
+      #expect(outside.hasPrefix("198.18.11.5") && outside.hasSuffix("/24"), "NAT address: \(nat)")
+      #expect(nat["gateway"] as? String == "198.18.11.1")
+      let ping = try Harness.exec(lab, "h1", "ping", "-c", "2", "-W", "2", "198.18.11.1")
+      #expect(ping.status == 0, "through a DHCP-addressed NAT: \(ping.output)")
+      let leases = (try? String(contentsOfFile: "/run/patchbay/\(lab)/upstream.leases", encoding: .utf8)) ?? ""
+      #expect(leases.contains(nat["outsideMAC"] as? String ?? "?"), "upstream leases: \(leases)")
+    }
+  }
 }
