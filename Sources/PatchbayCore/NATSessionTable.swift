@@ -164,7 +164,9 @@ public struct NATSessionTable: Sendable {
     }
     let index = free.removeLast()
     var session = session
-    session.expiry = now + .seconds(Int64(timeouts.seconds(for: session.transport, state: .synSent, replied: false)))
+    session.expiry =
+      now
+      + .seconds(Int64(timeouts.seconds(for: session.transport, state: .synSent, replied: false)))
     slots[Int(index)] = session
     outbound[outboundKey(of: session)] = index
     inbound[inboundKey(of: session)] = index

@@ -53,7 +53,8 @@ extension UplinkRouter {
     let ownAddress = configuration.insideAddress.address
     if configuration.insideAddress.contains(message.senderProtocolAddress),
       message.senderProtocolAddress != ownAddress,
-      message.targetProtocolAddress == ownAddress || insideNeighbours.waiting[message.senderProtocolAddress] != nil
+      message.targetProtocolAddress == ownAddress
+        || insideNeighbours.waiting[message.senderProtocolAddress] != nil
     {
       release(
         insideNeighbours.learn(
@@ -92,7 +93,8 @@ extension UplinkRouter {
   {
     var reply = Array(bytes[0..<packet.end])
     reply.withUnsafeMutableBytes { out in
-      let source = MACAddress(unchecked: UnsafeRawBufferPointer(out), at: EthernetFrame.Offset.source)
+      let source = MACAddress(
+        unchecked: UnsafeRawBufferPointer(out), at: EthernetFrame.Offset.source)
       source.store(into: out, at: EthernetFrame.Offset.destination)
       (outside ? configuration.outsideMAC : configuration.insideMAC)
         .store(into: out, at: EthernetFrame.Offset.source)
@@ -191,7 +193,9 @@ extension UplinkRouter {
   /// Sends frames that waited for `mac`, addressed to it.
   mutating func release(_ frames: [RouterFrame], to mac: MACAddress) {
     for var frame in frames {
-      frame.bytes.withUnsafeMutableBytes { mac.store(into: $0, at: EthernetFrame.Offset.destination) }
+      frame.bytes.withUnsafeMutableBytes {
+        mac.store(into: $0, at: EthernetFrame.Offset.destination)
+      }
       outbox.append(frame)
     }
   }

@@ -107,7 +107,8 @@ extension UplinkRouter {
     }
     track(index, fields, fromInside: true, byteCount: packet.end - packet.ip, at: now)
     let session = table[index]
-    let nextHop = outside.contains(session.remoteAddress) ? session.remoteAddress : configuration.gateway
+    let nextHop =
+      outside.contains(session.remoteAddress) ? session.remoteAddress : configuration.gateway
     guard let nextHop else { return drop(.unresolved) }
     let editor = PacketEditor(
       bytes: frame, ip: packet.ip, checksum: fields.checksum,
@@ -248,14 +249,17 @@ extension UplinkRouter {
     case .icmp: quotedChecksum = inner.transport + ICMPPacket.Offset.checksum
     }
     let hasChecksum =
-      quotedChecksum.map { $0 + 2 <= packet.end && !(transport == .udp && bytes.bigEndianUInt16(at: $0) == 0) }
+      quotedChecksum.map {
+        $0 + 2 <= packet.end && !(transport == .udp && bytes.bigEndianUInt16(at: $0) == 0)
+      }
       ?? false
     let quotedEditor = PacketEditor(
       bytes: frame, ip: quoted, checksum: hasChecksum ? quotedChecksum : nil,
       coversAddresses: transport != .icmp, isPartial: false, isUDP: transport == .udp)
     quotedEditor.setAddress(at: quoted + IPv4Packet.Offset.source, to: session.insideAddress)
     if transport == .icmp {
-      quotedEditor.setPort(at: inner.transport + ICMPPacket.Offset.identifier, to: session.insidePort)
+      quotedEditor.setPort(
+        at: inner.transport + ICMPPacket.Offset.identifier, to: session.insidePort)
     } else {
       quotedEditor.setPort(at: inner.transport, to: session.insidePort)
       if session.originalRemotePort != session.remotePort {

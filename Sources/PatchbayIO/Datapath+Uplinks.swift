@@ -78,7 +78,8 @@ extension Datapath {
         let router = datapath.routers[index]
         let uplink = datapath.uplinks[index]
         return UplinkSnapshot(
-          name: uplink.name, interface: uplink.interface, configuration: router.configuration, sessions: router.sessions,
+          name: uplink.name, interface: uplink.interface, configuration: router.configuration,
+          sessions: router.sessions,
           table: router.table.statistics, capacity: router.table.capacity,
           statistics: router.statistics, leases: router.leases(at: now),
           dhcp: router.dhcpServer?.statistics, sentFrames: uplink.sentFrames,

@@ -59,7 +59,8 @@ extension Lab {
       case .address(let given): address = given
       case .host(let name):
         guard let found = hostAddresses[name] ?? fixedAddress(ofHost: name, in: topology) else {
-          throw LabError("uplink \(uplink.name): forward target host '\(name)' has no fixed address")
+          throw LabError(
+            "uplink \(uplink.name): forward target host '\(name)' has no fixed address")
         }
         address = found
       }
@@ -70,7 +71,8 @@ extension Lab {
     }
     return UplinkRouterConfiguration(
       insideAddress: inside, insideMAC: macs.inside, outsideAddress: outside,
-      outsideUsesDHCP: uplink.address == .dhcp, outsideMAC: macs.outside, gateway: uplink.gateway, dhcp: dhcp, dnsServer: dnsServer,
+      outsideUsesDHCP: uplink.address == .dhcp, outsideMAC: macs.outside, gateway: uplink.gateway,
+      dhcp: dhcp, dnsServer: dnsServer,
       forwards: forwards, neighbours: neighbours, maximumSessions: uplink.maxSessions)
   }
 
@@ -153,7 +155,9 @@ extension Lab {
     try IPRoute.run(["netns", "add", namespace])
     resources.namespaces.append(namespace)
     try resources.save(paths)
-    try IPRoute.run(["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", namespace])
+    try IPRoute.run([
+      "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", namespace,
+    ])
     resources.links.append(veth)
     try resources.save(paths)
     try IPRoute.run([

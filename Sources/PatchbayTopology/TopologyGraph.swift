@@ -60,6 +60,15 @@ private struct GraphModel {
         addEdge(for: port, of: switchSpec, in: topology)
       }
     }
+    // A veth host hangs off whatever uses its root-namespace end: an uplink or an attach port.
+    for host in topology.hosts {
+      guard let veth = host.veth else { continue }
+      if let uplink = topology.uplinks.first(where: { $0.interface == veth }) {
+        edges.append(Edge(from: "uplink:\(uplink.name)", to: "host:\(host.name)", label: [veth]))
+      } else if vertices.contains(where: { $0.id == "attach:\(veth)" }) {
+        edges.append(Edge(from: "attach:\(veth)", to: "host:\(host.name)", label: [veth]))
+      }
+    }
   }
 
   private mutating func addEdge(

@@ -435,7 +435,8 @@ private struct Loader {
         error("host '\(target.host)' does not exist", at: target.location)
         continue
       }
-      if case .fixed = host.address {} else {
+      if case .fixed = host.address {
+      } else {
         error(
           "forward target host '\(target.host)' needs a fixed address (or name the address)",
           at: target.location)
@@ -741,7 +742,8 @@ private struct Loader {
     }
     checkGateway(gateway, address: address?.0)
     if case .dhcp = address?.0, veth != nil, let entry = address?.1 {
-      error("a veth host needs a fixed address: no lab DHCP server serves it", at: entry.valueLocation)
+      error(
+        "a veth host needs a fixed address: no lab DHCP server serves it", at: entry.valueLocation)
     }
     guard port != nil || veth != nil else { return nil }
     return HostSpec(
@@ -1257,7 +1259,8 @@ private struct Loader {
         users[name] = port
         let mode = uplinks.first { $0.name == name }?.mode
         if mode != .bridge, let vlanMode = draft(port)?.spec.vlanMode {
-          if case .access = vlanMode {} else {
+          if case .access = vlanMode {
+          } else {
             error(
               "the port of \(mode?.rawValue ?? "") uplink '\(name)' must be an access port (vlan: N)",
               at: entry.valueLocation)

@@ -21,7 +21,8 @@ extension LabDaemon {
         records.append(natRecord(snapshot, port: port))
       case .bridge:
         records.append(
-          UplinkRecord(name: uplink.name, mode: uplink.mode.rawValue, port: port,
+          UplinkRecord(
+            name: uplink.name, mode: uplink.mode.rawValue, port: port,
             interface: uplink.interface))
       case .hostOnly:
         records.append(

@@ -174,11 +174,23 @@ final class LabDaemon: @unchecked Sendable {
             rates: rates.popFirst())
         })
     }
+    // DHCP hosts show the address they leased.
+    var leased: [String: String] = [:]
+    if topology.hosts.contains(where: { $0.address == .dhcp }) {
+      for snapshot in lab.uplinkSnapshots() {
+        let prefix = snapshot.configuration.insideAddress.prefixLength
+        for lease in snapshot.leases {
+          leased[lease.hardwareAddress.description] = "\(lease.address)/\(prefix) (dhcp)"
+        }
+      }
+    }
     let hosts = topology.hosts.map { host in
-      HostStatus(
+      let mac = topology.macAddress(of: host).description
+      return HostStatus(
         name: host.name, namespace: lab.paths.namespace(ofHost: host.name),
-        port: host.port?.description ?? "veth \(host.veth ?? "")", address: host.address?.description,
-        mac: topology.macAddress(of: host).description)
+        port: host.port?.description ?? "veth \(host.veth ?? "")",
+        address: host.address == .dhcp ? leased[mac] ?? "dhcp" : host.address?.description,
+        mac: mac)
     }
     return LabStatus(
       name: topology.name, pid: getpid(), topologyFile: topology.sourcePath,

@@ -39,7 +39,8 @@ enum LabSummary {
     for host in topology.hosts {
       guard let veth = host.veth else { continue }
       lines.append(
-        "  host \(host.name) (\(host.address?.description ?? "no address")) sits behind veth \(veth)")
+        "  host \(host.name) (\(host.address?.description ?? "no address")) sits behind veth \(veth)"
+      )
     }
     let paths = LabPaths(name: topology.name)
     lines.append(
@@ -55,10 +56,12 @@ enum LabSummary {
         "  sudo patchbay exec \(topology.name) \(fixedHosts[0].0) -- ping -c3 \(fixedHosts[1].1)")
     }
     if let outside = topology.hosts.first(where: { $0.veth != nil }),
-      case .fixed(let cidr) = outside.address, let inside = topology.hosts.first(where: { $0.port != nil }),
+      case .fixed(let cidr) = outside.address,
+      let inside = topology.hosts.first(where: { $0.port != nil }),
       topology.uplinks.contains(where: { $0.mode == .nat })
     {
-      lines.append("  sudo patchbay exec \(topology.name) \(inside.name) -- ping -c3 \(cidr.address)")
+      lines.append(
+        "  sudo patchbay exec \(topology.name) \(inside.name) -- ping -c3 \(cidr.address)")
       lines.append("  sudo patchbay nat \(topology.name)")
     }
     lines.append("  sudo patchbay status \(topology.name)")

@@ -52,7 +52,9 @@ struct NATCommand: ParsableCommand {
         + "(created \(counters["sessions-created"] ?? 0), expired \(counters["sessions-expired"] ?? 0), "
         + "evicted \(counters["sessions-evicted"] ?? 0))")
     if !uplink.sessions.isEmpty {
-      var rows = [["PROTO", "INSIDE", "OUTSIDE", "REMOTE", "STATE", "IDLE", "EXPIRES", "OUT", "IN"]]
+      var rows = [
+        ["PROTO", "INSIDE", "OUTSIDE", "REMOTE", "STATE", "IDLE", "EXPIRES", "OUT", "IN"]
+      ]
       for session in uplink.sessions.reversed() {
         rows.append([
           session.transport + (session.forwarded ? " (fwd)" : ""), session.inside,

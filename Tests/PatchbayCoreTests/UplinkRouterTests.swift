@@ -187,7 +187,8 @@ extension UplinkRouter {
     #expect(out.sourceMAC == outsideMAC && out.destinationMAC == gatewayMAC)
     #expect(out.ttl == 63 && out.checksumsValid)
 
-    var synAck = Frames.tcp(gatewayMAC, outsideMAC, server, 80, outside.address, 40_000, [.syn, .ack])
+    var synAck = Frames.tcp(
+      gatewayMAC, outsideMAC, server, 80, outside.address, 40_000, [.syn, .ack])
     #expect(router.fromOutside(&synAck, at: .seconds(1)) == .toInside)
     let back = try Seen(synAck)
     #expect(back.destination == h1 && back.destinationPort == 40_000)
@@ -213,7 +214,8 @@ extension UplinkRouter {
     #expect(router.fromInside(&ping, at: .seconds(1)) == .consumed)
     let asked = router.takeOutput()
     #expect(asked.count == 1 && asked[0].leavesOutside)
-    #expect(asked[0].bytes == Frames.arp(.request, from: outsideMAC, outside.address, to: .zero, gateway))
+    #expect(
+      asked[0].bytes == Frames.arp(.request, from: outsideMAC, outside.address, to: .zero, gateway))
     var reply = Frames.arp(.reply, from: gatewayMAC, gateway, to: outsideMAC, outside.address)
     #expect(router.fromOutside(&reply, at: .seconds(1)) == .consumed)
     let released = router.takeOutput()
@@ -323,7 +325,8 @@ extension UplinkRouter {
     var router = UplinkRouter.testRouter()
     var syn = Frames.tcp(h1MAC, insideMAC, h1, 41_000, server, 80, [.syn])
     _ = router.fromInside(&syn, at: .seconds(0))
-    var synAck = Frames.tcp(gatewayMAC, outsideMAC, server, 80, outside.address, 41_000, [.syn, .ack])
+    var synAck = Frames.tcp(
+      gatewayMAC, outsideMAC, server, 80, outside.address, 41_000, [.syn, .ack])
     _ = router.fromOutside(&synAck, at: .seconds(0))
     var ack = Frames.tcp(h1MAC, insideMAC, h1, 41_000, server, 80, [.ack])
     _ = router.fromInside(&ack, at: .seconds(0))
@@ -333,7 +336,8 @@ extension UplinkRouter {
     var fin = Frames.tcp(h1MAC, insideMAC, h1, 41_000, server, 80, [.fin, .ack])
     _ = router.fromInside(&fin, at: .seconds(86_400))
     #expect(router.sessions.first?.tcpState == .finWait)
-    var finBack = Frames.tcp(gatewayMAC, outsideMAC, server, 80, outside.address, 41_000, [.fin, .ack])
+    var finBack = Frames.tcp(
+      gatewayMAC, outsideMAC, server, 80, outside.address, 41_000, [.fin, .ack])
     _ = router.fromOutside(&finBack, at: .seconds(86_400))
     #expect(router.sessions.first?.tcpState == .lastAck)
     var last = Frames.tcp(h1MAC, insideMAC, h1, 41_000, server, 80, [.ack])
@@ -349,7 +353,8 @@ extension UplinkRouter {
     var router = UplinkRouter.testRouter()
     var syn = Frames.tcp(h1MAC, insideMAC, h1, 42_000, server, 80, [.syn])
     _ = router.fromInside(&syn, at: .seconds(0))
-    var reset = Frames.tcp(gatewayMAC, outsideMAC, server, 80, outside.address, 42_000, [.rst, .ack])
+    var reset = Frames.tcp(
+      gatewayMAC, outsideMAC, server, 80, outside.address, 42_000, [.rst, .ack])
     #expect(router.fromOutside(&reset, at: .seconds(0)) == .toInside)
     #expect(router.sessions.first?.tcpState == .close)
     router.tick(at: .seconds(10))
@@ -407,7 +412,8 @@ extension UplinkRouter {
     // As a guest with checksum offload sends it: the field holds the pseudo-header sum.
     let length = UInt16(frame.count - 34)
     let partial = ~InternetChecksum.finish(
-      InternetChecksum.pseudoHeaderSum(source: h1, destination: server, protocol: .tcp, length: length))
+      InternetChecksum.pseudoHeaderSum(
+        source: h1, destination: server, protocol: .tcp, length: length))
     frame[50] = UInt8(partial >> 8)
     frame[51] = UInt8(partial & 0xFF)
     let header = VirtioNetHeader(
@@ -437,7 +443,8 @@ extension UplinkRouter {
     #expect(echo.destinationMAC == h1MAC && echo.checksumsValid)
     #expect(frames[1].bytes[34] == ICMPType.echoReply.rawValue)
     let outsideEcho = try Seen(frames[2].bytes)
-    #expect(frames[2].leavesOutside && outsideEcho.destination == gateway && outsideEcho.checksumsValid)
+    #expect(
+      frames[2].leavesOutside && outsideEcho.destination == gateway && outsideEcho.checksumsValid)
   }
 
   @Test func dnsToTheRouterIsRelayedAndAnswersComeFromTheRouter() throws {
@@ -450,7 +457,8 @@ extension UplinkRouter {
     #expect(router.fromInside(&query, at: .seconds(1)) == .toOutside)
     let out = try Seen(query)
     #expect(out.destination == resolver && out.destinationPort == 53)
-    #expect(out.destinationMAC == resolverMAC && out.source == outside.address && out.checksumsValid)
+    #expect(
+      out.destinationMAC == resolverMAC && out.source == outside.address && out.checksumsValid)
     var answer = Frames.udp(resolverMAC, outsideMAC, resolver, 53, outside.address, out.sourcePort)
     #expect(router.fromOutside(&answer, at: .seconds(1)) == .toInside)
     let back = try Seen(answer)
@@ -513,8 +521,10 @@ extension UplinkRouter {
     guard let reply = server.reply(to: request, at: now) else { return nil }
     let udp = UDPHeader(sourcePort: 67, destinationPort: 68).emit(
       payload: reply.emit(), pseudoHeader: .ipv4(source: gateway, destination: .broadcast))
-    let ip = IPv4Header(dontFragment: false, protocol: .udp, source: gateway, destination: .broadcast)
-      .emit(payload: udp)
+    let ip = IPv4Header(
+      dontFragment: false, protocol: .udp, source: gateway, destination: .broadcast
+    )
+    .emit(payload: udp)
     return EthernetHeader(destination: .broadcast, source: gatewayMAC, payloadType: .ipv4)
       .emit(payload: ip)
   }

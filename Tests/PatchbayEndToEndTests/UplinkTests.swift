@@ -33,7 +33,7 @@ struct UplinkTests {
         veth: \(lab)-wan
         address: \(upstream)/24
         run: >-
-          mkdir -p site && echo upstream-page > site/index.html &&
+          mkdir -p site && echo upstream-page > site/index.html;
           dnsmasq --keep-in-foreground --no-resolv --no-hosts --user=root --bind-interfaces
           --listen-address=\(upstream) --address=/www.lab.test/\(upstream) &
           python3 \(flows) udp-server \(upstream) 7000 &
@@ -103,8 +103,10 @@ struct UplinkTests {
       let stop = try Self.listen(Self.lab, "up", filter: "ip and not arp")
       let ping = try Harness.exec(Self.lab, "h1", "ping", "-c", "2", "-W", "2", Self.upstream)
       #expect(ping.status == 0, "ping through NAT failed: \(ping.output)")
-      let page = try Harness.exec(Self.lab, "h2", "curl", "-s", "-m", "5", "http://\(Self.upstream)/")
-      #expect(page.output.contains("upstream-page"), "curl through NAT: \(page.output) \(page.errors)")
+      let page = try Harness.exec(
+        Self.lab, "h2", "curl", "-s", "-m", "5", "http://\(Self.upstream)/")
+      #expect(
+        page.output.contains("upstream-page"), "curl through NAT: \(page.output) \(page.errors)")
       // A name resolved through the router's DNS relay (the lab's gateway address).
       let lookup = try Harness.exec(
         Self.lab, "h1", "busybox", "nslookup", "www.lab.test", "10.0.8.254")
@@ -185,7 +187,8 @@ struct UplinkTests {
   @Test func dhcpHandsOutDistinctAddressesAndRenewsThem() throws {
     try Harness.withLab(Self.topology, named: Self.lab) { _ in
       func address(of host: String) throws -> String {
-        let shown = try Harness.exec(Self.lab, host, "ip", "-4", "-o", "addr", "show", "dev", "eth0")
+        let shown = try Harness.exec(
+          Self.lab, host, "ip", "-4", "-o", "addr", "show", "dev", "eth0")
         let words = shown.output.split(separator: " ")
         let index = try #require(words.firstIndex(of: "inet"), "no address on \(host)")
         return String(words[index + 1])
@@ -222,7 +225,8 @@ struct UplinkTests {
     try Harness.withLab(Self.topology, named: Self.lab) { _ in
       var best: (local: Double, nat: Double) = (0, 0)
       for _ in 0..<2 {
-        let local = try Iperf.measure(Self.lab, from: "h1", to: "h2", address: "10.0.8.2", seconds: 4)
+        let local = try Iperf.measure(
+          Self.lab, from: "h1", to: "h2", address: "10.0.8.2", seconds: 4)
         let nat = try Iperf.measure(
           Self.lab, from: "h1", to: "up", address: Self.upstream, seconds: 4)
         print(
@@ -238,34 +242,38 @@ struct UplinkTests {
   @Test func tenThousandUDPFlowsAndAThousandTCPConnectionsAreAllTracked() throws {
     try Harness.withLab(Self.topology, named: Self.lab) { _ in
       try Self.waitForServer("h4", Self.upstream, 7001)
-      var clients: [(String, Process, Pipe)] = []
-      for (host, mode, count) in [
-        ("h1", "udp-clients", 4000), ("h2", "udp-clients", 3000), ("h3", "udp-clients", 3000),
-        ("h1", "tcp-clients", 500), ("h2", "tcp-clients", 500),
-      ] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        process.arguments = [
-          "netns", "exec", "\(Self.lab)-\(host)", "python3", Self.flows, mode, Self.upstream,
-          mode == "udp-clients" ? "7000" : "7001", "\(count)",
-        ]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        clients.append(("\(host) \(mode)", process, output))
-      }
-      for (name, process, output) in clients {
-        let text = String(
-          decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
-        let counts = parts.last?.split(separator: "/") ?? []
-        #expect(counts.count == 2 && counts[0] == counts[1], "\(name): \(text)")
+      // A load burst: not while another suite measures a rate.
+      try Iperf.exclusively {
+        var clients: [(String, Process, Pipe)] = []
+        for (host, mode, count) in [
+          ("h1", "udp-clients", 4000), ("h2", "udp-clients", 3000), ("h3", "udp-clients", 3000),
+          ("h1", "tcp-clients", 500), ("h2", "tcp-clients", 500),
+        ] {
+          let process = Process()
+          process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+          process.arguments = [
+            "netns", "exec", "\(Self.lab)-\(host)", "python3", Self.flows, mode, Self.upstream,
+            mode == "udp-clients" ? "7000" : "7001", "\(count)",
+          ]
+          let output = Pipe()
+          process.standardOutput = output
+          process.standardError = FileHandle.nullDevice
+          try process.run()
+          clients.append(("\(host) \(mode)", process, output))
+        }
+        for (name, process, output) in clients {
+          let text = String(
+            decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+          process.waitUntilExit()
+          let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
+          let counts = parts.last?.split(separator: "/") ?? []
+          #expect(counts.count == 2 && counts[0] == counts[1], "\(name): \(text)")
+        }
       }
       let nat = try Self.nat()
       let sessions = nat["sessions"] as? [[String: Any]] ?? []
-      let h4Address = try Harness.exec(Self.lab, "h4", "ip", "-4", "-o", "addr", "show", "dev", "eth0")
+      let h4Address =
+        try Harness.exec(Self.lab, "h4", "ip", "-4", "-o", "addr", "show", "dev", "eth0")
         .output.split(separator: " ").drop { $0 != "inet" }.dropFirst().first
         .map { String($0.split(separator: "/")[0]) } ?? "-"
       // The clients' sessions: h4 only probed the TCP server.
@@ -291,7 +299,9 @@ struct UplinkTests {
     let yaml = Self.topology.replacingOccurrences(of: Self.lab, with: lab)
       .replacingOccurrences(of: "forward: [\"tcp 8080 -> h1:80\"]", with: "max-sessions: 16")
     try Harness.withLab(yaml, named: lab) { _ in
-      for _ in 0..<50 where (try? Harness.exec(lab, "h1", "ping", "-c", "1", "-W", "1", Self.upstream))?.status != 0 {
+      for _ in 0..<50
+      where (try? Harness.exec(lab, "h1", "ping", "-c", "1", "-W", "1", Self.upstream))?.status != 0
+      {
         usleep(100_000)
       }
       let sent = try Harness.exec(
@@ -323,7 +333,8 @@ struct UplinkTests {
         usleep(100_000)
       }
       #expect(page.contains("hello from the internet"), "quickstart page: \(page)")
-      let leased = try Harness.exec("quickstart", "h3", "ip", "-4", "-o", "addr", "show", "dev", "eth0")
+      let leased = try Harness.exec(
+        "quickstart", "h3", "ip", "-4", "-o", "addr", "show", "dev", "eth0")
       #expect(leased.output.contains("inet 10.0.0.1"), "h3: \(leased.output)")
       let ping = try Harness.exec("quickstart", "h3", "ping", "-c", "1", "-W", "2", "203.0.113.1")
       #expect(ping.status == 0, "h3 through NAT: \(ping.output)")
@@ -355,7 +366,8 @@ struct UplinkTests {
       #expect(nat["gateway"] as? String == "198.18.11.1")
       let ping = try Harness.exec(lab, "h1", "ping", "-c", "2", "-W", "2", "198.18.11.1")
       #expect(ping.status == 0, "through a DHCP-addressed NAT: \(ping.output)")
-      let leases = (try? String(contentsOfFile: "/run/patchbay/\(lab)/upstream.leases", encoding: .utf8)) ?? ""
+      let leases =
+        (try? String(contentsOfFile: "/run/patchbay/\(lab)/upstream.leases", encoding: .utf8)) ?? ""
       #expect(leases.contains(nat["outsideMAC"] as? String ?? "?"), "upstream leases: \(leases)")
     }
   }
