@@ -406,6 +406,35 @@ extension UplinkRouter {
     }
   }
 
+  @Test func fragmentationNeededQuotingOnlyEightBytesOfTCPIsTranslatedBack() throws {
+    var router = UplinkRouter.testRouter()
+    var syn = Frames.tcp(h1MAC, insideMAC, h1, 45_000, server, 443, [.syn])
+    _ = router.fromInside(&syn, at: .seconds(1))
+    // RFC 792's minimum: the IP header and the first 8 bytes (ports and sequence number):
+    // the TCP checksum is not quoted, so only the quoted IP header's checksum can be kept.
+    let quoted = Array(syn[14..<(14 + 20 + 8)])
+    var icmp: [UInt8] = [3, 4, 0, 0, 0, 0, 0x05, 0xDC] + quoted
+    icmp.withUnsafeMutableBytes { bytes in
+      bytes.storeBigEndian(InternetChecksum.checksum(UnsafeRawBufferPointer(bytes)), at: 2)
+    }
+    let ip = IPv4Header(protocol: .icmp, source: gateway, destination: outside.address)
+      .emit(payload: icmp)
+    var frame = EthernetHeader(destination: outsideMAC, source: gatewayMAC, payloadType: .ipv4)
+      .emit(payload: ip)
+    #expect(router.fromOutside(&frame, at: .seconds(1)) == .toInside)
+    let seen = try Seen(frame)
+    #expect(seen.destination == h1 && seen.checksumsValid)
+    let inner = Array(frame[(14 + 20 + 8)...])
+    try inner.withUnsafeBytes { raw in
+      let header = UnsafeRawBufferPointer(rebasing: raw[0..<20])
+      #expect(InternetChecksum.checksum(header) == 0)
+      #expect(raw.bigEndianUInt32(at: 12) == h1.rawValue)
+      #expect(raw.bigEndianUInt16(at: 20) == 45_000)
+    }
+    // The MTU the router asked for is passed on untouched.
+    #expect(frame[14 + 20 + 6] == 0x05 && frame[14 + 20 + 7] == 0xDC)
+  }
+
   @Test func aPartialChecksumKeepsThePseudoHeaderSumOfTheNewAddresses() throws {
     var router = UplinkRouter.testRouter()
     var frame = Frames.tcp(h1MAC, insideMAC, h1, 43_000, server, 80, [.syn], payload: [1, 2, 3, 4])

@@ -312,7 +312,7 @@ struct CaptureTests {
   }
 
   @Test func aSlowReaderLosesCaptureFramesNotSwitchingSpeed() throws {
-    try Harness.withLab(Self.topology, named: Self.lab) { _ in
+    try Harness.withLab(Self.topology, named: Self.lab, exclusive: true) { _ in
       var baseline = try Iperf.measure(
         Self.lab, from: "h1", to: "h2", address: "10.0.6.2", seconds: 3)
       // A reader that reads nothing until the end: its pipe fills, then the

@@ -139,8 +139,22 @@ enum Harness {
 
   /// Brings up `yaml` detached, runs `body`, and always takes the lab down,
   /// failing the test if anything of it survives `patchbay down`.
+  ///
+  /// Suites run in parallel. A test that measures throughput or rates, or
+  /// loads the machine on purpose, passes `exclusive: true` and runs with no
+  /// other lab test beside it (two cores are easily starved); the others
+  /// share the machine.
   static func withLab(
-    _ yaml: String, named lab: String, sourceLocation: SourceLocation = #_sourceLocation,
+    _ yaml: String, named lab: String, exclusive: Bool = false,
+    sourceLocation: SourceLocation = #_sourceLocation, _ body: (String) throws -> Void
+  ) throws {
+    try (exclusive ? LabGate.shared.exclusive : LabGate.shared.sharing) {
+      try withLabUngated(yaml, named: lab, sourceLocation: sourceLocation, body)
+    }
+  }
+
+  private static func withLabUngated(
+    _ yaml: String, named lab: String, sourceLocation: SourceLocation,
     _ body: (String) throws -> Void
   ) throws {
     forceClean(lab)
@@ -204,5 +218,49 @@ enum Harness {
       h2: {port: core/h2, address: 10.0.0.2/24}
       h3: {port: core/h3, address: 10.0.0.3/24}
     """
+  }
+}
+
+/// A readers-writer gate over the machine for end-to-end tests: any number
+/// share it, or one has it alone. A waiting exclusive test stops new sharers,
+/// so it is never starved.
+final class LabGate: @unchecked Sendable {
+  // Sendable: every field is touched only with `condition` locked.
+  static let shared = LabGate()
+  private let condition = NSCondition()
+  private var sharers = 0
+  private var isExclusive = false
+  private var waitingExclusive = 0
+
+  /// Runs `body` beside other sharers.
+  func sharing(_ body: () throws -> Void) rethrows {
+    condition.lock()
+    while isExclusive || waitingExclusive > 0 { condition.wait() }
+    sharers += 1
+    condition.unlock()
+    defer {
+      condition.lock()
+      sharers -= 1
+      condition.broadcast()
+      condition.unlock()
+    }
+    try body()
+  }
+
+  /// Runs `body` with nobody else.
+  func exclusive(_ body: () throws -> Void) rethrows {
+    condition.lock()
+    waitingExclusive += 1
+    while isExclusive || sharers > 0 { condition.wait() }
+    waitingExclusive -= 1
+    isExclusive = true
+    condition.unlock()
+    defer {
+      condition.lock()
+      isExclusive = false
+      condition.broadcast()
+      condition.unlock()
+    }
+    try body()
   }
 }

@@ -35,7 +35,7 @@ struct RateLimitTests {
 
   @Test(arguments: [10, 100, 1000])
   func tcpAndUDPThroughIngressAndEgressLimitsLandWithinFivePercent(megabits: Int) throws {
-    try Harness.withLab(Self.topology, named: Self.lab) { _ in
+    try Harness.withLab(Self.topology, named: Self.lab, exclusive: true) { _ in
       let limit = Double(megabits) * 1e6
       // Ingress: what h1 sends into the switch.
       try Self.set("core/h1", "ingress=\(megabits)mbit")
@@ -70,7 +70,7 @@ struct RateLimitTests {
   }
 
   @Test func setReportsWhatItChangedAndRefusesUnknownPorts() throws {
-    try Harness.withLab(Self.topology, named: Self.lab) { _ in
+    try Harness.withLab(Self.topology, named: Self.lab, exclusive: true) { _ in
       let set = try Harness.patchbay(
         "set", Self.lab, "core/h1", "rate", "ingress=50mbit", "burst=64KiB")
       #expect(set.status == 0, "\(set.errors)")
@@ -96,7 +96,7 @@ struct RateLimitTests {
   }
 
   @Test func twoSendersWithDifferentLimitsEachGetTheirOwnRate() throws {
-    try Harness.withLab(Self.topology, named: Self.lab) { _ in
+    try Harness.withLab(Self.topology, named: Self.lab, exclusive: true) { _ in
       try Self.set("core/h1", "ingress=30mbit")
       try Self.set("core/h3", "ingress=60mbit")
       // Both at once, to the same destination.
@@ -119,7 +119,7 @@ struct RateLimitTests {
   }
 
   @Test func aLimitChangedAtRunTimeTakesEffectWithinASecond() throws {
-    try Harness.withLab(Self.topology, named: Self.lab) { _ in
+    try Harness.withLab(Self.topology, named: Self.lab, exclusive: true) { _ in
       try Self.set("core/h1", "ingress=100mbit")
       // Change the limit 2 s into a 5 s stream of 200 Mbit/s UDP.
       let changer = Thread {
@@ -147,47 +147,32 @@ struct RateLimitTests {
   }
 
   @Test func unlimitedPortsKeepFullSpeedWhileALimitedOneIsSaturated() throws {
-    try Harness.withLab(Self.topology, named: Self.lab) { _ in
+    try Harness.withLab(Self.topology, named: Self.lab, exclusive: true) { _ in
+      let alone = try Iperf.measure(Self.lab, from: "h3", to: "h4", port: 5203, seconds: 3)
       try Self.set("core/h1", "ingress=10mbit")
-      // All three runs inside one exclusive stretch, so the flood really runs
-      // beside the second measurement and no other suite's load does.
-      var best: (alone: Double, beside: Double) = (0, 0)
-      var limited: Iperf.Measurement?
-      for _ in 0..<2 where best.beside < 0.85 * best.alone || best.alone == 0 {
-        try Iperf.exclusively {
-          let alone = try Iperf.measureAlone(
-            Self.lab, from: "h3", to: "h4", address: nil, port: 5203, seconds: 3,
-            udpBitsPerSecond: nil, interval: 1)
-          // h1 pushes far more than its limit at h2 for the whole measurement.
-          nonisolated(unsafe) var saturating: Iperf.Measurement?
-          nonisolated(unsafe) var failure: (any Error)?
-          let flood = Thread {
-            do {
-              saturating = try Iperf.measureAlone(
-                Self.lab, from: "h1", to: "h2", address: nil, port: 5201, seconds: 5,
-                udpBitsPerSecond: 100e6, interval: 1)
-            } catch { failure = error }
-          }
-          flood.start()
-          usleep(1_000_000)
-          let beside = try Iperf.measureAlone(
-            Self.lab, from: "h3", to: "h4", address: nil, port: 5203, seconds: 3,
-            udpBitsPerSecond: nil, interval: 1)
-          while saturating == nil && failure == nil { usleep(50_000) }
-          if let failure { throw failure }
-          limited = saturating
-          print(
-            "unlimited pair: \(alone.bitsPerSecond / 1e9) Gbit/s alone, \(beside.bitsPerSecond / 1e9) beside"
-          )
-          best = (max(best.alone, alone.bitsPerSecond), max(best.beside, beside.bitsPerSecond))
-        }
+      // h1 pushes far more than its limit at h2 for the whole measurement.
+      nonisolated(unsafe) var saturating: Iperf.Measurement?
+      nonisolated(unsafe) var failure: (any Error)?
+      let flood = Thread {
+        do {
+          saturating = try Iperf.measure(
+            Self.lab, from: "h1", to: "h2", port: 5201, seconds: 5, udpBitsPerSecond: 100e6)
+        } catch { failure = error }
       }
-      let flood = try #require(limited)
-      #expect(abs(flood.bitsPerSecond - 10e6) <= 0.05 * 10e6, "limited: \(flood.bitsPerSecond)")
+      flood.start()
+      usleep(1_000_000)
+      let beside = try Iperf.measure(Self.lab, from: "h3", to: "h4", port: 5203, seconds: 3)
+      while saturating == nil && failure == nil { usleep(50_000) }
+      if let failure { throw failure }
+      let limited = try #require(saturating)
+      print(
+        "unlimited pair: \(alone.bitsPerSecond / 1e9) Gbit/s alone, \(beside.bitsPerSecond / 1e9) beside"
+      )
+      #expect(abs(limited.bitsPerSecond - 10e6) <= 0.05 * 10e6, "limited: \(limited.bitsPerSecond)")
       // The unlimited pair keeps its speed (two shared cores make it noisy: 15%).
       #expect(
-        best.beside >= 0.85 * best.alone,
-        "unlimited: \(best.beside / 1e9) Gbit/s beside the limited port, \(best.alone / 1e9) alone"
+        beside.bitsPerSecond >= 0.85 * alone.bitsPerSecond,
+        "unlimited: \(beside.bitsPerSecond / 1e9) Gbit/s beside the limited port, \(alone.bitsPerSecond / 1e9) alone"
       )
     }
   }
@@ -209,27 +194,13 @@ enum Iperf {
     _ lab: String, from: String, to: String, address: String? = nil, port: Int = 5201,
     seconds: Int, udpBitsPerSecond: Double? = nil, interval: Double = 1
   ) throws -> Measurement {
-    try exclusively {
-      try measureAlone(
-        lab, from: from, to: to, address: address, port: port, seconds: seconds,
-        udpBitsPerSecond: udpBitsPerSecond, interval: interval)
-    }
+    // (Tests that measure run alone: `Harness.withLab(..., exclusive: true)`.)
+    try measureAlone(
+      lab, from: from, to: to, address: address, port: port, seconds: seconds,
+      udpBitsPerSecond: udpBitsPerSecond, interval: interval)
   }
 
-  /// Runs `body` while no other measurement or load generator of any suite
-  /// runs: suites run in parallel, and a full-speed iperf3 or a burst of
-  /// 10,000 flows in one takes the two cores a rate-limit measurement in
-  /// another needs.
-  static func exclusively<T>(_ body: () throws -> T) rethrows -> T {
-    exclusive.lock()
-    defer { exclusive.unlock() }
-    return try body()
-  }
-
-  private static let exclusive = NSLock()
-
-  /// `measure` for a caller already inside `exclusively` (the lock is not reentrant).
-  static func measureAlone(
+  private static func measureAlone(
     _ lab: String, from: String, to: String, address: String?, port: Int,
     seconds: Int, udpBitsPerSecond: Double?, interval: Double
   ) throws -> Measurement {

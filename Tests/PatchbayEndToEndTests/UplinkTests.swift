@@ -222,7 +222,7 @@ struct UplinkTests {
   }
 
   @Test func iperf3ThroughNATReachesFourFifthsOfSwitchOnlyThroughput() throws {
-    try Harness.withLab(Self.topology, named: Self.lab) { _ in
+    try Harness.withLab(Self.topology, named: Self.lab, exclusive: true) { _ in
       var best: (local: Double, nat: Double) = (0, 0)
       for _ in 0..<2 {
         let local = try Iperf.measure(
@@ -240,35 +240,32 @@ struct UplinkTests {
   }
 
   @Test func tenThousandUDPFlowsAndAThousandTCPConnectionsAreAllTracked() throws {
-    try Harness.withLab(Self.topology, named: Self.lab) { _ in
+    try Harness.withLab(Self.topology, named: Self.lab, exclusive: true) { _ in
       try Self.waitForServer("h4", Self.upstream, 7001)
-      // A load burst: not while another suite measures a rate.
-      try Iperf.exclusively {
-        var clients: [(String, Process, Pipe)] = []
-        for (host, mode, count) in [
-          ("h1", "udp-clients", 4000), ("h2", "udp-clients", 3000), ("h3", "udp-clients", 3000),
-          ("h1", "tcp-clients", 500), ("h2", "tcp-clients", 500),
-        ] {
-          let process = Process()
-          process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-          process.arguments = [
-            "netns", "exec", "\(Self.lab)-\(host)", "python3", Self.flows, mode, Self.upstream,
-            mode == "udp-clients" ? "7000" : "7001", "\(count)",
-          ]
-          let output = Pipe()
-          process.standardOutput = output
-          process.standardError = FileHandle.nullDevice
-          try process.run()
-          clients.append(("\(host) \(mode)", process, output))
-        }
-        for (name, process, output) in clients {
-          let text = String(
-            decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-          process.waitUntilExit()
-          let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
-          let counts = parts.last?.split(separator: "/") ?? []
-          #expect(counts.count == 2 && counts[0] == counts[1], "\(name): \(text)")
-        }
+      var clients: [(String, Process, Pipe)] = []
+      for (host, mode, count) in [
+        ("h1", "udp-clients", 4000), ("h2", "udp-clients", 3000), ("h3", "udp-clients", 3000),
+        ("h1", "tcp-clients", 500), ("h2", "tcp-clients", 500),
+      ] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        process.arguments = [
+          "netns", "exec", "\(Self.lab)-\(host)", "python3", Self.flows, mode, Self.upstream,
+          mode == "udp-clients" ? "7000" : "7001", "\(count)",
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        clients.append(("\(host) \(mode)", process, output))
+      }
+      for (name, process, output) in clients {
+        let text = String(
+          decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
+        let counts = parts.last?.split(separator: "/") ?? []
+        #expect(counts.count == 2 && counts[0] == counts[1], "\(name): \(text)")
       }
       let nat = try Self.nat()
       let sessions = nat["sessions"] as? [[String: Any]] ?? []
