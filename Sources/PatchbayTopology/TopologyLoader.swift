@@ -429,7 +429,6 @@ private struct Loader {
     checkPortLists()
     checkMACs()
     checkHostAddresses()
-    let hostNames = Set(hosts.map(\.name))
     for target in forwardTargets {
       guard let host = hosts.first(where: { $0.name == target.host }) else {
         error("host '\(target.host)' does not exist", at: target.location)
