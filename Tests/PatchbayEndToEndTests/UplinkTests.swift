@@ -368,4 +368,26 @@ struct UplinkTests {
       #expect(leases.contains(nat["outsideMAC"] as? String ?? "?"), "upstream leases: \(leases)")
     }
   }
+
+  @Test func aRateLimitOnTheUplinkPortCapsTheLabsWayOut() throws {
+    let lab = "e2natr"
+    let yaml = Self.topology.replacingOccurrences(of: Self.lab, with: lab)
+      .replacingOccurrences(
+        of: "gw: {uplink: wan}", with: "gw: {uplink: wan, rate: {egress: 50mbit}}")
+    try Harness.withLab(yaml, named: lab, exclusive: true) { _ in
+      // The switch's egress to the uplink port is the lab's way out: frames
+      // wait in the port's queue and are handed to the router as they leave.
+      let tcp = try Iperf.measure(lab, from: "h1", to: "up", address: Self.upstream, seconds: 4)
+      let udp = try Iperf.measure(
+        lab, from: "h2", to: "up", address: Self.upstream, seconds: 4, udpBitsPerSecond: 80e6)
+      print(
+        "uplink limited to 50 Mbit/s: TCP \(tcp.bitsPerSecond / 1e6), UDP \(udp.bitsPerSecond / 1e6)"
+      )
+      for (name, measured) in [("TCP", tcp), ("UDP", udp)] {
+        #expect(
+          abs(measured.bitsPerSecond - 50e6) <= 0.05 * 50e6,
+          "\(name) through a 50 Mbit/s uplink: \(measured.bitsPerSecond / 1e6) Mbit/s")
+      }
+    }
+  }
 }
