@@ -175,16 +175,17 @@ public struct NATSessionTable: Sendable {
     return index
   }
 
-  /// Marks `index` used now and moves it to the most-recently-used end, with
-  /// the expiry its (possibly new) state gives it.
+  /// Stores `session` (changed by a frame) at `index`, used now: its expiry
+  /// follows from its (possibly new) state, and it moves to the
+  /// most-recently-used end. One write of the slot per frame.
   @inline(__always)
-  mutating func touch(_ index: Int32, at now: Instant) {
-    let i = Int(index)
-    let session = slots[i]!
+  mutating func store(_ session: NATSession, at index: Int32, usedAt now: Instant) {
+    var session = session
     let seconds = timeouts.seconds(
       for: session.transport, state: session.tcpState, replied: session.hasReply)
-    slots[i]!.lastUsed = now
-    slots[i]!.expiry = Instant(nanoseconds: now.nanoseconds &+ seconds &* 1_000_000_000)
+    session.lastUsed = now
+    session.expiry = Instant(nanoseconds: now.nanoseconds &+ seconds &* 1_000_000_000)
+    slots[Int(index)] = session
     guard index != tail else { return }
     unlink(index)
     append(index)

@@ -5,6 +5,26 @@ import PatchbayWire
 
 /// A transport header's fields the NAT reads.
 struct TransportFields {
+  /// What reading a packet's transport header gave.
+  enum Read {
+    case fields(TransportFields)
+    case refused(NATDropReason)
+  }
+
+  /// The fields of `packet`'s transport header, or why the NAT cannot
+  /// translate it: a protocol other than TCP, UDP and ICMP, or a header cut short.
+  @inline(__always)
+  static func read(_ bytes: UnsafeRawBufferPointer, _ packet: IPv4Layout) -> Read {
+    guard NATTransport(rawValue: packet.protocolNumber) != nil else {
+      return .refused(.unsupportedProtocol)
+    }
+    guard
+      let fields = TransportFields(
+        bytes, protocolNumber: packet.protocolNumber, at: packet.transport, end: packet.end)
+    else { return .refused(.malformed) }
+    return .fields(fields)
+  }
+
   var transport: NATTransport
   /// Offset of the source port (ICMP: the echo identifier).
   var sourcePortOffset: Int
@@ -68,15 +88,11 @@ extension UplinkRouter {
     let bytes = UnsafeRawBufferPointer(frame)
     guard let outside = configuration.outsideAddress else { return drop(.noOutsideAddress) }
     guard !packet.isFragment else { return drop(.fragment) }
-    let isKnownProtocol =
-      packet.protocolNumber == NATTransport.tcp.rawValue
-      || packet.protocolNumber == NATTransport.udp.rawValue
-      || packet.protocolNumber == NATTransport.icmp.rawValue
-    guard isKnownProtocol else { return drop(.unsupportedProtocol) }
-    guard
-      var fields = TransportFields(
-        bytes, protocolNumber: packet.protocolNumber, at: packet.transport, end: packet.end)
-    else { return drop(.malformed) }
+    let fields: TransportFields
+    switch TransportFields.read(bytes, packet) {
+    case .fields(let read): fields = read
+    case .refused(let reason): return drop(reason)
+    }
     if fields.transport == .icmp && fields.icmpType != ICMPType.echoRequest.rawValue {
       return drop(.unsupportedProtocol)
     }
@@ -105,8 +121,8 @@ extension UplinkRouter {
         table[index].tcpState = .established
       }
     }
-    track(index, fields, fromInside: true, byteCount: packet.end - packet.ip, at: now)
-    let session = table[index]
+    let session = track(
+      index, fields, fromInside: true, byteCount: packet.end - packet.ip, at: now)
     let nextHop =
       outside.contains(session.remoteAddress) ? session.remoteAddress : configuration.gateway
     guard let nextHop else { return drop(.unresolved) }
@@ -123,7 +139,6 @@ extension UplinkRouter {
     if fields.destinationPortOffset >= 0 && session.remotePort != fields.destinationPort {
       editor.setPort(at: fields.destinationPortOffset, to: session.remotePort)
     }
-    fields.sourcePort = session.outsidePort
     configuration.outsideMAC.store(into: frame, at: EthernetFrame.Offset.source)
     statistics.translatedOut &+= 1
     guard let mac = outsideNeighbours.mac(of: nextHop) else {
@@ -141,15 +156,11 @@ extension UplinkRouter {
   ) -> RouterVerdict {
     let bytes = UnsafeRawBufferPointer(frame)
     guard !packet.isFragment else { return drop(.fragment) }
-    let isKnownProtocol =
-      packet.protocolNumber == NATTransport.tcp.rawValue
-      || packet.protocolNumber == NATTransport.udp.rawValue
-      || packet.protocolNumber == NATTransport.icmp.rawValue
-    guard isKnownProtocol else { return drop(.unsupportedProtocol) }
-    guard
-      let fields = TransportFields(
-        bytes, protocolNumber: packet.protocolNumber, at: packet.transport, end: packet.end)
-    else { return drop(.malformed) }
+    let fields: TransportFields
+    switch TransportFields.read(bytes, packet) {
+    case .fields(let read): fields = read
+    case .refused(let reason): return drop(reason)
+    }
     var remotePort = fields.sourcePort
     var outsidePort = fields.destinationPort
     if fields.transport == .icmp {
@@ -183,8 +194,8 @@ extension UplinkRouter {
     }
     guard let index else { return drop(.unsolicited) }
     guard packet.timeToLive > 1 else { return drop(.ttlExpired) }
-    track(index, fields, fromInside: false, byteCount: packet.end - packet.ip, at: now)
-    let session = table[index]
+    let session = track(
+      index, fields, fromInside: false, byteCount: packet.end - packet.ip, at: now)
     let editor = PacketEditor(
       bytes: frame, ip: packet.ip, checksum: fields.checksum,
       coversAddresses: fields.transport != .icmp, isPartial: isPartial(header, fields),
@@ -217,7 +228,7 @@ extension UplinkRouter {
   ) -> RouterVerdict {
     let bytes = UnsafeRawBufferPointer(frame)
     let quoted = packet.transport + ICMPPacket.headerLength
-    guard let inner = IPv4QuotedLayout(bytes, at: quoted, end: packet.end),
+    guard let inner = IPv4Layout(quotedIn: bytes, at: quoted, end: packet.end),
       inner.source == configuration.outsideAddress?.address,
       let transport = NATTransport(rawValue: inner.protocolNumber)
     else { return drop(.malformed) }
@@ -304,11 +315,12 @@ extension UplinkRouter {
     fields.transport != .icmp && header.flags & VirtioNetHeader.needsChecksum != 0
   }
 
-  /// Updates the session's TCP state, reply flag and counters, and renews it.
+  /// Updates the session's TCP state, reply flag and counters, renews it,
+  /// and returns it as stored.
   @inline(__always)
   mutating func track(
     _ index: Int32, _ fields: TransportFields, fromInside: Bool, byteCount: Int, at now: Instant
-  ) {
+  ) -> NATSession {
     var session = table[index]
     // The side that opened the connection: inside, unless it came through a forward.
     let fromInitiator = fromInside != session.isForwarded
@@ -327,8 +339,8 @@ extension UplinkRouter {
       }
       if session.tcpState == .synSent { session.finMask = 0 }
     }
-    table[index] = session
-    table.touch(index, at: now)
+    table.store(session, at: index, usedAt: now)
+    return session
   }
 
   /// The TCP state after a segment with `flags`, a simplified form of the
@@ -355,27 +367,5 @@ extension UplinkRouter {
     default:
       return state
     }
-  }
-}
-
-/// The IP header quoted in an ICMP error and the first 8 bytes after it.
-struct IPv4QuotedLayout {
-  let transport: Int
-  let protocolNumber: UInt8
-  let source: IPv4Address
-  let destination: IPv4Address
-
-  init?(_ bytes: UnsafeRawBufferPointer, at ip: Int, end: Int) {
-    guard ip + IPv4Packet.minimumHeaderLength <= end else { return nil }
-    let first = bytes[ip]
-    let headerLength = Int(first & 0x0F) * 4
-    guard first >> 4 == 4, headerLength >= IPv4Packet.minimumHeaderLength,
-      ip + headerLength + 8 <= end
-    else { return nil }
-    transport = ip + headerLength
-    protocolNumber = bytes[ip + IPv4Packet.Offset.protocol]
-    source = IPv4Address(rawValue: bytes.bigEndianUInt32(at: ip + IPv4Packet.Offset.source))
-    destination = IPv4Address(
-      rawValue: bytes.bigEndianUInt32(at: ip + IPv4Packet.Offset.destination))
   }
 }

@@ -185,18 +185,32 @@ struct IPv4Layout {
   /// The TTL.
   let timeToLive: UInt8
 
+  /// The packet at `ip`, whose total length must lie inside `bytes`.
   @inline(__always)
   init?(_ bytes: UnsafeRawBufferPointer, at ip: Int) {
     guard bytes.count >= ip + IPv4Packet.minimumHeaderLength else { return nil }
+    let total = Int(bytes.bigEndianUInt16(at: ip + IPv4Packet.Offset.totalLength))
+    self.init(bytes, at: ip, end: ip + total, minimumPayload: 0)
+  }
+
+  /// The header an ICMP error quotes at `ip`: cut short by design, so it must
+  /// hold its header and the 8 bytes after it (ports, echo identifier) before
+  /// `end`, the end of the ICMP message, whatever its total length says.
+  init?(quotedIn bytes: UnsafeRawBufferPointer, at ip: Int, end: Int) {
+    self.init(bytes, at: ip, end: end, minimumPayload: 8)
+  }
+
+  @inline(__always)
+  private init?(_ bytes: UnsafeRawBufferPointer, at ip: Int, end: Int, minimumPayload: Int) {
+    guard ip + IPv4Packet.minimumHeaderLength <= min(end, bytes.count) else { return nil }
     let first = bytes[ip]
     let headerLength = Int(first & 0x0F) * 4
-    let total = Int(bytes.bigEndianUInt16(at: ip + IPv4Packet.Offset.totalLength))
     guard first >> 4 == 4, headerLength >= IPv4Packet.minimumHeaderLength,
-      total >= headerLength, ip + total <= bytes.count
+      ip + headerLength + minimumPayload <= end, end <= bytes.count
     else { return nil }
     self.ip = ip
     transport = ip + headerLength
-    end = ip + total
+    self.end = end
     protocolNumber = bytes[ip + IPv4Packet.Offset.protocol]
     source = IPv4Address(rawValue: bytes.bigEndianUInt32(at: ip + IPv4Packet.Offset.source))
     destination = IPv4Address(

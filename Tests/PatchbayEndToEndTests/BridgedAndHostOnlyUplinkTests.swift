@@ -86,10 +86,10 @@ struct BridgedAndHostOnlyUplinkTests {
       let forwarding = try String(
         contentsOfFile: "/proc/sys/net/ipv4/conf/e2ho-hostnet/forwarding", encoding: .utf8)
       #expect(forwarding.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
-      let stop = try UplinkTests.listen(upstream, nil, filter: "icmp")
+      let capture = try Capture(namespace: upstream, filter: ["icmp"])
       let escape = try Harness.exec(lab, "h1", "ping", "-c", "2", "-W", "1", "198.18.9.2")
       #expect(escape.status != 0, "a host-only lab reached another network")
-      let seen = stop()
+      let seen = UplinkTests.addresses(try capture.stop())
       #expect(seen.isEmpty, "the other network saw lab traffic: \(seen)")
     }
   }

@@ -72,35 +72,20 @@ struct UplinkTests {
     Issue.record("nothing listens on \(address):\(port)")
   }
 
-  /// Starts `tcpdump` on eth0 of `lab`'s host `host` (or of namespace `lab`
-  /// when `host` is nil) and returns a function that stops it and returns its lines.
-  static func listen(_ lab: String, _ host: String?, filter: String) throws -> () -> [String] {
-    let output = FileManager.default.temporaryDirectory
-      .appendingPathComponent("patchbay-\(UUID().uuidString).txt").path
-    FileManager.default.createFile(atPath: output, contents: nil)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-    process.arguments = [
-      "netns", "exec", host.map { "\(lab)-\($0)" } ?? lab, "tcpdump", "-lnni", "eth0",
-      "--immediate-mode", filter,
-    ]
-    process.standardOutput = FileHandle(forWritingAtPath: output)
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    usleep(700_000)
-    return {
-      kill(process.processIdentifier, SIGKILL)
-      process.waitUntilExit()
-      let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-      try? FileManager.default.removeItem(atPath: output)
-      return text.split(separator: "\n").map(String.init)
+  /// The IPv4 source and destination of each captured (untagged) frame.
+  static func addresses(_ frames: [[UInt8]]) -> [(source: String, destination: String)] {
+    frames.filter { $0.count >= 34 && $0[12] == 0x08 && $0[13] == 0x00 }.map { frame in
+      (
+        frame[26..<30].map(String.init).joined(separator: "."),
+        frame[30..<34].map(String.init).joined(separator: ".")
+      )
     }
   }
 
   @Test func labHostsReachTheUpstreamServerAndItSeesOnlyTheNATAddress() throws {
     try Harness.withLab(Self.topology, named: Self.lab) { _ in
       try Self.waitForServer("h1", Self.upstream, 80)
-      let stop = try Self.listen(Self.lab, "up", filter: "ip and not arp")
+      let capture = try Capture(namespace: "\(Self.lab)-up", filter: ["ip"])
       let ping = try Harness.exec(Self.lab, "h1", "ping", "-c", "2", "-W", "2", Self.upstream)
       #expect(ping.status == 0, "ping through NAT failed: \(ping.output)")
       let page = try Harness.exec(
@@ -115,17 +100,13 @@ struct UplinkTests {
       let refused = try Harness.exec(
         Self.lab, "h2", "python3", Self.flows, "udp-refused", Self.upstream, "9")
       #expect(refused.output.contains("refused"), "ICMP error: \(refused.output)")
-      let lines = stop()
-      let sources = Set(
-        lines.compactMap { line -> String? in
-          // "12:00:00.000000 IP 198.18.8.10.40000 > 198.18.8.1.80: ..." → the source address.
-          let words = line.split(separator: " ")
-          guard words.count > 2, words[1] == "IP" else { return nil }
-          return words[2].split(separator: ".").prefix(4).joined(separator: ".")
-        })
-      #expect(sources.contains(Self.natAddress), "upstream saw: \(lines.prefix(5))")
+      let seen = Self.addresses(try capture.stop())
+      let sources = Set(seen.map(\.source))
+      #expect(sources.contains(Self.natAddress), "upstream saw: \(seen.prefix(5))")
       #expect(sources.isSubset(of: [Self.natAddress, Self.upstream]), "upstream saw \(sources)")
-      #expect(!lines.contains { $0.contains("10.0.8.") }, "a lab address leaked upstream")
+      #expect(
+        !seen.contains { $0.source.hasPrefix("10.0.8.") || $0.destination.hasPrefix("10.0.8.") },
+        "a lab address leaked upstream")
       let nat = try Self.nat()
       let counters = nat["counters"] as? [String: Any] ?? [:]
       #expect((counters["icmp-errors-translated"] as? Int ?? 0) >= 1)
@@ -136,7 +117,7 @@ struct UplinkTests {
     try Harness.withLab(Self.topology, named: Self.lab) { _ in
       // Upstream even routes the lab's subnet to the NAT: still nothing gets in.
       try Harness.exec(Self.lab, "up", "ip", "route", "add", "10.0.8.0/24", "via", Self.natAddress)
-      let stop = try Self.listen(Self.lab, "h1", filter: "ip and not arp")
+      let capture = try Capture(namespace: "\(Self.lab)-h1", filter: ["ip"])
       _ = try Harness.exec(Self.lab, "up", "ping", "-c", "2", "-W", "1", "10.0.8.1")
       _ = try Harness.exec(
         Self.lab, "up", "python3", "-c",
@@ -149,7 +130,7 @@ struct UplinkTests {
             except OSError: pass
         """)
       usleep(300_000)
-      let seen = stop()
+      let seen = Self.addresses(try capture.stop())
       #expect(seen.isEmpty, "h1 received unsolicited traffic: \(seen)")
       let drops = try Self.nat()["drops"] as? [String: Any] ?? [:]
       #expect((drops["unsolicited"] as? Int ?? 0) >= 8, "drops: \(drops)")
