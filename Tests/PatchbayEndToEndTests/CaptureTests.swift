@@ -313,9 +313,11 @@ struct CaptureTests {
 
   @Test func aSlowReaderLosesCaptureFramesNotSwitchingSpeed() throws {
     try Harness.withLab(Self.topology, named: Self.lab, exclusive: true) { _ in
-      // Two cores run iperf3's two ends and the switch, and a TCP stream here
-      // varies by a tenth from run to run: up to three rounds of (without,
-      // with a stalled capture), judged on the first round that keeps 90%.
+      // Two cores run iperf3's two ends and the switch, and a 3 s TCP stream
+      // here varies by a fifth from run to run (rounds measured 0.80 to 1.27
+      // with/without). A switch that waited for the reader would fall to the
+      // reader's speed, here nothing: up to three rounds of (without, with a
+      // stalled capture), judged on the first round that keeps 80%.
       var baseline = Iperf.Measurement(bitsPerSecond: 0, intervals: [])
       var captured = baseline
       var capture: Background?
@@ -333,14 +335,14 @@ struct CaptureTests {
         print(
           "capture with a stalled reader, round \(round + 1): \(captured.bitsPerSecond / 1e9) Gbit/s, "
             + "without capture: \(baseline.bitsPerSecond / 1e9) Gbit/s")
-        if captured.bitsPerSecond >= 0.9 * baseline.bitsPerSecond || round == 2 {
+        if captured.bitsPerSecond >= 0.8 * baseline.bitsPerSecond || round == 2 {
           capture = running
           break
         }
         _ = running.finish()
       }
       let result = try #require(capture).finish()
-      #expect(captured.bitsPerSecond >= 0.9 * baseline.bitsPerSecond)
+      #expect(captured.bitsPerSecond >= 0.8 * baseline.bitsPerSecond)
       #expect(result.status == 0, "\(result.errors)")
       let counts = try #require(Self.summary(result.errors), "\(result.errors)")
       print("capture with a stalled reader: \(result.errors)")

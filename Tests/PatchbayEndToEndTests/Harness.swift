@@ -232,8 +232,18 @@ final class LabGate: @unchecked Sendable {
   private var isExclusive = false
   private var waitingExclusive = 0
 
-  /// Runs `body` beside other sharers.
+  /// Runs `body` beside other sharers. Reentrant on one thread (a lab test
+  /// inside another): a nested share must not wait behind an exclusive test
+  /// that is itself waiting for the outer share to end.
   func sharing(_ body: () throws -> Void) rethrows {
+    let key = "PatchbayLabGateShares"
+    let held = Thread.current.threadDictionary[key] as? Int ?? 0
+    Thread.current.threadDictionary[key] = held + 1
+    defer { Thread.current.threadDictionary[key] = held }
+    if held > 0 {
+      try body()
+      return
+    }
     condition.lock()
     while isExclusive || waitingExclusive > 0 { condition.wait() }
     sharers += 1

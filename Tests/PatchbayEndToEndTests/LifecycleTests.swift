@@ -5,61 +5,69 @@ import Testing
 @Suite(.serialized, .enabled(if: Harness.canRunLabs, "needs root with CAP_NET_ADMIN"))
 struct LifecycleTests {
   @Test func downRemovesEverythingAndIsIdempotent() throws {
-    let lab = "e2down"
-    Harness.forceClean(lab)
-    let file = try Harness.topologyFile(Harness.threeHosts(lab))
-    let up = try Harness.patchbay("up", file, "--detach")
-    #expect(up.status == 0, "\(up.errors)")
-    #expect(up.output.contains("lab \(lab) is up"), "\(up.output)")
-    #expect(Harness.namespaces(of: lab) == ["\(lab)-h1", "\(lab)-h2", "\(lab)-h3"])
-    let attributes = try FileManager.default.attributesOfItem(
-      atPath: "/run/patchbay/\(lab)/control.sock")
-    #expect((attributes[.posixPermissions] as? Int) == 0o600)
-    #expect(FileManager.default.fileExists(atPath: "/run/patchbay/\(lab)/pid"))
+    // A lab runs: through the gate that lets measuring tests run alone.
+    try LabGate.shared.sharing {
+      let lab = "e2down"
+      Harness.forceClean(lab)
+      let file = try Harness.topologyFile(Harness.threeHosts(lab))
+      let up = try Harness.patchbay("up", file, "--detach")
+      #expect(up.status == 0, "\(up.errors)")
+      #expect(up.output.contains("lab \(lab) is up"), "\(up.output)")
+      #expect(Harness.namespaces(of: lab) == ["\(lab)-h1", "\(lab)-h2", "\(lab)-h3"])
+      let attributes = try FileManager.default.attributesOfItem(
+        atPath: "/run/patchbay/\(lab)/control.sock")
+      #expect((attributes[.posixPermissions] as? Int) == 0o600)
+      #expect(FileManager.default.fileExists(atPath: "/run/patchbay/\(lab)/pid"))
 
-    let down = try Harness.patchbay("down", lab)
-    #expect(down.status == 0, "\(down.errors)")
-    #expect(Harness.leftovers(of: lab).isEmpty, "\(Harness.leftovers(of: lab))")
-    let again = try Harness.patchbay("down", lab)
-    #expect(again.status == 0)
-    #expect(again.output.contains("not running"))
-    // down also takes the topology file.
-    let upAgain = try Harness.patchbay("up", file, "--detach")
-    #expect(upAgain.status == 0, "\(upAgain.errors)")
-    let downByFile = try Harness.patchbay("down", file)
-    #expect(downByFile.status == 0, "\(downByFile.errors)")
-    #expect(Harness.leftovers(of: lab).isEmpty, "\(Harness.leftovers(of: lab))")
-    Harness.forceClean(lab)
+      let down = try Harness.patchbay("down", lab)
+      #expect(down.status == 0, "\(down.errors)")
+      #expect(Harness.leftovers(of: lab).isEmpty, "\(Harness.leftovers(of: lab))")
+      let again = try Harness.patchbay("down", lab)
+      #expect(again.status == 0)
+      #expect(again.output.contains("not running"))
+      // down also takes the topology file.
+      let upAgain = try Harness.patchbay("up", file, "--detach")
+      #expect(upAgain.status == 0, "\(upAgain.errors)")
+      let downByFile = try Harness.patchbay("down", file)
+      #expect(downByFile.status == 0, "\(downByFile.errors)")
+      #expect(Harness.leftovers(of: lab).isEmpty, "\(Harness.leftovers(of: lab))")
+      Harness.forceClean(lab)
+    }
   }
 
   @Test(arguments: [SIGTERM, SIGINT])
   func foregroundUpCleansUpOnSignal(_ signal: Int32) throws {
-    let lab = "e2sig"
-    Harness.forceClean(lab)
-    defer { Harness.forceClean(lab) }
-    let file = try Harness.topologyFile(Harness.threeHosts(lab))
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: Harness.binary)
-    process.arguments = ["up", file]
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    // Ready once the pid file is written.
-    var ready = false
-    for _ in 0..<200 {
-      if FileManager.default.fileExists(atPath: "/run/patchbay/\(lab)/pid") { ready = true; break }
-      usleep(50_000)
+    // A lab runs: through the gate that lets measuring tests run alone.
+    try LabGate.shared.sharing {
+      let lab = "e2sig"
+      Harness.forceClean(lab)
+      defer { Harness.forceClean(lab) }
+      let file = try Harness.topologyFile(Harness.threeHosts(lab))
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: Harness.binary)
+      process.arguments = ["up", file]
+      let output = Pipe()
+      process.standardOutput = output
+      process.standardError = output
+      try process.run()
+      // Ready once the pid file is written.
+      var ready = false
+      for _ in 0..<200 {
+        if FileManager.default.fileExists(atPath: "/run/patchbay/\(lab)/pid") {
+          ready = true; break
+        }
+        usleep(50_000)
+      }
+      #expect(ready, "the lab never came up")
+      let ping = try Harness.exec(lab, "h1", "ping", "-c", "1", "-W", "2", "10.0.0.2")
+      #expect(ping.status == 0, "\(ping.output)")
+      kill(process.processIdentifier, signal)
+      process.waitUntilExit()
+      let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      #expect(process.terminationStatus == 0, "\(text)")
+      #expect(text.contains("stopped"), "\(text)")
+      #expect(Harness.leftovers(of: lab).isEmpty, "\(Harness.leftovers(of: lab))")
     }
-    #expect(ready, "the lab never came up")
-    let ping = try Harness.exec(lab, "h1", "ping", "-c", "1", "-W", "2", "10.0.0.2")
-    #expect(ping.status == 0, "\(ping.output)")
-    kill(process.processIdentifier, signal)
-    process.waitUntilExit()
-    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    #expect(process.terminationStatus == 0, "\(text)")
-    #expect(text.contains("stopped"), "\(text)")
-    #expect(Harness.leftovers(of: lab).isEmpty, "\(Harness.leftovers(of: lab))")
   }
 
   /// Runs `up --detach` on `yaml` (lab `lab`), which must fail, and checks that
