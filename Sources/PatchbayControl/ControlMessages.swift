@@ -165,19 +165,25 @@ public struct PortStatus: Codable, Sendable, Equatable {
   public var txPackets: UInt64
   /// Bytes sent to the port.
   public var txBytes: UInt64
+  /// Received frames sent to exactly one port.
+  public var forwarded: UInt64
   /// Received frames that were flooded.
   public var flooded: UInt64
   /// Times the port went down (its interface vanished or went down).
   public var linkDowns: UInt64
-  /// Drops by reason (only non-zero reasons).
+  /// Received frames dropped, by reason (only non-zero reasons). With
+  /// `forwarded` and `flooded` they add up to `rxPackets`.
   public var drops: [String: UInt64]
+  /// Frames bound out of the port and dropped there, by reason (only non-zero reasons).
+  public var txDrops: [String: UInt64]
 
   /// Makes a port status.
   public init(
     name: String, kind: String, interface: String, attachedTo: String?, state: String,
     vlanMode: String, rateLimit: String, rxPackets: UInt64, rxBytes: UInt64, txPackets: UInt64,
-    txBytes: UInt64, flooded: UInt64, linkDowns: UInt64 = 0, drops: [String: UInt64],
-    rxBitsPerSecond: UInt64 = 0, rxPacketsPerSecond: UInt64 = 0, txBitsPerSecond: UInt64 = 0,
+    txBytes: UInt64, forwarded: UInt64 = 0, flooded: UInt64, linkDowns: UInt64 = 0,
+    drops: [String: UInt64], txDrops: [String: UInt64] = [:], rxBitsPerSecond: UInt64 = 0,
+    rxPacketsPerSecond: UInt64 = 0, txBitsPerSecond: UInt64 = 0,
     txPacketsPerSecond: UInt64 = 0, queuedFrames: Int = 0
   ) {
     self.rxBitsPerSecond = rxBitsPerSecond
@@ -196,9 +202,11 @@ public struct PortStatus: Codable, Sendable, Equatable {
     self.rxBytes = rxBytes
     self.txPackets = txPackets
     self.txBytes = txBytes
+    self.forwarded = forwarded
     self.flooded = flooded
     self.linkDowns = linkDowns
     self.drops = drops
+    self.txDrops = txDrops
   }
 }
 

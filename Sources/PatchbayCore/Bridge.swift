@@ -8,17 +8,24 @@ public struct BridgePortConfiguration: Sendable, Equatable {
   public var mode: PortVLANMode
   /// Whether the port starts up.
   public var isUp: Bool
+  /// What a guest on the port may send.
+  public var security: PortSecurity
 
   /// Makes a port configuration.
-  public init(name: String, mode: PortVLANMode, isUp: Bool = true) {
+  public init(
+    name: String, mode: PortVLANMode, isUp: Bool = true, security: PortSecurity = .none
+  ) {
     self.name = name
     self.mode = mode
     self.isUp = isUp
+    self.security = security
   }
 
   /// Makes an access port of `accessVLAN` (VLAN 1 unless given).
-  public init(name: String, accessVLAN: UInt16 = 1, isUp: Bool = true) {
-    self.init(name: name, mode: .access(vlan: accessVLAN), isUp: isUp)
+  public init(
+    name: String, accessVLAN: UInt16 = 1, isUp: Bool = true, security: PortSecurity = .none
+  ) {
+    self.init(name: name, mode: .access(vlan: accessVLAN), isUp: isUp, security: security)
   }
 
   /// The VLAN of an access port; nil for trunks and tunnels.
@@ -55,6 +62,11 @@ public struct Bridge: Sendable {
   // (an array of VLANBitmap values would copy a 512-byte bitmap out per read).
   private var memberWords: [UInt64]
   private var isUp: [Bool]
+  // Port security, unpacked the same way: a flag for whether frames need a
+  // look (`PortSecurity.violation(in:)`), the learning limit, protection.
+  private var inspectsFrames: [Bool]
+  private var learningLimit: [Int]
+  private var isProtected: [Bool]
 
   private enum ModeKind: UInt8, Sendable {
     case access, trunk, tunnel, monitor
@@ -73,13 +85,16 @@ public struct Bridge: Sendable {
     self.name = name
     self.ports = ports
     self.counters = Array(repeating: PortCounters(), count: ports.count)
-    self.table = MACTable(capacity: macTableSize, aging: macAging)
+    self.table = MACTable(capacity: macTableSize, aging: macAging, portCount: max(ports.count, 1))
     kinds = []
     portVLAN = []
     nativeTagged = []
     tunnelTagType = []
     memberWords = ports.flatMap { $0.mode.membership.wordArray }
     isUp = ports.map(\.isUp)
+    inspectsFrames = ports.map(\.security.inspectsFrames)
+    learningLimit = ports.map { $0.security.maximumMACs ?? .max }
+    isProtected = ports.map(\.security.isProtected)
     for port in ports {
       switch port.mode {
       case .access(let vlan):
@@ -134,9 +149,15 @@ public struct Bridge: Sendable {
     case .accepted(let classified): ingress = classified
     case .refused(let reason): return (drop(reason, on: port), dropped)
     }
+    // Checked before learning, so a refused source never enters the table.
+    if inspectsFrames[port], let reason = ports[port].security.violation(in: ethernet) {
+      return (drop(reason, on: port), ingress)
+    }
     let vlan = ingress.vlan
-    if table.learn(source, vlan: vlan, on: port, at: now) == .staticConflict {
-      return (drop(.staticConflict, on: port), ingress)
+    switch table.learn(source, vlan: vlan, on: port, at: now, limit: learningLimit[port]) {
+    case .staticConflict: return (drop(.staticConflict, on: port), ingress)
+    case .limitReached: return (drop(.macLimit, on: port), ingress)
+    default: break
     }
     let destination = ethernet.destination
     if destination.isMulticast {
@@ -152,6 +173,10 @@ public struct Bridge: Sendable {
     guard isUp[egress] else { return (drop(.portDown, on: port), ingress) }
     guard isMember(egress, of: vlan) else { return (drop(.vlanNotAllowed, on: port), ingress) }
     if refusesEgress(on: egress, of: ingress) { return (drop(.doubleTagged, on: port), ingress) }
+    if isProtected[port] && isProtected[egress] {
+      return (drop(.protectedPort, on: port), ingress)
+    }
+    counters[port].forwardedPackets &+= 1
     return (.forward(port: egress, vlan: vlan), ingress)
   }
 
@@ -232,10 +257,12 @@ public struct Bridge: Sendable {
   }
 
   /// True when a frame of `vlan` flooded from `ingress` goes out of `port`:
-  /// every up port that belongs to the VLAN, never the ingress port itself.
+  /// every up port that belongs to the VLAN, never the ingress port itself,
+  /// and never a protected port when the ingress port is protected too.
   @inline(__always)
   public func floods(to port: Int, vlan: UInt16, from ingress: Int) -> Bool {
     port != ingress && isUp[port] && isMember(port, of: vlan)
+      && !(isProtected[port] && isProtected[ingress])
   }
 
   /// The ports a frame of `vlan` from `ingress` is flooded to, in port order.
@@ -259,10 +286,28 @@ public struct Bridge: Sendable {
     counters[port][dropped: .rateLimited] &+= 1
   }
 
-  /// Counts a drop the I/O layer decided (a failed transmit, a flood that reached no port).
-  @inline(__always)
-  public mutating func countDrop(_ reason: DropReason, on port: Int) {
+  /// Counts a frame of `byteCount` bytes received on `port` and refused
+  /// before the switch looked at it (a runt read, `FrameAdmission`): received
+  /// and dropped for `reason`.
+  @inline(never)
+  public mutating func countRejected(_ reason: DropReason, byteCount: Int, on port: Int) {
+    counters[port].countReceived(byteCount: byteCount)
     counters[port][dropped: reason] &+= 1
+  }
+
+  /// Counts a flooded frame from `port` that no port took (each copy refused
+  /// on its way out): a drop (`noDestination`) instead of a flood.
+  @inline(never)
+  public mutating func countUndelivered(on port: Int) {
+    counters[port].floodedPackets &-= 1
+    counters[port][dropped: .noDestination] &+= 1
+  }
+
+  /// Counts a frame bound out of `port` and lost there (its transmit failed,
+  /// its queue was full, its interface is gone).
+  @inline(__always)
+  public mutating func countTransmitDrop(_ reason: DropReason, on port: Int) {
+    counters[port][transmitDropped: reason] &+= 1
   }
 
   /// Brings `port` up or down; going down forgets the addresses learned on it.

@@ -31,6 +31,21 @@ public enum DropReason: Int, CaseIterable, Sendable, CustomStringConvertible {
   case rateLimited
   /// Sent by a mirror's monitor port, which only receives copies.
   case monitorPort
+  /// Longer than the port's MTU allows (a giant), and not a GSO superframe.
+  case oversize
+  /// A virtio-net header that does not fit its frame: an unknown GSO type, a
+  /// GSO frame with no segment size, or a checksum request past the frame's end.
+  case badOffload
+  /// A new source address on a port that already has its `max-macs`.
+  case macLimit
+  /// A source address other than the one a `mac-lock` port may use.
+  case macLocked
+  /// An IPv4 source, ARP sender or IPv6 frame an `ip-guard` port may not send.
+  case ipGuard
+  /// A DHCP server's reply sent from a `dhcp-guard` port.
+  case dhcpGuard
+  /// From a protected port to another protected port.
+  case protectedPort
 
   /// The reason's name as `status` prints it (kebab-case).
   public var description: String {
@@ -49,6 +64,13 @@ public enum DropReason: Int, CaseIterable, Sendable, CustomStringConvertible {
     case .doubleTagged: return "double-tagged"
     case .rateLimited: return "rate-limited"
     case .monitorPort: return "monitor-port"
+    case .oversize: return "oversize"
+    case .badOffload: return "bad-offload"
+    case .macLimit: return "max-macs"
+    case .macLocked: return "mac-lock"
+    case .ipGuard: return "ip-guard"
+    case .dhcpGuard: return "dhcp-guard"
+    case .protectedPort: return "protected"
     }
   }
 }

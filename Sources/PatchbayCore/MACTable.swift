@@ -30,6 +30,9 @@ public enum LearnOutcome: Equatable, Sendable {
   case staticConflict
   /// A static entry of this port: nothing to do.
   case staticMatch
+  /// New to the port, which already has as many learned addresses as its
+  /// limit allows: not learned, and the frame should be dropped.
+  case limitReached
 }
 
 /// One row of the table, for `fdb`.
@@ -96,6 +99,8 @@ public struct MACTable: Sendable {
   }
 
   private var entries: [Entry]
+  // Learned entries per port, for per-port limits (`max-macs`).
+  private var portEntryCounts: [Int32]
   private var oldest: Int32 = -1
   private var newest: Int32 = -1
   private var freeSlots: [Int32]
@@ -104,8 +109,8 @@ public struct MACTable: Sendable {
   private let bucketShift: UInt64
   private let bucketMask: Int
 
-  /// Makes an empty table.
-  public init(capacity: Int, aging: Duration, staticCapacity: Int = 256) {
+  /// Makes an empty table for ports numbered below `portCount`.
+  public init(capacity: Int, aging: Duration, staticCapacity: Int = 256, portCount: Int = 64) {
     precondition(capacity > 0 && staticCapacity >= 0, "MAC table capacity must be positive")
     self.capacity = capacity
     self.staticCapacity = staticCapacity
@@ -115,6 +120,7 @@ public struct MACTable: Sendable {
       repeating: Entry(key: 0, lastSeen: 0, previous: -1, next: -1, port: 0, isStatic: false),
       count: slots)
     freeSlots = (0..<Int32(slots)).reversed()
+    portEntryCounts = Array(repeating: 0, count: portCount)
     // Load factor at most one half keeps probe sequences short.
     var bucketCount = 16
     while bucketCount < slots * 2 { bucketCount <<= 1 }
@@ -125,6 +131,9 @@ public struct MACTable: Sendable {
 
   /// Entries in the table, learned and static.
   public var count: Int { learnedCount + staticCount }
+
+  /// Learned entries on `port` (expired ones included until swept).
+  public func learnedCount(on port: Int) -> Int { Int(portEntryCounts[port]) }
 
   @inline(__always)
   private func home(of key: UInt64) -> Int {
@@ -158,13 +167,16 @@ public struct MACTable: Sendable {
   }
 
   /// Records that `mac` in `vlan` was seen as a source on `port` at `now`.
+  /// When the address is new to the port and the port already has `limit`
+  /// learned addresses (expired ones swept first), nothing changes and the
+  /// outcome is `limitReached`.
   ///
   /// Writes only what changed: a refresh on the same port updates the age and
   /// the recency list, never the port.
   @inline(__always)
-  public mutating func learn(_ mac: MACAddress, vlan: UInt16, on port: Int, at now: Instant)
-    -> LearnOutcome
-  {
+  public mutating func learn(
+    _ mac: MACAddress, vlan: UInt16, on port: Int, at now: Instant, limit: Int = .max
+  ) -> LearnOutcome {
     let key = MACTableKey(vlan: vlan, mac: mac).rawValue
     let found = slot(of: key)
     if found >= 0 {
@@ -172,19 +184,23 @@ public struct MACTable: Sendable {
       if entries[index].isStatic {
         return entries[index].port == Int32(port) ? .staticMatch : .staticConflict
       }
+      let previousPort = Int(entries[index].port)
+      if previousPort != port && isAtLimit(port, limit, at: now) { return .limitReached }
       let wasExpired = isExpired(index, at: now)
       entries[index].lastSeen = now.nanoseconds
       markNewest(found)
-      let previousPort = Int(entries[index].port)
       if previousPort == port {
         if wasExpired { statistics.learned += 1; return .learned }
         return .refreshed
       }
       entries[index].port = Int32(port)
+      portEntryCounts[previousPort] -= 1
+      portEntryCounts[port] += 1
       if wasExpired { statistics.learned += 1; return .learned }
       statistics.moved += 1
       return .moved(from: previousPort)
     }
+    if isAtLimit(port, limit, at: now) { return .limitReached }
     if learnedCount == capacity { evictOldest(at: now) }
     let index = freeSlots.removeLast()
     entries[Int(index)].key = key
@@ -194,8 +210,18 @@ public struct MACTable: Sendable {
     appendNewest(index)
     insertIntoIndex(index)
     learnedCount += 1
+    portEntryCounts[port] += 1
     statistics.learned += 1
     return .learned
+  }
+
+  /// True when `port` holds `limit` learned entries that have not expired.
+  /// Only then is the list swept, so a port under its limit pays one compare.
+  @inline(__always)
+  private mutating func isAtLimit(_ port: Int, _ limit: Int, at now: Instant) -> Bool {
+    guard Int(portEntryCounts[port]) >= limit else { return false }
+    expire(at: now)
+    return Int(portEntryCounts[port]) >= limit
   }
 
   /// Adds or replaces a static entry that never ages. Returns false when the
@@ -209,6 +235,7 @@ public struct MACTable: Sendable {
         guard staticCount < staticCapacity else { return false }
         unlink(found)
         learnedCount -= 1
+        portEntryCounts[Int(entries[Int(found)].port)] -= 1
         staticCount += 1
         entries[Int(found)].isStatic = true
       }
@@ -285,6 +312,7 @@ public struct MACTable: Sendable {
     removeFromIndex(index)
     freeSlots.append(index)
     learnedCount -= 1
+    portEntryCounts[Int(entries[Int(index)].port)] -= 1
   }
 
   @inline(__always)

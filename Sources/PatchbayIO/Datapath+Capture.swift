@@ -153,7 +153,7 @@ extension Datapath {
   private func mirror(_ frame: UnsafeRawBufferPointer, to global: Int) {
     let target = ports[global]
     guard target.descriptor >= 0, bridges[target.switchIndex].ports[target.portIndex].isUp else {
-      bridges[target.switchIndex].countDrop(.portDown, on: target.portIndex)
+      bridges[target.switchIndex].countTransmitDrop(.portDown, on: target.portIndex)
       return
     }
     let written =

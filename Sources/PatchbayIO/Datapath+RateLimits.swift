@@ -125,7 +125,8 @@ extension Datapath {
     case .send:
       return false
     case .drop:
-      bridges[ports[global].switchIndex].countDrop(.rateLimited, on: ports[global].portIndex)
+      bridges[ports[global].switchIndex].countTransmitDrop(
+        .rateLimited, on: ports[global].portIndex)
     case .enqueue:
       _ = encapsulation.write(frame, into: copy!)
       VirtioNetHeader(unchecked: received).shifted(by: length - frame.count)

@@ -129,6 +129,8 @@ public final class Datapath: @unchecked Sendable {
   // The earliest instant a queued frame may leave, in nanoseconds (max: none waits).
   var nextDeparture = UInt64.max
   var meters: [RateMeter]
+  // The longest frame each port accepts that is not a GSO superframe.
+  private let maximumFrameLengths: [Int]
   // Captures and mirrors, by global port (see Datapath+Capture.swift): a flag
   // per direction, and the port's taps as a range of one flat array.
   var isTappedIn: [Bool]
@@ -169,9 +171,11 @@ public final class Datapath: @unchecked Sendable {
   /// port by port, so that `ports` holds every port of every bridge once).
   /// `attachedInterfaces[i]` names the interface of packet-socket port `i` (nil for others).
   /// `routers` are the NAT uplinks whose lab side is a `.router` port.
+  /// `mtus[i]` is port `i`'s MTU (default 1500): longer frames that are not GSO
+  /// superframes are dropped as `oversize`.
   public init(
     bridges: [Bridge], ports: [DatapathPort], attachedInterfaces: [String?]? = nil,
-    routers: [DatapathUplink] = []
+    routers: [DatapathUplink] = [], mtus: [Int]? = nil
   ) throws(SystemCallError) {
     self.bridges = bridges
     self.routers = routers.map(\.router)
@@ -217,6 +221,9 @@ public final class Datapath: @unchecked Sendable {
     self.isEgressLimited = Array(repeating: false, count: ports.count)
     self.egressQueues = Array(repeating: nil, count: ports.count)
     self.meters = Array(repeating: RateMeter(), count: ports.count)
+    self.maximumFrameLengths = (mtus ?? Array(repeating: 1500, count: ports.count)).map {
+      FrameAdmission.maximumFrameLength(mtu: $0)
+    }
     self.isTappedIn = Array(repeating: false, count: ports.count)
     self.isTappedOut = Array(repeating: false, count: ports.count)
     self.tapRanges = Array(repeating: 0..<0, count: ports.count)
@@ -365,13 +372,13 @@ public final class Datapath: @unchecked Sendable {
       }
       if count == 0 { return }
       guard count >= VirtioNetHeader.byteCount else {
-        bridges[source.switchIndex].countDrop(.runt, on: source.portIndex)
+        bridges[source.switchIndex].countRejected(.runt, byteCount: count, on: source.portIndex)
         continue
       }
-      handle(
+      admit(
         UnsafeRawBufferPointer(
           start: header + VirtioNetHeader.byteCount, count: count - VirtioNetHeader.byteCount),
-        switchIndex: source.switchIndex, port: source.portIndex, at: now, depth: 0)
+        port: global, at: now)
     }
   }
 
@@ -396,14 +403,14 @@ public final class Datapath: @unchecked Sendable {
       for index in 0..<Int(count) {
         let slot = slots[index]
         guard slot.frame_length > 0 else {
-          bridges[source.switchIndex].countDrop(.runt, on: source.portIndex)
+          bridges[source.switchIndex].countRejected(.runt, byteCount: 0, on: source.portIndex)
           continue
         }
-        handle(
+        admit(
           UnsafeRawBufferPointer(
             start: UnsafeRawPointer(slot.data) + Int(slot.frame_offset),
             count: Int(slot.frame_length)),
-          switchIndex: source.switchIndex, port: source.portIndex, at: now, depth: 0)
+          port: global, at: now)
       }
       isQueueingSends = false
       flushSends()
@@ -429,7 +436,7 @@ public final class Datapath: @unchecked Sendable {
         let reason: DropReason =
           error == ENETDOWN || error == ENXIO || error == EBADF ? .portDown : .transmitFailed
         for _ in sent..<queued {
-          bridges[target.switchIndex].countDrop(reason, on: target.portIndex)
+          bridges[target.switchIndex].countTransmitDrop(reason, on: target.portIndex)
         }
       }
     }
@@ -489,6 +496,22 @@ public final class Datapath: @unchecked Sendable {
     }
   }
 
+  /// Switches a frame read from port `global`'s interface (its virtio-net
+  /// header just before it), unless `FrameAdmission` refuses it.
+  @inline(__always)
+  private func admit(_ frame: UnsafeRawBufferPointer, port global: Int, at now: Instant) {
+    let source = ports[global]
+    if let reason = FrameAdmission.verdict(
+      header: VirtioNetHeader(unchecked: frame.baseAddress! - VirtioNetHeader.byteCount),
+      frameLength: frame.count, maximumLength: maximumFrameLengths[global])
+    {
+      bridges[source.switchIndex].countRejected(
+        reason, byteCount: frame.count, on: source.portIndex)
+      return
+    }
+    handle(frame, switchIndex: source.switchIndex, port: source.portIndex, at: now, depth: 0)
+  }
+
   /// Switches one frame received on `port` of switch `switchIndex`.
   func handle(
     _ frame: UnsafeRawBufferPointer, switchIndex: Int, port ingress: Int, at now: Instant,
@@ -516,13 +539,13 @@ public final class Datapath: @unchecked Sendable {
       for egress in 0..<bridges[switchIndex].portCount
       where bridges[switchIndex].floods(to: egress, vlan: vlan, from: ingress) {
         if bridges[switchIndex].refusesEgress(on: egress, of: classified) {
-          bridges[switchIndex].countDrop(.doubleTagged, on: ingress)
+          bridges[switchIndex].countTransmitDrop(.doubleTagged, on: egress)
           continue
         }
         transmit(frame, classified, switchIndex: switchIndex, port: egress, at: now, depth: depth)
         sent += 1
       }
-      if sent == 0 { bridges[switchIndex].countDrop(.noDestination, on: ingress) }
+      if sent == 0 { bridges[switchIndex].countUndelivered(on: ingress) }
     case .drop:
       break
     }
@@ -558,7 +581,7 @@ public final class Datapath: @unchecked Sendable {
     }
     if target.isPatchCable {
       guard depth + 1 < buffers.count else {
-        bridges[switchIndex].countDrop(.transmitFailed, on: port)
+        bridges[switchIndex].countTransmitDrop(.transmitFailed, on: port)
         return
       }
       let copy = buffers[depth + 1].baseAddress! + Datapath.headroom
@@ -614,7 +637,7 @@ public final class Datapath: @unchecked Sendable {
       let reason: DropReason =
         written < 0 && (error == EIO || error == ENETDOWN || error == ENXIO)
         ? .portDown : .transmitFailed
-      bridges[switchIndex].countDrop(reason, on: port)
+      bridges[switchIndex].countTransmitDrop(reason, on: port)
     }
   }
 

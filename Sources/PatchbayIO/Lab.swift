@@ -204,7 +204,8 @@ public final class Lab: @unchecked Sendable {
           configurations.append(
             BridgePortConfiguration(
               name: port.name, mode: port.vlanMode.bridgeMode,
-              isUp: entry.kind != .packetSocket || entry.descriptor >= 0))
+              isUp: entry.kind != .packetSocket || entry.descriptor >= 0,
+              security: topology.security(of: port)))
         }
         bridges.append(
           Bridge(
@@ -220,7 +221,8 @@ public final class Lab: @unchecked Sendable {
       // (also when its initializer fails), so the rollback must not.
       packetSockets.removeAll()
       let datapath = try Datapath(
-        bridges: bridges, ports: datapathPorts, attachedInterfaces: attached, routers: uplinks)
+        bridges: bridges, ports: datapathPorts, attachedInterfaces: attached, routers: uplinks,
+        mtus: topology.switches.flatMap(\.ports).map(\.mtu))
       for (global, port) in topology.switches.flatMap(\.ports).enumerated() {
         guard let rate = port.rate else { continue }
         datapath.setRateLimits(port: global, ingress: rate.ingressLimit, egress: rate.egressLimit)

@@ -143,8 +143,12 @@ public struct PortSecuritySpec: Hashable, Sendable {
   public var maxMACs: Int?
   /// Only the configured MAC may send (`mac-lock`).
   public var macLock: Bool
+  /// The MAC `mac-lock` names; nil for `mac-lock: true` (the port's host's MAC).
+  public var lockedMAC: MACAddress?
   /// Only the host's own address as source (`ip-guard`).
   public var ipGuard: Bool
+  /// The address `ip-guard` names; nil for `ip-guard: true` (the port's host's address).
+  public var guardedAddress: IPv4Address?
   /// No DHCP server replies from this port (`dhcp-guard`).
   public var dhcpGuard: Bool
   /// Protected ports cannot talk to each other (`protected`).
@@ -152,12 +156,15 @@ public struct PortSecuritySpec: Hashable, Sendable {
 
   /// Makes a port-security value; everything off by default.
   public init(
-    maxMACs: Int? = nil, macLock: Bool = false, ipGuard: Bool = false, dhcpGuard: Bool = false,
+    maxMACs: Int? = nil, macLock: Bool = false, lockedMAC: MACAddress? = nil,
+    ipGuard: Bool = false, guardedAddress: IPv4Address? = nil, dhcpGuard: Bool = false,
     isProtected: Bool = false
   ) {
     self.maxMACs = maxMACs
-    self.macLock = macLock
-    self.ipGuard = ipGuard
+    self.macLock = macLock || lockedMAC != nil
+    self.lockedMAC = lockedMAC
+    self.ipGuard = ipGuard || guardedAddress != nil
+    self.guardedAddress = guardedAddress
     self.dhcpGuard = dhcpGuard
     self.isProtected = isProtected
   }

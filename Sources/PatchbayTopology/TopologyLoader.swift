@@ -4,9 +4,7 @@ import Yams
 /// Reads topology files: YAML text in, a validated `Topology` or every problem in the file out.
 public enum TopologyLoader {
   /// Keys whose features are validated but not built yet; each use lands in `featureUses`.
-  public static let unbuiltKeys: Set<String> = [
-    "max-macs", "mac-lock", "ip-guard", "dhcp-guard", "protected", "vms",
-  ]
+  public static let unbuiltKeys: Set<String> = ["vms"]
 
   /// Parses and checks `yaml`; `file` is the path as the user wrote it, put in front of every
   /// diagnostic. Throws every problem at once, sorted by location.
@@ -102,6 +100,8 @@ private struct Loader {
   var hostPorts: [String: PortReference] = [:]
   /// Root-namespace veth ends named by hosts.
   var vethNames: [(name: String, location: SourceLocation)] = []
+  /// `mac-lock: true` and `ip-guard: true` entries, which take their value from the port's host.
+  var hostBoundSecurity: [(port: PortReference, entry: Entry)] = []
 
   init(file: String, document: YAMLDocument) {
     self.file = file
@@ -251,6 +251,34 @@ private struct Loader {
       case "false": return false
       default: throw ValueFormatError("expected true or false")
       }
+    }
+  }
+
+  /// `mac-lock`: true, false, or the MAC to lock the port to.
+  static func macLock(_ text: String) throws(ValueFormatError) -> (isOn: Bool, mac: MACAddress?) {
+    switch text.lowercased() {
+    case "true": return (true, nil)
+    case "false": return (false, nil)
+    default:
+      guard let mac = MACAddress(text), !mac.isMulticast, !mac.isZero else {
+        throw ValueFormatError("expected true, false or a unicast MAC like 02:00:00:00:10:11")
+      }
+      return (true, mac)
+    }
+  }
+
+  /// `ip-guard`: true, false, or the one IPv4 address the port may send from.
+  static func ipGuard(_ text: String) throws(ValueFormatError) -> (
+    isOn: Bool, address: IPv4Address?
+  ) {
+    switch text.lowercased() {
+    case "true": return (true, nil)
+    case "false": return (false, nil)
+    default:
+      guard let address = IPv4Address(text) else {
+        throw ValueFormatError("expected true, false or an address like 10.0.0.1")
+      }
+      return (true, address)
     }
   }
 
@@ -429,6 +457,7 @@ private struct Loader {
     checkPortLists()
     checkMACs()
     checkHostAddresses()
+    checkHostBoundSecurity(hosts)
     for target in forwardTargets {
       guard let host = hosts.first(where: { $0.name == target.host }) else {
         error("host '\(target.host)' does not exist", at: target.location)
@@ -575,9 +604,19 @@ private struct Loader {
       case "max-macs":
         spec.security.maxMACs = integer(entry, in: macTableSizes)
       case "mac-lock":
-        spec.security.macLock = bool(entry) ?? false
+        if let lock = value(entry, Self.macLock) {
+          spec.security.macLock = lock.isOn
+          spec.security.lockedMAC = lock.mac
+          if lock.isOn && lock.mac == nil { hostBoundSecurity.append((reference, entry)) }
+        }
       case "ip-guard":
-        spec.security.ipGuard = bool(entry) ?? false
+        if let guarding = value(entry, Self.ipGuard) {
+          spec.security.ipGuard = guarding.isOn
+          spec.security.guardedAddress = guarding.address
+          if guarding.isOn && guarding.address == nil {
+            hostBoundSecurity.append((reference, entry))
+          }
+        }
       case "dhcp-guard":
         spec.security.dhcpGuard = bool(entry) ?? false
       case "protected":
@@ -1332,6 +1371,27 @@ private struct Loader {
         error("mac \(mac) is already used by \(first)", at: location)
       } else {
         owners[mac] = owner
+      }
+    }
+  }
+
+  /// `mac-lock: true` and `ip-guard: true` take the MAC and address of the
+  /// port's host: the port needs one, and `ip-guard` needs its address fixed.
+  mutating func checkHostBoundSecurity(_ hosts: [HostSpec]) {
+    for (port, entry) in hostBoundSecurity {
+      let what = "\(entry.key): true"
+      guard let host = hosts.first(where: { $0.port == port }) else {
+        let example = entry.key == "mac-lock" ? "02:00:00:00:00:01" : "10.0.0.1"
+        error(
+          "\(what) needs a host on port '\(port)' to take it from; name it instead (\(entry.key): \(example))",
+          at: entry.valueLocation)
+        continue
+      }
+      if entry.key == "ip-guard", case .fixed = host.address {
+      } else if entry.key == "ip-guard" {
+        error(
+          "\(what) needs host '\(host.name)' on port '\(port)' to have a fixed address",
+          at: entry.valueLocation)
       }
     }
   }

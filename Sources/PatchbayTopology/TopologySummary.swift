@@ -49,7 +49,8 @@ extension Topology {
     let security = port.security
     if let maxMACs = security.maxMACs { parts.append("max-macs \(maxMACs)") }
     for (isOn, key) in [
-      (security.macLock, "mac-lock"), (security.ipGuard, "ip-guard"),
+      (security.macLock, "mac-lock" + (security.lockedMAC.map { " \($0)" } ?? "")),
+      (security.ipGuard, "ip-guard" + (security.guardedAddress.map { " \($0)" } ?? "")),
       (security.dhcpGuard, "dhcp-guard"), (security.isProtected, "protected"),
     ] where isOn {
       parts.append(key)

@@ -209,6 +209,10 @@ final class LabDaemon: @unchecked Sendable {
       }
     var drops: [String: UInt64] = [:]
     for (reason, count) in counters.dropsByReason { drops[reason.description] = count }
+    var transmitDrops: [String: UInt64] = [:]
+    for (reason, count) in counters.transmitDropsByReason {
+      transmitDrops[reason.description] = count
+    }
     return PortStatus(
       name: port.reference.description, kind: kind, interface: interface,
       attachedTo: lab.topology.host(on: port.reference).map { "host \($0.name)" },
@@ -216,7 +220,8 @@ final class LabDaemon: @unchecked Sendable {
       rateLimit: lab.rateLimit(of: port.reference)?.summary ?? "none",
       rxPackets: counters.receivedPackets, rxBytes: counters.receivedBytes,
       txPackets: counters.transmittedPackets, txBytes: counters.transmittedBytes,
-      flooded: counters.floodedPackets, linkDowns: counters.linkDowns, drops: drops,
+      forwarded: counters.forwardedPackets, flooded: counters.floodedPackets,
+      linkDowns: counters.linkDowns, drops: drops, txDrops: transmitDrops,
       rxBitsPerSecond: rates?.rates.receivedBitsPerSecond ?? 0,
       rxPacketsPerSecond: rates?.rates.receivedPacketsPerSecond ?? 0,
       txBitsPerSecond: rates?.rates.transmittedBitsPerSecond ?? 0,

@@ -59,6 +59,13 @@ struct AnyEncodable: Encodable {
 
 /// Text tables for `status`.
 enum StatusText {
+  /// Drop counts as `reason=count` pairs by reason name, or "0".
+  static func dropList(_ drops: [String: UInt64]) -> String {
+    drops.isEmpty
+      ? "0"
+      : drops.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+  }
+
   static func render(_ status: LabStatus) -> String {
     var lines = [
       "lab \(status.name)  pid \(status.pid)  up \(formatDuration(status.uptimeSeconds))  (\(status.topologyFile))"
@@ -71,20 +78,16 @@ enum StatusText {
       var rows = [
         [
           "PORT", "KIND", "INTERFACE", "STATE", "VLAN", "RATE LIMIT", "RX/S", "TX/S", "RX PKTS",
-          "RX BYTES", "TX PKTS", "TX BYTES", "DOWNS", "DROPS",
+          "RX BYTES", "TX PKTS", "TX BYTES", "DOWNS", "DROPS", "TX DROPS",
         ]
       ]
       for port in switchStatus.ports {
-        let drops =
-          port.drops.isEmpty
-          ? "0"
-          : port.drops.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(
-            separator: " ")
         rows.append([
           port.name, port.kind, port.interface, port.state, port.vlanMode, port.rateLimit,
           formatBitRate(port.rxBitsPerSecond), formatBitRate(port.txBitsPerSecond),
           String(port.rxPackets), String(port.rxBytes), String(port.txPackets),
-          String(port.txBytes), String(port.linkDowns), drops,
+          String(port.txBytes), String(port.linkDowns), dropList(port.drops),
+          dropList(port.txDrops),
         ])
       }
       lines.append(contentsOf: table(rows).map { "  " + $0 })

@@ -450,21 +450,44 @@ struct BridgeTests {
     bridge.countTransmitted(byteCount: 60, on: 1)
     bridge.countTransmitted(byteCount: 1_514, on: 1)
     bridge.countTransmitted(byteCount: 64, on: 2)
-    bridge.countDrop(.transmitFailed, on: 1)
-    bridge.countDrop(.noDestination, on: 3)
-    bridge.countDrop(.noDestination, on: 3)
+    bridge.countTransmitDrop(.transmitFailed, on: 1)
+    bridge.countRejected(.runt, byteCount: 9, on: 3)
+    bridge.countRejected(.oversize, byteCount: 9_014, on: 3)
     #expect(bridge.counters[1].transmittedPackets == 2)
     #expect(bridge.counters[1].transmittedBytes == 1_574)
-    #expect(bridge.counters[1][dropped: .transmitFailed] == 1)
-    #expect(bridge.counters[1].droppedPackets == 1)
+    #expect(bridge.counters[1][transmitDropped: .transmitFailed] == 1)
+    #expect(bridge.counters[1].transmitDroppedPackets == 1)
+    #expect(bridge.counters[1].droppedPackets == 0, "a lost transmit is no received frame's drop")
     #expect(bridge.counters[1].receivedPackets == 0)
     #expect(bridge.counters[2].transmittedPackets == 1)
     #expect(bridge.counters[2].transmittedBytes == 64)
     #expect(bridge.counters[2].droppedPackets == 0)
-    #expect(bridge.counters[3][dropped: .noDestination] == 2)
-    #expect(bridge.counters[3].droppedPackets == 2)
-    #expect(bridge.counters[3].transmittedPackets == 0)
+    #expect(bridge.counters[3][dropped: .runt] == 1)
+    #expect(bridge.counters[3][dropped: .oversize] == 1)
+    #expect(bridge.counters[3].receivedPackets == 2, "a rejected frame was still received")
+    #expect(bridge.counters[3].receivedBytes == 9_023)
+    #expect(bridge.counters[3].addsUp)
     #expect(bridge.counters[0] == PortCounters())
+  }
+
+  @Test func everyReceivedFrameIsForwardedFloodedOrDropped() {
+    var bridge = makeBridge(vlans: [1, 1, 2, 1])
+    _ = bridge.receive(frame(from: hostA, to: hostB), on: 0, at: t0)  // flooded
+    _ = bridge.receive(frame(from: hostB, to: hostA), on: 1, at: t0)  // forwarded
+    _ = bridge.receive([0x01, 0x02], on: 0, at: t0)  // runt
+    #expect(bridge.counters[0].forwardedPackets == 0)
+    #expect(bridge.counters[0].floodedPackets == 1)
+    #expect(bridge.counters[0].droppedPackets == 1)
+    #expect(bridge.counters[0].receivedPackets == 2)
+    #expect(bridge.counters[0].addsUp)
+    #expect(bridge.counters[1].forwardedPackets == 1)
+    #expect(bridge.counters[1].addsUp)
+    // Alone in VLAN 2, port 2's flood reaches nobody: the I/O layer turns it into a drop.
+    #expect(bridge.receive(frame(from: hostC, to: hostA), on: 2, at: t0) == .flood(vlan: 2))
+    bridge.countUndelivered(on: 2)
+    #expect(bridge.counters[2].floodedPackets == 0)
+    #expect(bridge.counters[2][dropped: .noDestination] == 1)
+    #expect(bridge.counters[2].addsUp)
   }
 
   // MARK: VLANs

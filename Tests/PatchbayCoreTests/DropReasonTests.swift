@@ -4,9 +4,9 @@ import Testing
 @Suite("DropReason")
 struct DropReasonTests {
   @Test func fitsInThePerPortCounterStorage() {
-    // PortCounters keeps drop counts in a 16-slot inline array indexed by rawValue.
-    #expect(DropReason.allCases.count <= 16)
-    #expect(DropReason.allCases.allSatisfy { (0..<16).contains($0.rawValue) })
+    // PortCounters keeps drop counts in 32-slot inline arrays indexed by rawValue.
+    #expect(DropReason.allCases.count <= 32)
+    #expect(DropReason.allCases.allSatisfy { (0..<32).contains($0.rawValue) })
   }
 
   @Test func rawValuesAreDenseFromZero() {
@@ -47,6 +47,13 @@ struct DropReasonTests {
       .doubleTagged: "double-tagged",
       .rateLimited: "rate-limited",
       .monitorPort: "monitor-port",
+      .oversize: "oversize",
+      .badOffload: "bad-offload",
+      .macLimit: "max-macs",
+      .macLocked: "mac-lock",
+      .ipGuard: "ip-guard",
+      .dhcpGuard: "dhcp-guard",
+      .protectedPort: "protected",
     ]
     let actual = Dictionary(uniqueKeysWithValues: DropReason.allCases.map { ($0, $0.description) })
     #expect(actual == expected)

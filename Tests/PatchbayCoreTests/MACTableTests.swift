@@ -670,3 +670,51 @@ private struct SplitMix64 {
   /// A number in `0..<bound` (the slight modulo bias does not matter here).
   mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
 }
+
+@Suite("MACTable per-port limit")
+struct MACTableLimitTests {
+  private let t0 = Instant.seconds(50)
+  private func mac(_ last: UInt8) -> MACAddress { MACAddress(0x02, 0, 0, 0, 0, last) }
+
+  @Test func aPortAtItsLimitLearnsNothingNew() {
+    var table = MACTable(capacity: 16, aging: .seconds(10), portCount: 3)
+    #expect(table.learn(mac(1), vlan: 1, on: 0, at: t0, limit: 2) == .learned)
+    #expect(table.learn(mac(2), vlan: 1, on: 0, at: t0, limit: 2) == .learned)
+    #expect(table.learn(mac(3), vlan: 1, on: 0, at: t0, limit: 2) == .limitReached)
+    #expect(table.learn(mac(1), vlan: 1, on: 0, at: t0, limit: 2) == .refreshed)
+    #expect(table.learn(mac(4), vlan: 1, on: 1, at: t0, limit: 2) == .learned, "per port")
+    #expect(table.learnedCount(on: 0) == 2)
+    #expect(table.learnedCount(on: 1) == 1)
+    #expect(table.lookup(mac(3), vlan: 1, at: t0) == nil)
+  }
+
+  @Test func countsFollowMovesFlushesExpiryAndEviction() {
+    var table = MACTable(capacity: 3, aging: .seconds(10), portCount: 3)
+    _ = table.learn(mac(1), vlan: 1, on: 0, at: t0)
+    _ = table.learn(mac(2), vlan: 1, on: 0, at: t0)
+    _ = table.learn(mac(1), vlan: 1, on: 1, at: t0)
+    #expect(table.learnedCount(on: 0) == 1)
+    #expect(table.learnedCount(on: 1) == 1)
+    _ = table.learn(mac(3), vlan: 1, on: 2, at: t0)
+    _ = table.learn(mac(4), vlan: 1, on: 2, at: t0)  // evicts mac 2, the oldest
+    #expect(table.learnedCount(on: 0) == 0)
+    #expect(table.learnedCount(on: 2) == 2)
+    table.flush(port: 2)
+    #expect(table.learnedCount(on: 2) == 0)
+    table.expire(at: t0 + .seconds(10))
+    #expect(table.learnedCount(on: 1) == 0)
+    #expect(table.count == 0)
+    _ = table.learn(mac(5), vlan: 1, on: 1, at: t0)
+    let madeStatic = table.addStatic(mac(5), vlan: 1, port: 1)
+    #expect(madeStatic)
+    #expect(table.learnedCount(on: 1) == 0, "a learned entry made static no longer counts")
+  }
+
+  @Test func expiredEntriesMakeRoomUnderTheLimit() {
+    var table = MACTable(capacity: 16, aging: .seconds(10), portCount: 1)
+    _ = table.learn(mac(1), vlan: 1, on: 0, at: t0, limit: 1)
+    #expect(table.learn(mac(2), vlan: 1, on: 0, at: t0 + .seconds(9), limit: 1) == .limitReached)
+    #expect(table.learn(mac(2), vlan: 1, on: 0, at: t0 + .seconds(10), limit: 1) == .learned)
+    #expect(table.learnedCount(on: 0) == 1)
+  }
+}

@@ -63,7 +63,8 @@ struct RateLimitTests {
       let h1 = try #require(Harness.port("core/h1", in: status))
       let h2 = try #require(Harness.port("core/h2", in: status))
       #expect(((h1["drops"] as? [String: Int])?["rate-limited"] ?? 0) > 0)
-      #expect(((h2["drops"] as? [String: Int])?["rate-limited"] ?? 0) > 0)
+      // h2's limit is on frames leaving the switch toward it: transmit drops.
+      #expect(((h2["txDrops"] as? [String: Int])?["rate-limited"] ?? 0) > 0)
       #expect(
         h2["rateLimit"] as? String == "egress \(megabits == 1000 ? "1gbit" : "\(megabits)mbit")")
     }

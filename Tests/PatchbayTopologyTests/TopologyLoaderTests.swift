@@ -1,4 +1,5 @@
 import Foundation
+import PatchbayCore
 import PatchbayTopology
 import PatchbayWire
 import Testing
@@ -456,7 +457,7 @@ let badFiles: [BadFile] = [
       "lab.yaml:6:29: error: invalid trunk '30-25': the first VLAN is after the last",
       "lab.yaml:7:18: error: invalid trunk 'some': expected a list of VLAN ids or 'all'",
       "lab.yaml:8:49: error: invalid dot1q-tunnel-type '0x9100': use 0x88a8 or 0x8100",
-      "lab.yaml:8:67: error: invalid mac-lock 'yes': expected true or false",
+      "lab.yaml:8:67: error: invalid mac-lock 'yes': expected true, false or a unicast MAC like 02:00:00:00:10:11",
     ]),
   BadFile(
     name: "uplink named by a port does not exist",
@@ -638,7 +639,7 @@ let badFiles: [BadFile] = [
     let topology = try #require(load(Self.example))
     let uses = topology.featureUses.map { "\($0.key)@\($0.location.line):\($0.location.column)" }
     #expect(
-      uses == ["max-macs@28:9", "vms@36:1"])
+      uses == ["vms@36:1"])
     #expect(topology.featureUses.allSatisfy { $0.location.file == "lab.yaml" })
   }
 
@@ -898,7 +899,7 @@ let badFiles: [BadFile] = [
           core:
             ports:
               up: {trunk: [20, 100-103, 10, 20], native-vlan: 10, native-tagged: true}
-              q: {dot1q-tunnel: 7, dot1q-tunnel-type: 0x8100, mac-lock: true, ip-guard: true, dhcp-guard: false, protected: true}
+              q: {dot1q-tunnel: 7, dot1q-tunnel-type: 0x8100, mac-lock: 02:00:00:00:00:07, ip-guard: 10.0.0.7, dhcp-guard: false, protected: true}
               r: {rate: {ingress-pps: 1500, egress-pps: 20kpps}}
         """))
     let ports = try #require(topology.switches.first?.ports)
@@ -906,12 +907,64 @@ let badFiles: [BadFile] = [
       ports[0].vlanMode
         == .trunk(allowed: .only([10, 20, 100, 101, 102, 103]), native: 10, nativeTagged: true))
     #expect(ports[1].vlanMode == .dot1qTunnel(serviceVLAN: 7, tagType: .vlan))
-    #expect(ports[1].security == PortSecuritySpec(macLock: true, ipGuard: true, isProtected: true))
-    #expect(ports[2].rate == RateLimitSpec(ingressPPS: 1500, egressPPS: 20_000))
     #expect(
-      topology.featureUses.map(\.key) == [
-        "mac-lock", "ip-guard", "dhcp-guard", "protected",
-      ])
+      ports[1].security
+        == PortSecuritySpec(
+          lockedMAC: MACAddress(0x02, 0, 0, 0, 0, 0x07), guardedAddress: IPv4Address(10, 0, 0, 7),
+          isProtected: true))
+    #expect(ports[2].rate == RateLimitSpec(ingressPPS: 1500, egressPPS: 20_000))
+    #expect(topology.featureUses.isEmpty, "port security is built")
+  }
+
+  @Test func hostBoundSecurityTakesTheHostsMACAndAddress() throws {
+    let topology = try #require(
+      load(
+        """
+        name: lab1
+        switches:
+          core:
+            ports:
+              a: {max-macs: 3, mac-lock: true, ip-guard: true, dhcp-guard: true, protected: true}
+              b: {mac-lock: 02:00:00:00:00:0b, ip-guard: 10.0.0.99}
+              c: {}
+        hosts:
+          h1: {port: core/a, address: 10.0.0.1/24, mac: 02:00:00:00:00:01}
+          h2: {port: core/b, address: 10.0.0.2/24}
+        """))
+    let ports = try #require(topology.switches.first?.ports)
+    #expect(
+      topology.security(of: ports[0])
+        == PortSecurity(
+          maximumMACs: 3, lockedMAC: MACAddress(0x02, 0, 0, 0, 0, 0x01),
+          guardedAddress: IPv4Address(10, 0, 0, 1), blocksDHCPServers: true, isProtected: true))
+    #expect(
+      topology.security(of: ports[1])
+        == PortSecurity(
+          lockedMAC: MACAddress(0x02, 0, 0, 0, 0, 0x0B), guardedAddress: IPv4Address(10, 0, 0, 99)),
+      "named values win over the host's")
+    #expect(topology.security(of: ports[2]) == .none)
+  }
+
+  @Test func hostBoundSecurityNeedsAHostWithAFixedAddress() {
+    #expect(
+      diagnostics(
+        """
+        name: lab1
+        switches:
+          core:
+            ports:
+              a: {mac-lock: true}
+              b: {ip-guard: true}
+              c: {ip-guard: true, mac-lock: true}
+              d: {ip-guard: 10.0.0.300}
+        hosts:
+          h3: {port: core/c, address: dhcp}
+        """) == [
+          "lab.yaml:5:21: error: mac-lock: true needs a host on port 'core/a' to take it from; name it instead (mac-lock: 02:00:00:00:00:01)",
+          "lab.yaml:6:21: error: ip-guard: true needs a host on port 'core/b' to take it from; name it instead (ip-guard: 10.0.0.1)",
+          "lab.yaml:7:21: error: ip-guard: true needs host 'h3' on port 'core/c' to have a fixed address",
+          "lab.yaml:8:21: error: invalid ip-guard '10.0.0.300': expected true, false or an address like 10.0.0.1",
+        ])
   }
 
   @Test func diagnosticsCarryTheFileAsGiven() {
