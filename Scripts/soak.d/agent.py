@@ -19,7 +19,7 @@ or a post-mortem can read them):
 - Broadcast: the same kind of datagram to 255.255.255.255 once a second; a
   datagram from another VLAN is a leak.
 - MAC churn (sources): raw Ethernet frames through a packet socket from a
-  pool of source MACs, untagged and tagged, to a sink host, to broadcast and
+  sliding window of source MACs, untagged and tagged, to a sink host, to broadcast and
   to unknown unicast; plus a few frames the switch must drop (tagged on an
   access port, VLAN not allowed, multicast source, reserved group, runt).
 - Churn sinks read those frames with a packet socket and check their digests.
@@ -394,7 +394,7 @@ def churn_source(plan, me, config):
     ethertype = plan["churn_ethertype"]
     hosts = {h["name"]: h for h in plan["hosts"]}
     sinks = {int(vlan): mac_bytes(hosts[name]["mac"]) for vlan, name in config["sink"].items()}
-    pool = plan["churn_pool"]
+    window, drift = plan["churn_window"], plan["churn_drift"]
     rng = random.Random()
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     sock.bind(("eth0", 0))
@@ -404,7 +404,8 @@ def churn_source(plan, me, config):
     last_bad = time.monotonic()
     while not STOP.is_set():
         vlan = rng.choice(config["vlans"])
-        index = rng.randrange(pool)
+        # Both sources slide the same window on the same clock: MACs also move.
+        index = (int(time.time() * drift) + rng.randrange(window)) & 0xFFFFFF
         source = bytes((0x02, 0xCC, 0x00, index >> 16 & 0xFF, index >> 8 & 0xFF, index & 0xFF))
         pick = rng.random()
         if pick < 0.5:

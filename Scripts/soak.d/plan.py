@@ -19,9 +19,11 @@ UDP_PORT = 7000
 BROADCAST_PORT = 7001
 CHURN_ETHERTYPE = 0x88B5  # IEEE 802 local experimental
 
+# Switch a's table is smaller than the churn keeps alive, so it evicts; switch
+# b's is larger, so churn MACs that drift out of use age out there instead.
 SWITCHES = {
     "a": {"mac-aging": "60s", "mac-table-size": 1024},
-    "b": {"mac-aging": "30s", "mac-table-size": 2048},
+    "b": {"mac-aging": "20s", "mac-table-size": 8192},
 }
 
 
@@ -58,14 +60,18 @@ TCP_STREAMS = [
 # and senders among them, so reconnection is exercised).
 FLAPPERS = ["h05", "h14", "h22", "h27", "h06"]
 
-# Raw-frame MAC churn: both sources draw source MACs from one pool, so MACs
+# Raw-frame MAC churn: both sources draw source MACs from one sliding window, so MACs
 # also move between ports (h12 on switch a, h32 on switch b).
 CHURN_SOURCES = {
     # host: frames per second, VLANs it tags, where unicast goes per VLAN
     "h32": {"rate": 300, "vlans": [10, 20], "sink": {10: "h01", 20: "h16"}},
     "h12": {"rate": 150, "vlans": [10], "sink": {10: "h25"}},
 }
-CHURN_POOL = 4000
+# Source MACs are drawn from a window of CHURN_WINDOW MACs that slides by
+# CHURN_DRIFT MACs a second: each stays in use for a while, then is never seen
+# again (and ages out).
+CHURN_WINDOW = 1000
+CHURN_DRIFT = 20
 CHURN_SINKS = ["h01", "h16", "h25"]
 
 
@@ -119,7 +125,8 @@ def plan(lab, tcp_rate=3_000_000, udp_rate=25):
         "flappers": FLAPPERS,
         "churn": {h: dict(c, sink={str(k): v for k, v in c["sink"].items()})
                   for h, c in CHURN_SOURCES.items()},
-        "churn_pool": CHURN_POOL,
+        "churn_window": CHURN_WINDOW,
+        "churn_drift": CHURN_DRIFT,
         "churn_sinks": CHURN_SINKS,
         "ports": {"tcp": TCP_PORT, "udp": UDP_PORT, "broadcast": BROADCAST_PORT},
         "churn_ethertype": CHURN_ETHERTYPE,
