@@ -432,7 +432,8 @@ public final class Lab: @unchecked Sendable {
   public func dropPrivileges() throws(LabError) {
     let result = datapath.perform { _ in pb_restrict_capabilities(Privileges.datapath) }
     guard result == 0 else {
-      throw LabError("cannot drop the datapath's capabilities: \(String(cString: strerror(-result)))")
+      throw LabError(
+        "cannot drop the datapath's capabilities: \(String(cString: strerror(-result)))")
     }
     try Privileges.restrictThisThread(to: Privileges.none)
   }

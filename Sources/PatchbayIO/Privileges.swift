@@ -29,7 +29,9 @@ public enum Privileges {
 
   /// The capability sets (effective, permitted, bounding) of every thread of
   /// this process, by thread id, read from /proc: what the drop achieved.
-  public static func threadCapabilities() -> [(thread: Int32, effective: UInt64, permitted: UInt64, bounding: UInt64)] {
+  public static func threadCapabilities() -> [(
+    thread: Int32, effective: UInt64, permitted: UInt64, bounding: UInt64
+  )] {
     let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
     return tasks.compactMap { task in
       guard let thread = Int32(task),
@@ -37,7 +39,8 @@ public enum Privileges {
       else { return nil }
       func field(_ name: String) -> UInt64 {
         for line in status.split(separator: "\n") where line.hasPrefix(name + ":") {
-          return UInt64(line.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces), radix: 16) ?? .max
+          return UInt64(
+            line.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces), radix: 16) ?? .max
         }
         return .max
       }

@@ -90,7 +90,8 @@ final class LabDaemon: @unchecked Sendable {
       ($0.effective | $0.permitted | $0.bounding) & ~Privileges.datapath != 0
     }
     if !kept.isEmpty {
-      throw CLIError("threads \(kept.map(\.thread)) kept capabilities beyond CAP_NET_ADMIN and CAP_NET_RAW")
+      throw CLIError(
+        "threads \(kept.map(\.thread)) kept capabilities beyond CAP_NET_ADMIN and CAP_NET_RAW")
     }
   }
 
