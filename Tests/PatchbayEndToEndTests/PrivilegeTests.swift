@@ -134,8 +134,11 @@ struct PrivilegeTests {
         import socket
         s = socket.socket(socket.AF_UNIX)
         s.connect("\(socket)")
-        s.sendall(b'{"command":"status"}')
-        s.shutdown(socket.SHUT_WR)
+        try:
+            s.sendall(b'{"command":"status"}')
+            s.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # the daemon may answer and close before reading the request
         print(s.recv(4096).decode())
         """
       let answer = try Harness.run(
