@@ -422,10 +422,16 @@ int pb_tx_queue_flush(int fd, pb_tx_queue *queue, unsigned int *sent_lengths, in
 }
 
 #include <spawn.h>
+#include <poll.h>
+#include <sys/fsuid.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/capability.h>
 
 extern char **environ;
 
-int pb_spawn(char *const argv[], int output_fd) {
+int pb_spawn_io(char *const argv[], int input_fd, int output_fd, int error_fd) {
   posix_spawnattr_t attributes;
   posix_spawn_file_actions_t actions;
   sigset_t none, all;
@@ -443,12 +449,116 @@ int pb_spawn(char *const argv[], int output_fd) {
   posix_spawnattr_setsigmask(&attributes, &none);
   posix_spawnattr_setsigdefault(&attributes, &all);
   posix_spawnattr_setpgroup(&attributes, 0);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  if (input_fd < 0) {
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  } else {
+    posix_spawn_file_actions_adddup2(&actions, input_fd, 0);
+  }
   posix_spawn_file_actions_adddup2(&actions, output_fd, 1);
-  posix_spawn_file_actions_adddup2(&actions, output_fd, 2);
+  posix_spawn_file_actions_adddup2(&actions, error_fd, 2);
   pid_t pid = 0;
   err = posix_spawn(&pid, argv[0], &actions, &attributes, argv, environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
   return err == 0 ? (int)pid : -err;
 }
+
+int pb_spawn(char *const argv[], int output_fd) {
+  return pb_spawn_io(argv, -1, output_fd, output_fd);
+}
+
+// Appends what is readable on `fd` to the growing buffer; returns 0 at end of file.
+static ssize_t pb_drain(int fd, char **buffer, size_t *length, size_t *capacity) {
+  if (*capacity - *length < 4096) {
+    size_t grown = *capacity * 2 + 4096;
+    char *bigger = realloc(*buffer, grown);
+    if (bigger == NULL) return -ENOMEM;
+    *buffer = bigger;
+    *capacity = grown;
+  }
+  ssize_t count = read(fd, *buffer + *length, *capacity - *length - 1);
+  if (count > 0) {
+    *length += (size_t)count;
+    (*buffer)[*length] = 0;
+  }
+  return count < 0 ? -errno : count;
+}
+
+int pb_run_capture(char *const argv[], char **output, char **errors, int *status) {
+  int out_pipe[2], err_pipe[2];
+  *output = NULL;
+  *errors = NULL;
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) return -errno;
+  if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+    int err = errno;
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    return -err;
+  }
+  int pid = pb_spawn_io(argv, -1, out_pipe[1], err_pipe[1]);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  if (pid < 0) {
+    close(out_pipe[0]);
+    close(err_pipe[0]);
+    return pid;
+  }
+  size_t out_length = 0, out_capacity = 0, err_length = 0, err_capacity = 0;
+  struct pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  int open_count = 2;
+  // Both pipes are read as they fill, so neither can stall the child.
+  while (open_count > 0) {
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int index = 0; index < 2; index++) {
+      if (fds[index].fd < 0 || fds[index].revents == 0) continue;
+      ssize_t count = index == 0 ? pb_drain(fds[index].fd, output, &out_length, &out_capacity)
+                                 : pb_drain(fds[index].fd, errors, &err_length, &err_capacity);
+      if (count == -EINTR || count == -EAGAIN) continue;
+      if (count <= 0) {
+        close(fds[index].fd);
+        fds[index].fd = -1;
+        open_count--;
+      }
+    }
+  }
+  for (int index = 0; index < 2; index++) {
+    if (fds[index].fd >= 0) close(fds[index].fd);
+  }
+  int wait_status = 0;
+  while (waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {
+  }
+  *status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
+  return 0;
+}
+
+int pb_restrict_capabilities(uint64_t keep) {
+  // No execve from here on may gain privileges (setuid bits, file capabilities).
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -errno;
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
+    return -errno;
+  }
+  // The bounding set first: dropping from it needs CAP_SETPCAP, which capset removes.
+  for (int cap = 0; cap < 64; cap++) {
+    if (keep & (1ULL << cap)) continue;
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) return -errno;
+  }
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  memset(data, 0, sizeof data);
+  data[0].effective = data[0].permitted = (uint32_t)keep;
+  data[1].effective = data[1].permitted = (uint32_t)(keep >> 32);
+  if (syscall(SYS_capset, &header, data) != 0) return -errno;
+  return 0;
+}
+
+int pb_set_file_owner(uint32_t uid, uint32_t gid) {
+  // setfs*id return the previous id, not an error: check by asking again.
+  setfsgid(gid);
+  setfsuid(uid);
+  if ((uint32_t)setfsuid((uid_t)-1) != uid || (uint32_t)setfsgid((gid_t)-1) != gid) return -EPERM;
+  return 0;
+}
+

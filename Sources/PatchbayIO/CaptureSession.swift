@@ -85,6 +85,9 @@ public final class CaptureSession: @unchecked Sendable {
   /// before writing what is still in the ring.
   func start(detach: @escaping @Sendable () -> Void) {
     let thread = Thread { [self] in
+      // A writer thread needs no privilege: it writes files (as their
+      // directory's owner) or a socket the daemon already holds.
+      Privileges.restrictCaptureThread(writingIn: (output as? FileCaptureOutput)?.directory)
       self.run()
       detach()
       self.drainAndFinish()
@@ -149,11 +152,14 @@ public final class FileCaptureOutput: CaptureOutput, @unchecked Sendable {
   private var file: CaptureFile?
   /// Why writing failed, if it did.
   public private(set) var failure: String?
+  /// The directory the files go to.
+  let directory: String
 
   /// Creates `path` (or the first file of `ring`) and writes `header` at once,
   /// so a path that cannot be written fails the lab's set-up, not later.
   public init(path: String, ring: CaptureFile.Ring?, header: [UInt8]) throws(CaptureError) {
     file = try CaptureFile(path: path, ring: ring, header: header)
+    directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
   }
 
   /// Does nothing: the header is in the file already.

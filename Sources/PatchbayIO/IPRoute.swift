@@ -1,3 +1,4 @@
+import CLinuxNet
 import Foundation
 
 /// Runs iproute2's `ip` for namespace and link set-up (what Mininet and every
@@ -34,33 +35,38 @@ public enum IPRoute {
   /// Runs `ip ARGUMENTS...`, waits, and returns what it printed on stdout;
   /// throws with its stderr on a non-zero exit.
   public static func output(_ arguments: [String]) throws(Failure) -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let errors = Pipe()
-    let printed = Pipe()
-    process.standardError = errors
-    process.standardOutput = printed
-    process.standardInput = FileHandle.nullDevice
-    do {
-      try process.run()
-    } catch {
-      throw Failure(arguments: arguments, message: "cannot run \(executable): \(error)")
+    let result = run(program: [executable] + arguments)
+    if let problem = result.problem {
+      throw Failure(arguments: arguments, message: "cannot run \(executable): \(problem)")
     }
-    // Read both pipes to the end before waiting, so neither fills up and stalls `ip`.
-    let stderr = PipeReader(errors.fileHandleForReading)
-    let text = printed.fileHandleForReading.readDataToEndOfFile()
-    let data = stderr.wait()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-      let message = String(decoding: data, as: UTF8.self)
+    guard result.status == 0 else {
+      let message = result.errors
         .split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
         .filter { !$0.isEmpty }.joined(separator: "; ")
       throw Failure(
-        arguments: arguments,
-        message: message.isEmpty ? "exit status \(process.terminationStatus)" : message)
+        arguments: arguments, message: message.isEmpty ? "exit status \(result.status)" : message)
     }
-    return String(decoding: text, as: UTF8.self)
+    return result.output
+  }
+
+  /// Runs `program` (path and arguments) to completion through the spawn shim,
+  /// not Foundation's Process: Process starts libdispatch threads, and those
+  /// would keep the daemon's full capabilities after it drops them.
+  static func run(program: [String]) -> (
+    status: Int32, output: String, errors: String, problem: String?
+  ) {
+    var output: UnsafeMutablePointer<CChar>?
+    var errors: UnsafeMutablePointer<CChar>?
+    var status: Int32 = 0
+    let result = withArgumentVector(program) { pb_run_capture($0, &output, &errors, &status) }
+    defer {
+      free(output)
+      free(errors)
+    }
+    let printed = output.map { String(cString: $0) } ?? ""
+    let complaints = errors.map { String(cString: $0) } ?? ""
+    let problem = result < 0 ? String(cString: strerror(-result)) : nil
+    return (status, printed, complaints, problem)
   }
 
   /// Kills every process inside namespace `name` (servers and DHCP clients a
@@ -76,26 +82,5 @@ public enum IPRoute {
   /// True when a network namespace named `name` exists (as `ip netns` sees it).
   public static func namespaceExists(_ name: String) -> Bool {
     FileManager.default.fileExists(atPath: "/run/netns/\(name)")
-  }
-}
-
-/// Reads a pipe to its end on a thread of its own.
-private final class PipeReader: @unchecked Sendable {
-  // Sendable: `data` is written by the reading thread before `done` is
-  // signalled and read only after `wait()` saw that signal.
-  private var data = Data()
-  private let done = DispatchSemaphore(value: 0)
-
-  init(_ handle: FileHandle) {
-    Thread.detachNewThread { [self] in
-      data = handle.readDataToEndOfFile()
-      done.signal()
-    }
-  }
-
-  /// Everything the pipe carried, once its writers closed it.
-  func wait() -> Data {
-    done.wait()
-    return data
   }
 }

@@ -202,10 +202,7 @@ extension Lab {
       IPRoute.executable, "netns", "exec", paths.namespace(ofHost: host.name), "/bin/sh", "-c",
       "cd '\(paths.directory)' && \(command)",
     ]
-    var pointers: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
-    pointers.append(nil)
-    defer { for pointer in pointers { free(pointer) } }
-    let pid = pb_spawn(&pointers, output)
+    let pid = withArgumentVector(arguments) { pb_spawn($0, output) }
     guard pid > 0 else {
       throw LabError(
         "host \(host.name): cannot run '\(command)': \(String(cString: strerror(-pid)))")

@@ -46,6 +46,12 @@ public final class Lab: @unchecked Sendable {
   private var resources: LabResources
   let datapath: Datapath
   private var isTornDown = false
+  /// Removes what the lab created once its daemon stopped switching (the
+  /// default needs root's privileges; a daemon that dropped them hands this
+  /// to its janitor). Returns what it could not remove, one line each.
+  public var leftoverRemover: @Sendable (LabPaths) -> [String] = {
+    LabResources.removeLeftovers(of: $0)
+  }
   // The limits in force on each port, by `SWITCH/PORT`: the topology's, then
   // whatever `patchbay set` changed.
   private let limits: Mutex<[PortReference: RateLimitSpec]>
@@ -419,6 +425,19 @@ public final class Lab: @unchecked Sendable {
     datapath.setRateLimits(port: global, ingress: spec?.ingressLimit, egress: spec?.egressLimit)
   }
 
+  /// Drops root's privileges once the lab is built: the datapath thread keeps
+  /// CAP_NET_ADMIN and CAP_NET_RAW, the calling thread (and every thread it
+  /// starts later) keeps nothing. Call it from the thread that will serve the
+  /// control socket, before that starts.
+  public func dropPrivileges() throws(LabError) {
+    let result = datapath.perform { _ in pb_restrict_capabilities(Privileges.datapath) }
+    guard result == 0 else {
+      throw LabError(
+        "cannot drop the datapath's capabilities: \(String(cString: strerror(-result)))")
+    }
+    try Privileges.restrictThisThread(to: Privileges.none)
+  }
+
   /// Stops switching and removes every TAP, namespace and state file the lab
   /// made, after completing every capture's output. Idempotent; returns
   /// problems it could not fix, one line each.
@@ -431,6 +450,6 @@ public final class Lab: @unchecked Sendable {
     datapath.stop()
     for tap in taps { tap.close() }
     taps.removeAll()
-    return LabResources.removeLeftovers(of: paths)
+    return leftoverRemover(paths)
   }
 }

@@ -45,18 +45,15 @@ final class LabDaemon: @unchecked Sendable {
       server = try ControlServer(
         path: lab.paths.controlSocket, handler: { request in daemon.handle(request) },
         streamHandler: { request, connection in daemon.capture(request, on: connection) })
-    } catch {
-      lab.tearDown()
-      throw CLIError(error.description)
-    }
-    server.start()
-    do {
       try "\(getpid())\n".write(toFile: lab.paths.pidFile, atomically: true, encoding: .utf8)
+      try dropPrivileges(of: lab)
     } catch {
-      server.stop()
       lab.tearDown()
-      throw CLIError("cannot write \(lab.paths.pidFile): \(error.localizedDescription)")
+      throw CLIError("\(error)")
     }
+    // Started after the drop: the control thread and the capture threads it
+    // starts inherit no capability.
+    server.start()
 
     print(LabSummary.ready(topology, detached: detached))
     for warning in lab.warnings { print("warning: \(warning)") }
@@ -79,6 +76,23 @@ final class LabDaemon: @unchecked Sendable {
     let problems = lab.tearDown()
     for problem in problems { printError("patchbay: warning: \(problem)") }
     if !detached { print("lab \(topology.name) stopped; everything it created is removed") }
+  }
+
+  /// Hands the removal of the lab's namespaces to a janitor process, then
+  /// keeps only CAP_NET_ADMIN and CAP_NET_RAW in the datapath thread and
+  /// nothing in this one. Without root (tests of the daemon's logic) there is nothing to drop.
+  private static func dropPrivileges(of lab: Lab) throws {
+    guard Privileges.isPrivileged else { return }
+    let janitor = try LabJanitor.start(lab: lab.topology.name)
+    lab.leftoverRemover = { _ in janitor.clean() }
+    try lab.dropPrivileges()
+    let kept = Privileges.threadCapabilities().filter {
+      ($0.effective | $0.permitted | $0.bounding) & ~Privileges.datapath != 0
+    }
+    if !kept.isEmpty {
+      throw CLIError(
+        "threads \(kept.map(\.thread)) kept capabilities beyond CAP_NET_ADMIN and CAP_NET_RAW")
+    }
   }
 
   /// Answers one control request (on the control thread).

@@ -51,12 +51,13 @@ import Testing
       switches:
         core:
           ports:
-            p1: {max-macs: 4}
+            p1: {}
+      vms:
+        vm1: {port: core/p1, kernel: /boot/vmlinuz}
       """)
     let result = try Harness.patchbay("up", file)
     #expect(result.status == 1)
-    #expect(
-      result.errors == "\(file):5:12: error: not supported yet: max-macs\n", "\(result.errors)")
+    #expect(result.errors == "\(file):6:1: error: not supported yet: vms\n", "\(result.errors)")
   }
 
   @Test func setRefusesBadSettingsInOneLineBeforeAskingAnyLab() throws {

@@ -155,6 +155,29 @@ int pb_install_capture_stop_handler(int fd);
 /// clients it starts for a lab. Returns the pid or -errno.
 int pb_spawn(char *const argv[], int output_fd);
 
+/// `pb_spawn` with stdin from `input_fd` (-1: /dev/null), stdout on `output_fd`
+/// and stderr on `error_fd`. Returns the pid or -errno.
+int pb_spawn_io(char *const argv[], int input_fd, int output_fd, int error_fd);
+
+/// Runs `argv` (as `pb_spawn` starts it) to completion, collecting its stdout
+/// and stderr (NUL-terminated, malloc'ed, NULL when empty; the caller frees
+/// them) and its exit status (128 + signal when killed). Returns 0 or -errno.
+/// Foundation's Process would do, but it starts libdispatch threads that keep
+/// the daemon's full capabilities after it drops them (capabilities are per thread).
+int pb_run_capture(char *const argv[], char **output, char **errors, int *status);
+
+/// Restricts the calling thread to the capabilities in `keep` (bit N = capability
+/// N): permitted, effective and bounding sets, no inheritable or ambient ones,
+/// and no_new_privs. Per thread: every thread of the process has to call it.
+/// Returns 0 or -errno.
+int pb_restrict_capabilities(uint64_t keep);
+
+/// Makes the calling thread create and open files as `uid`:`gid` (its
+/// filesystem ids), so that a capture thread without CAP_DAC_OVERRIDE can still
+/// write in a directory that belongs to that user. Returns 0 or -EPERM.
+int pb_set_file_owner(uint32_t uid, uint32_t gid);
+
+
 // The capture ring's shared words: one thread writes each, the other reads it.
 // C11 atomics through the compiler's builtins, because the ring lives in raw
 // memory that Swift's Atomic type cannot be placed in.

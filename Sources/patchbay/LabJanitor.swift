@@ -1,0 +1,99 @@
+import ArgumentParser
+import CLinuxNet
+import Foundation
+import PatchbayIO
+
+/// The daemon's side of its janitor: a process started with root's full
+/// privileges before the daemon drops its own, which removes the lab's
+/// namespaces, veths and state once the daemon asks (tear-down) or goes away
+/// (a crash closes the pipe). Deleting a namespace takes CAP_SYS_ADMIN, which
+/// the daemon no longer has by then.
+final class LabJanitor: @unchecked Sendable {
+  // Sendable: `clean()` runs once, on the thread tearing the lab down.
+  private let pid: Int32
+  private var commandWriter: Int32
+  private let reportReader: Int32
+
+  private init(pid: Int32, commandWriter: Int32, reportReader: Int32) {
+    self.pid = pid
+    self.commandWriter = commandWriter
+    self.reportReader = reportReader
+  }
+
+  /// Starts `patchbay janitor NAME` for lab `name`.
+  static func start(lab name: String) throws -> LabJanitor {
+    var command: [Int32] = [0, 0]
+    var report: [Int32] = [0, 0]
+    guard pipe(&command) == 0 else { throw CLIError("cannot create a pipe") }
+    guard pipe(&report) == 0 else {
+      close(command[0])
+      close(command[1])
+      throw CLIError("cannot create a pipe")
+    }
+    // Close-on-exec: nothing else the daemon starts may hold these ends, or
+    // the janitor would not see the daemon go. The spawn's dup2 clears the
+    // flag on the copies the janitor gets as stdin and stdout.
+    for end in command + report { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+    let executable =
+      (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+      ?? CommandLine.arguments[0]
+    let pid = withArgumentVector([executable, "janitor", name]) {
+      pb_spawn_io($0, command[0], report[1], report[1])
+    }
+    close(command[0])
+    close(report[1])
+    guard pid > 0 else {
+      close(command[1])
+      close(report[0])
+      throw CLIError("cannot start the lab's janitor: \(String(cString: strerror(-pid)))")
+    }
+    return LabJanitor(pid: pid, commandWriter: command[1], reportReader: report[0])
+  }
+
+  /// Asks the janitor to remove the lab's leftovers now, waits until it has,
+  /// and returns what it could not remove, one line each.
+  func clean() -> [String] {
+    guard commandWriter >= 0 else { return [] }
+    var go: UInt8 = 1
+    _ = write(commandWriter, &go, 1)
+    close(commandWriter)
+    commandWriter = -1
+    var report: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while true {
+      let count = read(reportReader, &chunk, chunk.count)
+      if count < 0 && errno == EINTR { continue }
+      if count <= 0 { break }
+      report += chunk[..<count]
+    }
+    close(reportReader)
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let lines = String(decoding: report, as: UTF8.self).split(whereSeparator: \.isNewline)
+    return lines.map(String.init)
+  }
+}
+
+/// `patchbay janitor NAME` (hidden): waits on standard input, then removes the
+/// lab's leftovers and prints what it could not remove. Started by the daemon.
+struct JanitorCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "janitor", abstract: "Removes a lab's leftovers for its daemon.",
+    shouldDisplay: false)
+
+  @Argument(help: "The lab's name.")
+  var name: String
+
+  func run() throws {
+    // The daemon's terminal may signal its process group; the janitor has its
+    // own group already, and must outlive the daemon long enough to clean up.
+    signal(SIGINT, SIG_IGN)
+    signal(SIGHUP, SIG_IGN)
+    signal(SIGPIPE, SIG_IGN)
+    var byte: UInt8 = 0
+    while read(0, &byte, 1) < 0 && errno == EINTR {}
+    for problem in LabResources.removeLeftovers(of: LabPaths(name: name)) {
+      print("janitor: \(problem)")
+    }
+  }
+}
