@@ -7,8 +7,8 @@ AF_PACKET socket, so the switch reads them from the port's TAP exactly as sent
 line: how many frames it sent, which sends the kernel refused (by errno name),
 and how long it took.
 
-  inject.py [-i IFACE] frames HEX...
-      each frame as given, in hex
+  inject.py [-i IFACE] frames HEX... [--for SECONDS]
+      each frame as given, in hex; with --for, round after round until then
   inject.py [-i IFACE] macs COUNT [--prefix 02:ee] [--dst MAC] [--first N]
       COUNT frames that reach the switch, each from its own source MAC (PREFIX
       and a 32-bit counter from FIRST), paced to what the switch reads
@@ -146,9 +146,18 @@ class Injector:
 
 
 def frames(injector, arguments):
-    for text in arguments.hex:
-        injector.send(bytes.fromhex(text))
-    injector.report()
+    """The frames once, or round after round (10 ms apart) for SECONDS."""
+    batch = [bytes.fromhex(text) for text in arguments.hex]
+    deadline = time.monotonic() + (arguments.seconds or 0)
+    rounds = 0
+    while True:
+        for frame in batch:
+            injector.send(frame)
+        rounds += 1
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.01)
+    injector.report(rounds=rounds)
 
 
 def macs(injector, arguments):
@@ -223,7 +232,7 @@ def runts(injector, arguments):
         if sum(injector.refused.values()) > before:
             refused_lengths.append(length)
     for length in range(14, 18):
-        injector.send((BROADCAST + injector.mac + b"\x81\x00\x00\x05")[:length])
+        injector.send((BROADCAST + injector.mac + b"\x81\x00\x00\x05\x08")[:length])
     injector.report(refused_lengths=refused_lengths)
 
 
@@ -288,6 +297,7 @@ def main():
     commands = parser.add_subparsers(dest="command", required=True)
     command = commands.add_parser("frames")
     command.add_argument("hex", nargs="+")
+    command.add_argument("--for", dest="seconds", type=float)
     command = commands.add_parser("macs")
     command.add_argument("count", type=int)
     command.add_argument("--prefix", default="02:ee")
