@@ -62,11 +62,30 @@ public struct Bridge: Sendable {
   // (an array of VLANBitmap values would copy a 512-byte bitmap out per read).
   private var memberWords: [UInt64]
   private var isUp: [Bool]
-  // Port security, unpacked the same way: a flag for whether frames need a
-  // look (`PortSecurity.violation(in:)`), the learning limit, protection.
-  private var inspectsFrames: [Bool]
+  // Port security, unpacked the same way: one byte of `Guard` bits per port,
+  // so an unguarded port pays one load per frame, and the learning limit.
+  private var guards: [Guard]
   private var learningLimit: [Int]
-  private var isProtected: [Bool]
+
+  private struct Guard: OptionSet {
+    let rawValue: UInt8
+    /// Frames need a look (`PortSecurity.violation(in:)`).
+    static let inspects = Guard(rawValue: 1)
+    /// The port learns at most `learningLimit` addresses.
+    static let limitsLearning = Guard(rawValue: 2)
+    /// A protected port.
+    static let protected = Guard(rawValue: 4)
+
+    init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    init(_ security: PortSecurity) {
+      var bits: Guard = []
+      if security.inspectsFrames { bits.insert(.inspects) }
+      if security.maximumMACs != nil { bits.insert(.limitsLearning) }
+      if security.isProtected { bits.insert(.protected) }
+      self = bits
+    }
+  }
 
   private enum ModeKind: UInt8, Sendable {
     case access, trunk, tunnel, monitor
@@ -92,9 +111,8 @@ public struct Bridge: Sendable {
     tunnelTagType = []
     memberWords = ports.flatMap { $0.mode.membership.wordArray }
     isUp = ports.map(\.isUp)
-    inspectsFrames = ports.map(\.security.inspectsFrames)
+    guards = ports.map { Guard($0.security) }
     learningLimit = ports.map { $0.security.maximumMACs ?? .max }
-    isProtected = ports.map(\.security.isProtected)
     for port in ports {
       switch port.mode {
       case .access(let vlan):
@@ -133,7 +151,9 @@ public struct Bridge: Sendable {
   public mutating func process(_ frame: UnsafeRawBufferPointer, on port: Int, at now: Instant)
     -> (decision: ForwardingDecision, ingress: IngressFrame)
   {
-    counters[port].countReceived(byteCount: frame.count)
+    // Counted as forwarded on arrival, the common fate, in the same access as
+    // the receive counters; a flood or a drop moves it (`countFlooded`, `drop`).
+    counters[port].countArrival(byteCount: frame.count)
     let dropped = IngressFrame(vlan: 0, tagControl: 0, tagType: .vlan, strippedTagLength: 0)
     guard isUp[port] else { return (drop(.portDown, on: port), dropped) }
     let ethernet: EthernetFrame
@@ -150,11 +170,13 @@ public struct Bridge: Sendable {
     case .refused(let reason): return (drop(reason, on: port), dropped)
     }
     // Checked before learning, so a refused source never enters the table.
-    if inspectsFrames[port], let reason = ports[port].security.violation(in: ethernet) {
+    let guarded = guards[port]
+    if guarded.contains(.inspects), let reason = ports[port].security.violation(in: ethernet) {
       return (drop(reason, on: port), ingress)
     }
     let vlan = ingress.vlan
-    switch table.learn(source, vlan: vlan, on: port, at: now, limit: learningLimit[port]) {
+    let limit = guarded.contains(.limitsLearning) ? learningLimit[port] : .max
+    switch table.learn(source, vlan: vlan, on: port, at: now, limit: limit) {
     case .staticConflict: return (drop(.staticConflict, on: port), ingress)
     case .limitReached: return (drop(.macLimit, on: port), ingress)
     default: break
@@ -162,21 +184,20 @@ public struct Bridge: Sendable {
     let destination = ethernet.destination
     if destination.isMulticast {
       if destination.isReservedGroup { return (drop(.reservedGroup, on: port), ingress) }
-      counters[port].floodedPackets &+= 1
+      counters[port].countFlooded()
       return (.flood(vlan: vlan), ingress)
     }
     guard let egress = table.lookup(destination, vlan: vlan, at: now) else {
-      counters[port].floodedPackets &+= 1
+      counters[port].countFlooded()
       return (.flood(vlan: vlan), ingress)
     }
     if egress == port { return (drop(.samePort, on: port), ingress) }
     guard isUp[egress] else { return (drop(.portDown, on: port), ingress) }
     guard isMember(egress, of: vlan) else { return (drop(.vlanNotAllowed, on: port), ingress) }
     if refusesEgress(on: egress, of: ingress) { return (drop(.doubleTagged, on: port), ingress) }
-    if isProtected[port] && isProtected[egress] {
+    if guarded.contains(.protected) && guards[egress].contains(.protected) {
       return (drop(.protectedPort, on: port), ingress)
     }
-    counters[port].forwardedPackets &+= 1
     return (.forward(port: egress, vlan: vlan), ingress)
   }
 
@@ -262,7 +283,7 @@ public struct Bridge: Sendable {
   @inline(__always)
   public func floods(to port: Int, vlan: UInt16, from ingress: Int) -> Bool {
     port != ingress && isUp[port] && isMember(port, of: vlan)
-      && !(isProtected[port] && isProtected[ingress])
+      && !(guards[port].contains(.protected) && guards[ingress].contains(.protected))
   }
 
   /// The ports a frame of `vlan` from `ingress` is flooded to, in port order.
@@ -358,7 +379,7 @@ public struct Bridge: Sendable {
   // `process` leaves the common path fewer registers to spill.
   @inline(never)
   private mutating func drop(_ reason: DropReason, on port: Int) -> ForwardingDecision {
-    counters[port][dropped: reason] &+= 1
+    counters[port].countDroppedArrival(reason)
     return .drop(reason)
   }
 }

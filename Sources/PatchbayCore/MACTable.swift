@@ -179,6 +179,27 @@ public struct MACTable: Sendable {
   ) -> LearnOutcome {
     let key = MACTableKey(vlan: vlan, mac: mac).rawValue
     let found = slot(of: key)
+    // The common case, inline: a known learned source, on its own port, still fresh.
+    if found >= 0 {
+      let index = Int(found)
+      if entries[index].port == Int32(port) && !entries[index].isStatic
+        && !isExpired(index, at: now)
+      {
+        entries[index].lastSeen = now.nanoseconds
+        markNewest(found)
+        return .refreshed
+      }
+    }
+    return learnChange(key, found: found, on: port, at: now, limit: limit)
+  }
+
+  /// Everything but a refresh: a new address, a move, an expired entry coming
+  /// back, a static entry. Out of line, so that `learn` stays small enough to
+  /// be inlined into the bridge's per-frame path.
+  @inline(never)
+  private mutating func learnChange(
+    _ key: UInt64, found: Int32, on port: Int, at now: Instant, limit: Int
+  ) -> LearnOutcome {
     if found >= 0 {
       let index = Int(found)
       if entries[index].isStatic {
@@ -217,7 +238,6 @@ public struct MACTable: Sendable {
 
   /// True when `port` holds `limit` learned entries that have not expired.
   /// Only then is the list swept, so a port under its limit pays one compare.
-  @inline(__always)
   private mutating func isAtLimit(_ port: Int, _ limit: Int, at now: Instant) -> Bool {
     guard Int(portEntryCounts[port]) >= limit else { return false }
     expire(at: now)

@@ -36,6 +36,30 @@ public struct PortCounters: Sendable, Equatable {
     receivedBytes &+= UInt64(byteCount)
   }
 
+  /// Counts a frame arriving at the switch: received and, until `countFlooded`
+  /// or `countDroppedArrival` says otherwise, forwarded. Forwarding is the
+  /// common fate, so the common path touches the counters once.
+  @inline(__always)
+  public mutating func countArrival(byteCount: Int) {
+    receivedPackets &+= 1
+    receivedBytes &+= UInt64(byteCount)
+    forwardedPackets &+= 1
+  }
+
+  /// Moves an arrived frame from forwarded to flooded.
+  @inline(__always)
+  public mutating func countFlooded() {
+    forwardedPackets &-= 1
+    floodedPackets &+= 1
+  }
+
+  /// Moves an arrived frame from forwarded to dropped for `reason`.
+  @inline(__always)
+  public mutating func countDroppedArrival(_ reason: DropReason) {
+    forwardedPackets &-= 1
+    dropCounts[reason.rawValue] &+= 1
+  }
+
   /// Frames dropped for `reason` on this port.
   @inline(__always)
   public subscript(dropped reason: DropReason) -> UInt64 {
