@@ -476,6 +476,21 @@ extension UplinkRouter {
       frames[2].leavesOutside && outsideEcho.destination == gateway && outsideEcho.checksumsValid)
   }
 
+  @Test func aPingOfAllZeroBytesIsAnsweredWithAValidChecksum() throws {
+    // Found by the nat fuzz target: the reply is all zero bytes but its checksum,
+    // where RFC 1624's incremental update gives 0 and only 0xffff is valid.
+    var router = UplinkRouter.testRouter()
+    let icmp = ICMPEchoMessage(kind: .request, identifier: 0, sequenceNumber: 0).emit()
+    let ip = IPv4Header(protocol: .icmp, source: h1, destination: inside.address)
+      .emit(payload: icmp)
+    var ping = EthernetHeader(destination: insideMAC, source: h1MAC, payloadType: .ipv4)
+      .emit(payload: ip)
+    #expect(router.fromInside(&ping, at: .seconds(1)) == .consumed)
+    let reply = try #require(router.takeOutput().first)
+    #expect(try Seen(reply.bytes).checksumsValid)
+    #expect(reply.bytes[36] == 0xFF && reply.bytes[37] == 0xFF)
+  }
+
   @Test func dnsToTheRouterIsRelayedAndAnswersComeFromTheRouter() throws {
     let resolver = IPv4Address("192.0.2.53")!
     let resolverMAC = MACAddress("02:00:00:00:01:35")!
