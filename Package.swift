@@ -10,6 +10,8 @@ let package = Package(
     // The pure layers, for the microbenchmarks in Benchmarks/ForwardingBench (a package of its own).
     .library(name: "PatchbayWire", targets: ["PatchbayWire"]),
     .library(name: "PatchbayCore", targets: ["PatchbayCore"]),
+    // The fuzz targets' logic, for the libFuzzer executables in Fuzz/ (a package of its own).
+    .library(name: "PatchbayFuzzing", targets: ["PatchbayFuzzing"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -49,6 +51,12 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
+    // Fuzz targets as plain functions: libFuzzer drives them from Fuzz/, the tests replay
+    // the kept inputs through them. Pure layers only, so no sanitizer build needs libpcap.
+    .target(
+      name: "PatchbayFuzzing",
+      dependencies: ["PatchbayWire", "PatchbayCore", "PatchbayTopology", "PatchbayControl"]
+    ),
 
     .testTarget(name: "PatchbayWireTests", dependencies: ["PatchbayWire"]),
     .testTarget(name: "PatchbayCoreTests", dependencies: ["PatchbayCore", "PatchbayWire"]),
@@ -60,7 +68,9 @@ let package = Package(
       resources: [.copy("Fixtures")]
     ),
     .testTarget(name: "PatchbayControlTests", dependencies: ["PatchbayControl", "PatchbayCore"]),
-    .testTarget(name: "PatchbayIOTests", dependencies: ["PatchbayIO", "PatchbayCore", "PatchbayWire"]),
+    .testTarget(name: "PatchbayFuzzingTests", dependencies: ["PatchbayFuzzing"]),
+    .testTarget(
+      name: "PatchbayIOTests", dependencies: ["PatchbayIO", "PatchbayCore", "PatchbayWire"]),
     .testTarget(
       name: "PatchbayEndToEndTests",
       dependencies: ["PatchbayWire", "PatchbayTopology"],

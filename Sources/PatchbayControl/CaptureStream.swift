@@ -80,12 +80,21 @@ public enum CaptureStream {
   /// Reads the next message from a blocking descriptor; nil at the end of the
   /// stream (or on a malformed one).
   public static func receive(from fd: Int32) -> (kind: Kind, payload: [UInt8])? {
+    receive { readExactly(&$0, from: fd) }
+  }
+
+  /// Reads the next message with `fill`, which fills its whole buffer or
+  /// returns false at the end of the stream; nil at the end of the stream (or
+  /// on a malformed one). The framing `receive(from:)` reads a descriptor with.
+  public static func receive(filling fill: (inout [UInt8]) -> Bool) -> (
+    kind: Kind, payload: [UInt8]
+  )? {
     var prefix = [UInt8](repeating: 0, count: 5)
-    guard readExactly(&prefix, from: fd), let kind = Kind(rawValue: prefix[0]) else { return nil }
+    guard fill(&prefix), let kind = Kind(rawValue: prefix[0]) else { return nil }
     let length = Int(prefix[1]) | Int(prefix[2]) << 8 | Int(prefix[3]) << 16 | Int(prefix[4]) << 24
     guard length <= maximumPayload else { return nil }
     var payload = [UInt8](repeating: 0, count: length)
-    guard readExactly(&payload, from: fd) else { return nil }
+    guard fill(&payload) else { return nil }
     return (kind, payload)
   }
 

@@ -31,21 +31,21 @@ func readAll(from fd: Int32) -> [UInt8]? {
 }
 
 /// Reads one request: up to a newline (a client that keeps its connection
-/// open, like `capture`) or EOF (one that shut its write side down).
+/// open, like `capture`) or EOF (one that shut its write side down). The
+/// framing is `ControlFraming.request(reading:)`'s.
 func readRequest(from fd: Int32) -> [UInt8]? {
-  var data: [UInt8] = []
   var byte: UInt8 = 0
   // Byte by byte, so nothing after the newline is consumed; requests are small.
-  while data.count <= maximumMessageSize {
-    let count = Glibc.read(fd, &byte, 1)
-    if count < 0 {
-      if errno == EINTR { continue }
-      return nil
+  return ControlFraming.request {
+    while true {
+      let count = Glibc.read(fd, &byte, 1)
+      if count < 0 {
+        if errno == EINTR { continue }
+        return .failed
+      }
+      return count == 0 ? .end : .byte(byte)
     }
-    if count == 0 || byte == UInt8(ascii: "\n") { return data }
-    data.append(byte)
   }
-  return nil
 }
 
 /// Writes every byte to a blocking socket; false when the peer is gone.
@@ -145,7 +145,7 @@ public final class ControlServer: @unchecked Sendable {
     if pb_unix_peer_uid(client) != 0 {
       response = .failure("permission denied: only root may control a lab")
     } else if let bytes = readRequest(from: client),
-      let request = try? JSONDecoder().decode(ControlRequest.self, from: Data(bytes))
+      let request = ControlFraming.decodeRequest(bytes)
     {
       if request.command.isStreamed, let streamHandler {
         // The stream waits on its reader for as long as it runs.
@@ -184,7 +184,7 @@ public enum ControlClient {
     }
     shutdown(fd, Int32(SHUT_WR))
     guard let bytes = readAll(from: fd) else { throw ControlError("no answer from \(path)") }
-    guard let response = try? JSONDecoder().decode(ControlResponse.self, from: Data(bytes)) else {
+    guard let response = ControlFraming.decodeResponse(bytes) else {
       throw ControlError("malformed answer from \(path)")
     }
     return response

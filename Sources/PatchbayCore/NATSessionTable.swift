@@ -158,6 +158,14 @@ public struct NATSessionTable: Sendable {
   }
 
   private mutating func insert(_ session: NATSession, at now: Instant) -> Int32 {
+    // A forwarded connection can have the inside endpoints of a session the
+    // inside host opened to the same remote endpoint. The newer one takes the
+    // flow (the host cannot tell them apart) and the older one goes, counted as
+    // evicted: left in place, it would lose both their mappings when it expires.
+    if let stale = outbound[outboundKey(of: session)] {
+      remove(stale)
+      statistics.evicted += 1
+    }
     if free.isEmpty, head >= 0 {
       remove(head)
       statistics.evicted += 1

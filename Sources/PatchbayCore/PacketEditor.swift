@@ -75,8 +75,14 @@ struct PacketEditor {
     return true
   }
 
+  /// Stores an updated transport checksum. UDP sends 0 as 0xffff (0 means
+  /// none). So does ICMP, whose checksum covers only the message: RFC 1624's
+  /// update yields 0 where a message of all zero bytes (an echo reply with
+  /// identifier, sequence and payload 0) needs 0xffff, and 0xffff is right
+  /// whenever 0 is. (A TCP or UDP header is never all zero bytes.)
   @inline(__always)
   private func store(_ checksum: UInt16, at offset: Int) {
-    bytes.storeBigEndian(isUDP && checksum == 0 ? 0xFFFF : checksum, at: offset)
+    bytes.storeBigEndian(
+      (isUDP || !coversAddresses) && checksum == 0 ? 0xFFFF : checksum, at: offset)
   }
 }

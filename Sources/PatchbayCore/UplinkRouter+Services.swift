@@ -109,11 +109,13 @@ extension UplinkRouter {
       let checksum = UnsafeRawBufferPointer(out).bigEndianUInt16(
         at: icmp + ICMPPacket.Offset.checksum)
       out[icmp] = ICMPType.echoReply.rawValue
+      let updated = InternetChecksum.update(
+        checksum, old: UInt16(ICMPType.echoRequest.rawValue) << 8,
+        new: UInt16(ICMPType.echoReply.rawValue) << 8)
+      // RFC 1624's update yields 0 where a reply of all zero bytes (identifier,
+      // sequence and payload 0) needs 0xffff; 0xffff is right whenever 0 is.
       out.storeBigEndian(
-        InternetChecksum.update(
-          checksum, old: UInt16(ICMPType.echoRequest.rawValue) << 8,
-          new: UInt16(ICMPType.echoReply.rawValue) << 8),
-        at: icmp + ICMPPacket.Offset.checksum)
+        updated == 0 ? 0xFFFF : updated, at: icmp + ICMPPacket.Offset.checksum)
     }
     outbox.append(RouterFrame(leavesOutside: outside, bytes: reply))
     statistics.answered &+= 1

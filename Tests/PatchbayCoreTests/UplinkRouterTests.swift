@@ -278,6 +278,29 @@ extension UplinkRouter {
     #expect(router.fromOutside(&stray, at: .seconds(1)) == .dropped(.noSession))
   }
 
+  @Test func aForwardedConnectionTakesOverAFlowTheInsideHostOpenedToTheSameEndpoint() throws {
+    // Found by the nat fuzz target's session-table invariant: both sessions
+    // mapped one leaving flow, and when the older one expired it took the
+    // forwarded connection's mapping along, so its replies left from port 80.
+    var router = UplinkRouter.testRouter(forwards: [
+      NATForward(transport: .tcp, outsidePort: 8080, insideAddress: h1, insidePort: 80)
+    ])
+    var early = Frames.tcp(h1MAC, insideMAC, h1, 80, server, 50_000, [.syn])
+    #expect(router.fromInside(&early, at: .seconds(1)) == .toOutside)
+    var syn = Frames.tcp(gatewayMAC, outsideMAC, server, 50_000, outside.address, 8080, [.syn])
+    #expect(router.fromOutside(&syn, at: .seconds(2)) == .toInside)
+    #expect(router.sessions.count == 1 && router.sessions.first?.isForwarded == true)
+    var synAck = Frames.tcp(h1MAC, insideMAC, h1, 80, server, 50_000, [.syn, .ack])
+    #expect(router.fromInside(&synAck, at: .seconds(3)) == .toOutside)
+    var ack = Frames.tcp(gatewayMAC, outsideMAC, server, 50_000, outside.address, 8080, [.ack])
+    #expect(router.fromOutside(&ack, at: .seconds(3)) == .toInside)
+    // Long after the first flow would have expired, the connection still leaves from 8080.
+    router.tick(at: .seconds(200))
+    var data = Frames.tcp(h1MAC, insideMAC, h1, 80, server, 50_000, [.ack], payload: [1])
+    #expect(router.fromInside(&data, at: .seconds(200)) == .toOutside)
+    #expect(try Seen(data).sourcePort == 8080)
+  }
+
   @Test func aForwardedPortIsNeverGivenToAnOutgoingFlow() throws {
     var router = UplinkRouter.testRouter(forwards: [
       NATForward(transport: .udp, outsidePort: 5353, insideAddress: h1, insidePort: 53)
@@ -474,6 +497,21 @@ extension UplinkRouter {
     let outsideEcho = try Seen(frames[2].bytes)
     #expect(
       frames[2].leavesOutside && outsideEcho.destination == gateway && outsideEcho.checksumsValid)
+  }
+
+  @Test func aPingOfAllZeroBytesIsAnsweredWithAValidChecksum() throws {
+    // Found by the nat fuzz target: the reply is all zero bytes but its checksum,
+    // where RFC 1624's incremental update gives 0 and only 0xffff is valid.
+    var router = UplinkRouter.testRouter()
+    let icmp = ICMPEchoMessage(kind: .request, identifier: 0, sequenceNumber: 0).emit()
+    let ip = IPv4Header(protocol: .icmp, source: h1, destination: inside.address)
+      .emit(payload: icmp)
+    var ping = EthernetHeader(destination: insideMAC, source: h1MAC, payloadType: .ipv4)
+      .emit(payload: ip)
+    #expect(router.fromInside(&ping, at: .seconds(1)) == .consumed)
+    let reply = try #require(router.takeOutput().first)
+    #expect(try Seen(reply.bytes).checksumsValid)
+    #expect(reply.bytes[36] == 0xFF && reply.bytes[37] == 0xFF)
   }
 
   @Test func dnsToTheRouterIsRelayedAndAnswersComeFromTheRouter() throws {

@@ -1,0 +1,48 @@
+import Foundation
+
+/// How a request and a response are cut out of a control connection and
+/// decoded, apart from the socket, so that the exact path the daemon and the
+/// CLI take on untrusted bytes can be tested (and fuzzed) on plain bytes.
+public enum ControlFraming {
+  /// One step of reading a connection.
+  public enum Read: Sendable, Equatable {
+    /// The next byte.
+    case byte(UInt8)
+    /// The peer shut its write side down.
+    case end
+    /// Reading failed (not EINTR, which the reader retries itself).
+    case failed
+  }
+
+  /// The largest request or response accepted, so that a confused peer cannot
+  /// make the daemon grow without bound.
+  public static var maximumMessageSize: Int { PatchbayControl.maximumMessageSize }
+
+  /// Reads one request with `next`: the bytes up to a newline (a client that
+  /// keeps its connection open, like `capture`) or the end (one that shut its
+  /// write side down). Nil when reading failed or the request grew past
+  /// `maximumMessageSize`.
+  public static func request(reading next: () -> Read) -> [UInt8]? {
+    var data: [UInt8] = []
+    while data.count <= maximumMessageSize {
+      switch next() {
+      case .failed: return nil
+      case .end: return data
+      case .byte(let byte):
+        if byte == UInt8(ascii: "\n") { return data }
+        data.append(byte)
+      }
+    }
+    return nil
+  }
+
+  /// The request in `bytes` (JSON), as the daemon decodes it; nil when malformed.
+  public static func decodeRequest(_ bytes: [UInt8]) -> ControlRequest? {
+    try? JSONDecoder().decode(ControlRequest.self, from: Data(bytes))
+  }
+
+  /// The response in `bytes` (JSON), as the CLI decodes it; nil when malformed.
+  public static func decodeResponse(_ bytes: [UInt8]) -> ControlResponse? {
+    try? JSONDecoder().decode(ControlResponse.self, from: Data(bytes))
+  }
+}

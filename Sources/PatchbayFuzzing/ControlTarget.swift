@@ -1,0 +1,89 @@
+import Foundation
+import PatchbayControl
+import PatchbayTopology
+
+/// The `control` target: the input as the bytes a control connection carries,
+/// read the three ways Patchbay reads one.
+///
+/// - The daemon: a request framed as `ControlServer` frames it (up to a
+///   newline or the end), decoded, and acted on as far as that is pure: a
+///   `setRate` request's port and settings parsed and its limits run.
+/// - The CLI: the whole input as a response.
+/// - `patchbay capture`: the input as a capture stream (kind, length, payload
+///   messages), its JSON messages decoded as the CLI decodes them.
+///
+/// Checked: nothing traps, and whatever decodes encodes to JSON that decodes
+/// to the same value.
+public func fuzzControlMessages(_ bytes: UnsafeRawBufferPointer) {
+  var offset = 0
+  let framed = ControlFraming.request {
+    guard offset < bytes.count else { return .end }
+    defer { offset += 1 }
+    return .byte(bytes[offset])
+  }
+  guard let framed else { fatalError("invariant violated: a short request was refused") }
+  invariant(framed.count <= bytes.count && !framed.contains(UInt8(ascii: "\n")), "framing")
+  if let request = ControlFraming.decodeRequest(framed) {
+    checkRoundTrip(request)
+    act(on: request)
+  }
+  let whole = Array(bytes)
+  if let response = ControlFraming.decodeResponse(whole) { checkRoundTrip(response) }
+  readCaptureStream(bytes)
+}
+
+/// What the daemon does with a request, short of a running lab.
+private func act(on request: ControlRequest) {
+  _ = request.command.isStreamed
+  switch request.command {
+  case .setRate:
+    if let text = request.port, let reference = PortReference(text) {
+      _ = reference.description
+    }
+    guard let limits = try? RateLimitSpec().updated(with: request.settings ?? []) else { return }
+    RateLimits.run(limits)
+    // A second change on top of the first, as a later `patchbay set` would make.
+    if let again = try? limits.updated(with: request.settings ?? []) { RateLimits.run(again) }
+  case .capture:
+    guard let capture = request.capture else { return }
+    for port in capture.ports { _ = PortReference(port) }
+  default:
+    break
+  }
+}
+
+/// Reads the input as `patchbay capture` reads the daemon's stream.
+private func readCaptureStream(_ bytes: UnsafeRawBufferPointer) {
+  var offset = 0
+  let fill = { (buffer: inout [UInt8]) -> Bool in
+    guard bytes.count - offset >= buffer.count else { return false }
+    buffer.withUnsafeMutableBytes {
+      $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + $0.count]))
+    }
+    offset += buffer.count
+    return true
+  }
+  guard let (kind, payload) = CaptureStream.receive(filling: fill), kind == .response,
+    let response = ControlFraming.decodeResponse(payload)
+  else { return }
+  checkRoundTrip(response)
+  while let (kind, payload) = CaptureStream.receive(filling: fill) {
+    invariant(payload.count <= CaptureStream.maximumPayload, "a payload over the limit")
+    guard kind == .summary else { continue }
+    if let summary = try? JSONDecoder().decode(CaptureSummary.self, from: Data(payload)) {
+      checkRoundTrip(summary)
+    }
+    return
+  }
+}
+
+/// A decoded value encodes, and decodes back to itself.
+private func checkRoundTrip<Value: Codable & Equatable>(_ value: Value) {
+  guard let encoded = try? JSONEncoder().encode(value) else {
+    fatalError("invariant violated: a decoded \(Value.self) does not encode: \(value)")
+  }
+  guard let decoded = try? JSONDecoder().decode(Value.self, from: encoded) else {
+    fatalError("invariant violated: an encoded \(Value.self) does not decode: \(value)")
+  }
+  invariant(decoded == value, "\(Value.self) round trip: \(value) became \(decoded)")
+}

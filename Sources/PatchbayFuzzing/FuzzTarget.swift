@@ -1,0 +1,28 @@
+/// Patchbay's fuzz targets by the names `Scripts/fuzz` and `Fuzz/` use: each
+/// runs one input through the code it covers and traps when a property fails.
+public enum FuzzTarget: String, CaseIterable, Sendable {
+  /// PatchbayWire's views and the bridge's forwarding decisions (`fuzzFrames`).
+  case frame
+  /// Virtio-net headers through the bridge's re-framing (`fuzzVirtioHeader`).
+  case virtio
+  /// The topology loader and what a valid lab builds (`fuzzTopology`).
+  case topology
+  /// The control socket's request, response and capture stream decoders (`fuzzControlMessages`).
+  case control
+  /// The NAT uplink's router (`fuzzNAT`).
+  case nat
+  /// The DHCP message parser, server and client (`fuzzDHCP`).
+  case dhcp
+
+  /// Runs `input` through the target.
+  public func run(_ input: UnsafeRawBufferPointer) {
+    switch self {
+    case .frame: fuzzFrames(input)
+    case .virtio: fuzzVirtioHeader(input)
+    case .topology: fuzzTopology(input)
+    case .control: fuzzControlMessages(input)
+    case .nat: fuzzNAT(input)
+    case .dhcp: fuzzDHCP(input)
+    }
+  }
+}
