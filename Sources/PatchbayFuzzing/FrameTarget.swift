@@ -67,10 +67,19 @@ private struct FrameRun: Sendable {
     bridge = Bridge(
       name: "a",
       ports: [
-        BridgePortConfiguration(name: "access10", accessVLAN: 10),
-        BridgePortConfiguration(name: "access20", accessVLAN: 20),
+        // Port security on the two access ports: both protected (they never
+        // reach each other), one learning at most 3 addresses, the other
+        // guarding its IPv4 source and refusing DHCP server replies.
         BridgePortConfiguration(
-          name: "trunk", mode: .trunk(allowed: trunkVLANs, native: 30, nativeTagged: false)),
+          name: "access10", accessVLAN: 10,
+          security: PortSecurity(maximumMACs: 3, isProtected: true)),
+        BridgePortConfiguration(
+          name: "access20", accessVLAN: 20,
+          security: PortSecurity(
+            guardedAddress: IPv4Address(10, 0, 0, 1), blocksDHCPServers: true, isProtected: true)),
+        BridgePortConfiguration(
+          name: "trunk", mode: .trunk(allowed: trunkVLANs, native: 30, nativeTagged: false),
+          security: PortSecurity(isProtected: true)),
         BridgePortConfiguration(
           name: "tagged-native",
           mode: .trunk(allowed: VLANBitmap([10, 20, 100]), native: 10, nativeTagged: true)),
@@ -83,6 +92,9 @@ private struct FrameRun: Sendable {
           name: "tunnel20", mode: .dot1qTunnel(serviceVLAN: 20, tagType: .vlan)),
       ],
       macTableSize: 64, macAging: .seconds(5))
+    for port in 0..<FrameRun.portCount {
+      invariant(bridge.table.learnedCount(on: port) == 0, "a new table counts nothing")
+    }
     bridge.makeMonitor(FrameRun.monitorPort)
     bridge.addStaticEntry(FrameRun.pinned, vlan: 10, port: 0)
     // The far end of the cable: the same trunk, so a frame keeps its VLAN across.
@@ -205,6 +217,8 @@ private struct FrameRun: Sendable {
       )
       invariant(counters.receivedBytes == receivedBytes[port], "port \(port): received bytes")
       invariant(counters.floodedPackets == flooded[port], "port \(port): flooded")
+      invariant(counters.forwardedPackets == forwarded[port], "port \(port): forwarded")
+      invariant(counters.addsUp, "port \(port): the bridge's own counters do not add up")
       for reason in DropReason.allCases {
         invariant(
           counters[dropped: reason] == dropped[port][reason.rawValue],

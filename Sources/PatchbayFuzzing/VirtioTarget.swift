@@ -132,18 +132,27 @@ private struct VirtioRun: Sendable {
 
   /// True when `header` describes a frame of `frameLength` bytes: its checksum
   /// field and GSO headers lie inside the frame, a GSO frame has a known type
-  /// and a segment size. What the kernel's `virtio_net_hdr_to_skb` checks.
-  ///
-  /// The spot for the datapath's own admission check (PatchbayCore's
-  /// `FrameAdmission`, on main): once this branch has it, call it here so the
-  /// fuzzer holds the headers it admits to these properties.
+  /// and a segment size. What the kernel's `virtio_net_hdr_to_skb` checks,
+  /// written out here independently of the datapath's `FrameAdmission`, which
+  /// must agree with it.
   static func admits(_ header: VirtioNetHeader, frameLength: Int) -> Bool {
+    var fits = true
     if header.flags & VirtioNetHeader.needsChecksum != 0 {
-      guard Int(header.checksumStart) + Int(header.checksumOffset) + 2 <= frameLength else {
-        return false
-      }
+      fits = Int(header.checksumStart) + Int(header.checksumOffset) + 2 <= frameLength
     }
-    guard header.isGSO else { return true }
-    return header.gsoType != nil && header.gsoSize > 0 && Int(header.headerLength) <= frameLength
+    if fits && header.isGSO {
+      fits =
+        header.gsoType != nil && header.gsoSize > 0 && Int(header.headerLength) <= frameLength
+    }
+    let verdict = FrameAdmission.verdict(
+      header: header, frameLength: frameLength, maximumLength: .max)
+    invariant(
+      (verdict == nil) == fits, "FrameAdmission says \(String(describing: verdict)) for \(header)")
+    let giant = FrameAdmission.verdict(
+      header: header, frameLength: frameLength, maximumLength: frameLength - 1)
+    invariant(
+      !fits || (giant == .oversize) == !header.isGSO,
+      "only a GSO superframe may exceed the MTU: \(String(describing: giant)) for \(header)")
+    return fits
   }
 }
