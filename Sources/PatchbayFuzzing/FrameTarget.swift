@@ -39,6 +39,14 @@ public func fuzzFrames(_ bytes: UnsafeRawBufferPointer) {
   run.checkCounters()
 }
 
+extension DropReason {
+  /// Drops decided after classification but before the source is learned:
+  /// port security and static conflicts leave the table as it was.
+  static let refusedBeforeLearning: [ForwardingDecision] = [
+    .staticConflict, .macLimit, .macLocked, .ipGuard, .dhcpGuard,
+  ].map { .drop($0) }
+}
+
 /// The two bridges of the `frame` target and what the harness saw them do.
 private struct FrameRun: Sendable {
   /// The state every run starts from (made once: bridges are costly to build).
@@ -162,7 +170,7 @@ private struct FrameRun: Sendable {
         send(frame, ingress, out: egress)
       }
     }
-    if ingress.vlan != 0, decision != .drop(.staticConflict), frame.count >= 12 {
+    if ingress.vlan != 0, !DropReason.refusedBeforeLearning.contains(decision), frame.count >= 12 {
       // Classified and learned: the source is found on this port.
       let source = MACAddress(unchecked: frame, at: EthernetFrame.Offset.source)
       let found = bridge.table.lookup(source, vlan: ingress.vlan, at: now)
