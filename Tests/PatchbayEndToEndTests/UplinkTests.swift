@@ -60,9 +60,10 @@ struct UplinkTests {
     return try #require(uplinks.first)
   }
 
-  /// Waits until `host` answers on TCP `port` (servers started by `run:` need a moment).
+  /// Waits until `host` answers on TCP `port` (servers started by `run:` need a moment;
+  /// a Python server on a loaded two-core machine has taken over 5 s to listen).
   static func waitForServer(_ host: String, _ address: String, _ port: Int) throws {
-    for _ in 0..<50 {
+    for _ in 0..<150 {
       let probe = try Harness.exec(
         lab, host, "python3", "-c",
         "import socket; socket.create_connection(('\(address)', \(port)), timeout=1)")
