@@ -7,7 +7,8 @@
 //   ../Scripts/fuzz TARGET SECONDS      # builds, replays Regressions/, fuzzes from Seeds/
 //
 // Only builds with the fuzzer sanitizer, which links libFuzzer:
-//   swift build -c release --scratch-path .build -Xswiftc -sanitize=fuzzer,address
+//   swift build -c release --scratch-path .build -Xswiftc -sanitize=fuzzer,address \
+//     -Xcc -fsanitize=fuzzer-no-link,address
 // (no -parse-as-library: SwiftPM renames an executable's main, so each fuzzer's
 // main.swift runs libFuzzer's driver itself.)
 
