@@ -200,13 +200,18 @@ public struct MACTable: Sendable {
   private mutating func learnChange(
     _ key: UInt64, found: Int32, on port: Int, at now: Instant, limit: Int
   ) -> LearnOutcome {
+    var found = found
+    if found >= 0, !entries[Int(found)].isStatic, Int(entries[Int(found)].port) != port {
+      if isAtLimit(port, limit, at: now) { return .limitReached }
+      // Checking the limit may have swept expired entries, this one among them.
+      found = slot(of: key)
+    }
     if found >= 0 {
       let index = Int(found)
       if entries[index].isStatic {
         return entries[index].port == Int32(port) ? .staticMatch : .staticConflict
       }
       let previousPort = Int(entries[index].port)
-      if previousPort != port && isAtLimit(port, limit, at: now) { return .limitReached }
       let wasExpired = isExpired(index, at: now)
       entries[index].lastSeen = now.nanoseconds
       markNewest(found)

@@ -710,6 +710,21 @@ struct MACTableLimitTests {
     #expect(table.learnedCount(on: 1) == 0, "a learned entry made static no longer counts")
   }
 
+  @Test func anExpiredAddressMovingToAFullPortIsLearnedAfresh() {
+    // Found by the frame fuzzer: checking port 0's limit swept the moving
+    // entry itself, and learning then went on with its freed slot.
+    var table = MACTable(capacity: 16, aging: .seconds(10), portCount: 2)
+    _ = table.learn(mac(1), vlan: 1, on: 0, at: t0, limit: 1)
+    _ = table.learn(mac(2), vlan: 1, on: 1, at: t0)
+    let later = t0 + .seconds(10)
+    #expect(table.learn(mac(2), vlan: 1, on: 0, at: later, limit: 1) == .learned)
+    #expect(table.lookup(mac(2), vlan: 1, at: later) == 0)
+    #expect(table.learnedCount(on: 0) == 1)
+    #expect(table.learnedCount(on: 1) == 0)
+    #expect(table.count == 1)
+    #expect(table.entries(at: later).map(\.mac) == [mac(2)])
+  }
+
   @Test func expiredEntriesMakeRoomUnderTheLimit() {
     var table = MACTable(capacity: 16, aging: .seconds(10), portCount: 1)
     _ = table.learn(mac(1), vlan: 1, on: 0, at: t0, limit: 1)
