@@ -131,7 +131,7 @@ def frame_seeds():
         (0xF0, 1, b""),
         (0, 200, ethernet(A, "01:80:c2:00:00:00", 0x0800, ping)),
         (0xF8, 1, b""),
-        (0xFF, 255, b""),
+        (0xEF, 255, b""),
         (6, 1, ethernet(A, B, 0x0800, ping, tags=[(0x8100, 10)])),
     ]
     write("frame", "switching-tour", b"".join(bytes([c, s]) + chunk(f) for c, s, f in sequence))

@@ -27,9 +27,10 @@ public func fuzzFrames(_ bytes: UnsafeRawBufferPointer) {
     switch command {
     case 0xF0...0xF7:
       run.setPort(Int(command & 0x07), isUp: false)
-    case 0xF8...0xFE:
+    case 0xF8...0xFF:
+      // Every port that 0xF0...0xF7 can take down can come back up.
       run.setPort(Int(command & 0x07), isUp: true)
-    case 0xFF:
+    case 0xEF:
       run.expire()
     default:
       WireViews.read(frame: frame)
