@@ -66,6 +66,18 @@ HEADER = struct.Struct("!4sBBQ")  # magic, sender index, VLAN, sequence
 DIGEST = 16
 
 
+def keep_pace(pace, step):
+    """Waits until `pace + step` (the next send's time) and returns it; after a
+    stall of over a second, starts again from now instead of bursting to catch up."""
+    pace += step
+    now = time.monotonic()
+    if pace > now:
+        STOP.wait(pace - now)
+    elif now - pace > 1:
+        pace = now
+    return pace
+
+
 def bump(table, key, field, amount=1):
     with LOCK:
         entry = table.setdefault(key, {})
@@ -178,12 +190,7 @@ def tcp_sender(plan, me, peer, rate):
                     progress = time.monotonic()
                     bump(STATS["tcp_sent"], key, "bytes", written)
                 sent += size
-                pace += size / rate
-                now = time.monotonic()
-                if pace > now:
-                    STOP.wait(pace - now)
-                elif now - pace > 1:
-                    pace = now  # fell behind (a stall): do not burst to catch up
+                pace = keep_pace(pace, size / rate)
             if not STOP.is_set():
                 # A clean end: the receiver closes after reading everything.
                 sock.shutdown(socket.SHUT_WR)
@@ -300,12 +307,7 @@ def udp_sender(plan, me, peers, rate):
             bump(STATS["udp_sent"], key, "datagrams")
         except OSError:
             bump(STATS["udp_sent"], key, "errors")
-        pace += interval
-        now = time.monotonic()
-        if pace > now:
-            STOP.wait(pace - now)
-        elif now - pace > 1:
-            pace = now
+        pace = keep_pace(pace, interval)
 
 
 @guarded
@@ -427,12 +429,7 @@ def churn_source(plan, me, config):
         if now - last_bad >= 0.5:
             last_bad = now
             send_bad_frame(sock, me, rng, ethertype)
-        pace += interval
-        now = time.monotonic()
-        if pace > now:
-            STOP.wait(pace - now)
-        elif now - pace > 1:
-            pace = now
+        pace = keep_pace(pace, interval)
 
 
 def send_bad_frame(sock, me, rng, ethertype):

@@ -298,18 +298,10 @@ public struct Bridge: Sendable {
     counters[port].transmittedBytes &+= UInt64(byteCount)
   }
 
-  /// Counts a frame of `byteCount` bytes received on `port` and refused by its
-  /// ingress policer: received and dropped as rate-limited, so the port's
-  /// counters still add up (received = forwarded + dropped).
-  @inline(never)
-  public mutating func countPoliced(byteCount: Int, on port: Int) {
-    counters[port].countReceived(byteCount: byteCount)
-    counters[port][dropped: .rateLimited] &+= 1
-  }
-
   /// Counts a frame of `byteCount` bytes received on `port` and refused
-  /// before the switch looked at it (a runt read, `FrameAdmission`): received
-  /// and dropped for `reason`.
+  /// before the switch looked at it (a runt read, `FrameAdmission`, the ingress
+  /// policer): received and dropped for `reason`, so the port's counters still
+  /// add up (received = forwarded + flooded + dropped).
   @inline(never)
   public mutating func countRejected(_ reason: DropReason, byteCount: Int, on port: Int) {
     counters[port].countReceived(byteCount: byteCount)

@@ -97,7 +97,8 @@ extension Datapath {
     case .send:
       return false
     case .drop:
-      bridges[ports[global].switchIndex].countPoliced(
+      bridges[ports[global].switchIndex].countRejected(
+        .rateLimited,
         byteCount: frame.count, on: ports[global].portIndex)
     case .enqueue:
       (copy! - VirtioNetHeader.byteCount).copyMemory(

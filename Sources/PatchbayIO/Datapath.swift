@@ -378,7 +378,7 @@ public final class Datapath: @unchecked Sendable {
       admit(
         UnsafeRawBufferPointer(
           start: header + VirtioNetHeader.byteCount, count: count - VirtioNetHeader.byteCount),
-        port: global, at: now)
+        from: source, port: global, at: now)
     }
   }
 
@@ -410,7 +410,7 @@ public final class Datapath: @unchecked Sendable {
           UnsafeRawBufferPointer(
             start: UnsafeRawPointer(slot.data) + Int(slot.frame_offset),
             count: Int(slot.frame_length)),
-          port: global, at: now)
+          from: source, port: global, at: now)
       }
       isQueueingSends = false
       flushSends()
@@ -499,8 +499,9 @@ public final class Datapath: @unchecked Sendable {
   /// Switches a frame read from port `global`'s interface (its virtio-net
   /// header just before it), unless `FrameAdmission` refuses it.
   @inline(__always)
-  private func admit(_ frame: UnsafeRawBufferPointer, port global: Int, at now: Instant) {
-    let source = ports[global]
+  private func admit(
+    _ frame: UnsafeRawBufferPointer, from source: DatapathPort, port global: Int, at now: Instant
+  ) {
     if let reason = FrameAdmission.verdict(
       header: VirtioNetHeader(unchecked: frame.baseAddress! - VirtioNetHeader.byteCount),
       frameLength: frame.count, maximumLength: maximumFrameLengths[global])

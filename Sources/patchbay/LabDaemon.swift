@@ -221,11 +221,9 @@ final class LabDaemon: @unchecked Sendable {
       case .uplink(let name): ("uplink", name)
       case .peer(let reference): ("peer", reference.description)
       }
-    var drops: [String: UInt64] = [:]
-    for (reason, count) in counters.dropsByReason { drops[reason.description] = count }
-    var transmitDrops: [String: UInt64] = [:]
-    for (reason, count) in counters.transmitDropsByReason {
-      transmitDrops[reason.description] = count
+    // Reason names as status prints them, non-zero counts only.
+    func named(_ drops: [(reason: DropReason, count: UInt64)]) -> [String: UInt64] {
+      Dictionary(uniqueKeysWithValues: drops.map { ($0.reason.description, $0.count) })
     }
     return PortStatus(
       name: port.reference.description, kind: kind, interface: interface,
@@ -235,7 +233,8 @@ final class LabDaemon: @unchecked Sendable {
       rxPackets: counters.receivedPackets, rxBytes: counters.receivedBytes,
       txPackets: counters.transmittedPackets, txBytes: counters.transmittedBytes,
       forwarded: counters.forwardedPackets, flooded: counters.floodedPackets,
-      linkDowns: counters.linkDowns, drops: drops, txDrops: transmitDrops,
+      linkDowns: counters.linkDowns, drops: named(counters.dropsByReason),
+      txDrops: named(counters.transmitDropsByReason),
       rxBitsPerSecond: rates?.rates.receivedBitsPerSecond ?? 0,
       rxPacketsPerSecond: rates?.rates.receivedPacketsPerSecond ?? 0,
       txBitsPerSecond: rates?.rates.transmittedBitsPerSecond ?? 0,

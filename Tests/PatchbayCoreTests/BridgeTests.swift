@@ -27,7 +27,8 @@ private func makeBridge(
 }
 
 extension Bridge {
-  fileprivate mutating func receive(_ bytes: [UInt8], on port: Int, at now: Instant)
+  /// Runs `bytes` through the bridge on `port` at `now` (for the suites of this target).
+  mutating func receive(_ bytes: [UInt8], on port: Int, at now: Instant)
     -> ForwardingDecision
   {
     bytes.withUnsafeBytes { receive($0, on: port, at: now) }

@@ -59,14 +59,6 @@ private func violation(_ security: PortSecurity, _ bytes: [UInt8]) -> DropReason
   }
 }
 
-extension Bridge {
-  fileprivate mutating func take(_ bytes: [UInt8], on port: Int, at now: Instant)
-    -> ForwardingDecision
-  {
-    bytes.withUnsafeBytes { receive($0, on: port, at: now) }
-  }
-}
-
 @Suite("PortSecurity")
 struct PortSecurityTests {
   @Test func noSettingsInspectNothing() {
@@ -151,7 +143,7 @@ struct PortSecurityTests {
     let sources = (1...5).map { MACAddress(0x02, 0, 0, 0, 1, UInt8($0)) }
     var decisions: [ForwardingDecision] = []
     for source in sources {
-      decisions.append(switch_.take(unicast(from: source, to: neighbour), on: 0, at: t0))
+      decisions.append(switch_.receive(unicast(from: source, to: neighbour), on: 0, at: t0))
     }
     let expected: [ForwardingDecision] =
       [.flood(vlan: 1), .flood(vlan: 1)] + Array(repeating: .drop(.macLimit), count: 3)
@@ -160,10 +152,10 @@ struct PortSecurityTests {
     #expect(switch_.counters[0][dropped: .macLimit] == 3)
     #expect(switch_.counters[0].addsUp)
     // Known sources keep working.
-    let again = switch_.take(unicast(from: sources[0], to: neighbour), on: 0, at: t0)
+    let again = switch_.receive(unicast(from: sources[0], to: neighbour), on: 0, at: t0)
     #expect(again == .flood(vlan: 1))
     // Once the learned ones age out, new ones take their place.
-    let fresh = switch_.take(
+    let fresh = switch_.receive(
       unicast(from: sources[4], to: neighbour), on: 0, at: t0 + .seconds(301))
     #expect(fresh == .flood(vlan: 1))
     #expect(switch_.table.learnedCount(on: 0) == 1)
@@ -171,17 +163,17 @@ struct PortSecurityTests {
 
   @Test func maxMACsCountsAnAddressMovingInAsNew() {
     var switch_ = bridge([PortSecurity(maximumMACs: 1), .none])
-    _ = switch_.take(unicast(from: neighbour, to: .broadcast), on: 1, at: t0)
-    _ = switch_.take(unicast(from: guest, to: .broadcast), on: 0, at: t0)
+    _ = switch_.receive(unicast(from: neighbour, to: .broadcast), on: 1, at: t0)
+    _ = switch_.receive(unicast(from: guest, to: .broadcast), on: 0, at: t0)
     // The neighbour's address showing up on the full port would be a second one there.
-    let moved = switch_.take(unicast(from: neighbour, to: .broadcast), on: 0, at: t0)
+    let moved = switch_.receive(unicast(from: neighbour, to: .broadcast), on: 0, at: t0)
     #expect(moved == .drop(.macLimit))
     #expect(switch_.table.lookup(neighbour, vlan: 1, at: t0) == 1, "the entry stays where it was")
   }
 
   @Test func lockedPortNeverLearnsAnotherSource() {
     var switch_ = bridge([PortSecurity(lockedMAC: guest), .none])
-    let spoofed = switch_.take(unicast(from: neighbour, to: .broadcast), on: 0, at: t0)
+    let spoofed = switch_.receive(unicast(from: neighbour, to: .broadcast), on: 0, at: t0)
     #expect(spoofed == .drop(.macLocked))
     #expect(switch_.table.lookup(neighbour, vlan: 1, at: t0) == nil)
     #expect(switch_.counters[0][dropped: .macLocked] == 1)
@@ -194,17 +186,17 @@ struct PortSecurityTests {
     let b = MACAddress(0x02, 0, 0, 0, 0, 0xB)
     let uplink = MACAddress(0x02, 0, 0, 0, 0, 0xC)
     // A broadcast from a protected port floods to the unprotected port only.
-    let broadcast = switch_.take(unicast(from: a, to: .broadcast), on: 0, at: t0)
+    let broadcast = switch_.receive(unicast(from: a, to: .broadcast), on: 0, at: t0)
     #expect(broadcast == .flood(vlan: 1))
     #expect(switch_.floodSet(vlan: 1, from: 0) == [2])
     #expect(switch_.floodSet(vlan: 1, from: 2) == [0, 1])
-    _ = switch_.take(unicast(from: b, to: .broadcast), on: 1, at: t0)
-    _ = switch_.take(unicast(from: uplink, to: .broadcast), on: 2, at: t0)
-    let toNeighbour = switch_.take(unicast(from: a, to: b), on: 0, at: t0)
+    _ = switch_.receive(unicast(from: b, to: .broadcast), on: 1, at: t0)
+    _ = switch_.receive(unicast(from: uplink, to: .broadcast), on: 2, at: t0)
+    let toNeighbour = switch_.receive(unicast(from: a, to: b), on: 0, at: t0)
     #expect(toNeighbour == .drop(.protectedPort))
-    let toUplink = switch_.take(unicast(from: a, to: uplink), on: 0, at: t0)
+    let toUplink = switch_.receive(unicast(from: a, to: uplink), on: 0, at: t0)
     #expect(toUplink == .forward(port: 2, vlan: 1))
-    let fromUplink = switch_.take(unicast(from: uplink, to: b), on: 2, at: t0)
+    let fromUplink = switch_.receive(unicast(from: uplink, to: b), on: 2, at: t0)
     #expect(fromUplink == .forward(port: 1, vlan: 1))
     #expect(switch_.counters[0][dropped: .protectedPort] == 1)
     let addUp = switch_.counters.allSatisfy(\.addsUp)
@@ -213,12 +205,12 @@ struct PortSecurityTests {
 
   @Test func ipGuardedPortDropsSpoofedPacketsBeforeLearning() {
     var switch_ = bridge([PortSecurity(guardedAddress: own, blocksDHCPServers: true), .none])
-    let spoofed = switch_.take(udp(from: other), on: 0, at: t0)
+    let spoofed = switch_.receive(udp(from: other), on: 0, at: t0)
     #expect(spoofed == .drop(.ipGuard))
     #expect(switch_.table.lookup(guest, vlan: 1, at: t0) == nil)
-    let server = switch_.take(udp(from: own, port: 67, to: 68), on: 0, at: t0)
+    let server = switch_.receive(udp(from: own, port: 67, to: 68), on: 0, at: t0)
     #expect(server == .drop(.dhcpGuard))
-    let honest = switch_.take(udp(from: own), on: 0, at: t0)
+    let honest = switch_.receive(udp(from: own), on: 0, at: t0)
     #expect(honest == .flood(vlan: 1))
     #expect(switch_.counters[0][dropped: .ipGuard] == 1)
     #expect(switch_.counters[0][dropped: .dhcpGuard] == 1)
