@@ -87,11 +87,13 @@ public struct LabStatus: Codable, Sendable, Equatable {
   public var switches: [SwitchStatus]
   /// Its namespace hosts.
   public var hosts: [HostStatus]
+  /// Its QEMU guests.
+  public var vms: [VMStatus]
 
   /// Makes a status value.
   public init(
     name: String, pid: Int32, topologyFile: String, uptimeSeconds: Double,
-    switches: [SwitchStatus], hosts: [HostStatus]
+    switches: [SwitchStatus], hosts: [HostStatus], vms: [VMStatus] = []
   ) {
     self.name = name
     self.pid = pid
@@ -99,6 +101,7 @@ public struct LabStatus: Codable, Sendable, Equatable {
     self.uptimeSeconds = uptimeSeconds
     self.switches = switches
     self.hosts = hosts
+    self.vms = vms
   }
 }
 
@@ -230,6 +233,34 @@ public struct HostStatus: Codable, Sendable, Equatable {
     self.port = port
     self.address = address
     self.mac = mac
+  }
+}
+
+/// One QEMU guest of a running lab.
+public struct VMStatus: Codable, Sendable, Equatable {
+  /// The VM's name.
+  public var name: String
+  /// `running`, `stopping`, `exited (status N)`, `exited (signal N)` or `not started`.
+  public var state: String
+  /// QEMU's pid, once started.
+  public var pid: Int32?
+  /// Its vNICs' ports, `SWITCH/PORT`, in order.
+  public var ports: [String]
+  /// Its first vNIC's MAC.
+  public var mac: String
+  /// Where its serial console is logged.
+  public var console: String
+
+  /// Makes a VM status.
+  public init(
+    name: String, state: String, pid: Int32?, ports: [String], mac: String, console: String
+  ) {
+    self.name = name
+    self.state = state
+    self.pid = pid
+    self.ports = ports
+    self.mac = mac
+    self.console = console
   }
 }
 

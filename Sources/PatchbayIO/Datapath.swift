@@ -110,6 +110,9 @@ public final class Datapath: @unchecked Sendable {
   // it when it comes back. Kept apart from `ports` so reading a port per frame
   // never touches a String's reference count.
   private let attachedInterfaces: [String?]
+  // Packet-socket ports taken down on purpose (their VM exited): not reopened
+  // although their interface is still there.
+  private var isHeldDown: [Bool]
   // Send queues of packet-socket ports (nil for others): frames forwarded from a
   // receive batch leave in one sendmmsg per port when the batch is done. They
   // reference the receive slots, which stay put until the next batch.
@@ -182,6 +185,7 @@ public final class Datapath: @unchecked Sendable {
     self.uplinks = routers
     self.ports = ports
     self.attachedInterfaces = attachedInterfaces ?? Array(repeating: nil, count: ports.count)
+    self.isHeldDown = Array(repeating: false, count: ports.count)
     var bases: [Int] = []
     var next = 0
     for bridge in bridges {
@@ -481,7 +485,9 @@ public final class Datapath: @unchecked Sendable {
   /// second), and brings them up again.
   private func reattachPacketSockets() {
     for global in ports.indices
-    where ports[global].kind == .packetSocket && ports[global].descriptor < 0 {
+    where ports[global].kind == .packetSocket && ports[global].descriptor < 0
+      && !isHeldDown[global]
+    {
       guard let name = attachedInterfaces[global], pb_if_index(name) != 0 else { continue }
       _ = pb_if_set_up(name, 1)
       var index: Int32 = 0
@@ -639,6 +645,21 @@ public final class Datapath: @unchecked Sendable {
         written < 0 && (error == EIO || error == ENETDOWN || error == ENXIO)
         ? .portDown : .transmitFailed
       bridges[switchIndex].countTransmitDrop(reason, on: port)
+    }
+  }
+
+  /// Takes packet-socket port `global` down and keeps it down while its
+  /// interface stays (a VM's TAP outlives its QEMU until the lab stops):
+  /// counted as a link down, its MACs flushed.
+  public func holdDown(port global: Int) {
+    perform { datapath in
+      datapath.isHeldDown[global] = true
+      if datapath.ports[global].descriptor >= 0 {
+        datapath.detach(port: global)
+      } else {
+        let entry = datapath.ports[global]
+        datapath.bridges[entry.switchIndex].setPort(entry.portIndex, isUp: false)
+      }
     }
   }
 

@@ -44,6 +44,9 @@ public final class Lab: @unchecked Sendable {
   public let paths: LabPaths
   private var taps: [TapDevice]
   private var resources: LabResources
+  // The VMs' QEMU processes, in start order (appended while the lab comes up,
+  // read by `status` and by tear-down).
+  let machines = Mutex<[VirtualMachine]>([])
   let datapath: Datapath
   private var isTornDown = false
   /// Removes what the lab created once its daemon stopped switching (the
@@ -173,6 +176,15 @@ public final class Lab: @unchecked Sendable {
           case .attach, .peer:
             throw LabError("port \(port.reference): not supported yet")
           }
+          // A VM's port: a persistent TAP that its QEMU opens later, attached like `attach:`.
+          if topology.vm(on: port.reference) != nil {
+            try createVMTap(interface, for: port, paths: paths, resources: &resources)
+            let entry = try attach(interface, for: port, at: (switchIndex, portIndex))
+            packetSockets.append(entry.descriptor)
+            datapathPorts.append(entry)
+            attached.append(interface)
+            continue
+          }
           let tap = try TapDevice.create(named: interface)
           taps.append(tap)
           try setMTU(of: tap, for: port)
@@ -243,6 +255,7 @@ public final class Lab: @unchecked Sendable {
         try lab.startHostPrograms()
         lab.waitForUplinkLeases()
         try lab.startDHCPClients()
+        try lab.startVMs(topologyFile: topologyFile)
       } catch {
         lab.tearDown()
         throw error
@@ -391,6 +404,12 @@ public final class Lab: @unchecked Sendable {
     try configureHostAddress(host, namespace: namespace)
   }
 
+  /// Changes the record of what the lab created and writes it at once.
+  func updateResources(_ change: (inout LabResources) -> Void) throws {
+    change(&resources)
+    try resources.save(paths)
+  }
+
   /// Copies every switch's counters and table, taken between batches on the datapath thread.
   public func snapshot() -> [SwitchSnapshot] {
     datapath.perform { datapath in
@@ -445,6 +464,8 @@ public final class Lab: @unchecked Sendable {
   public func tearDown() -> [String] {
     guard !isTornDown else { return [] }
     isTornDown = true
+    // VMs first, while the switch still carries what a guest says as it shuts down.
+    stopVMs()
     let running = captures.withLock { Array($0.values) }
     for session in running { session.stop() }
     datapath.stop()

@@ -22,6 +22,15 @@ public struct LabPaths: Sendable {
   /// The detached daemon's log.
   public var logFile: String { "\(directory)/daemon.log" }
 
+  /// VM `vm`'s serial console output, as it happens (`patchbay console` follows it).
+  public func console(ofVM vm: String) -> String { "\(directory)/\(vm).console" }
+  /// The socket that carries VM `vm`'s serial console both ways.
+  public func consoleSocket(ofVM vm: String) -> String { "\(directory)/\(vm).serial" }
+  /// VM `vm`'s QMP socket, for the ACPI power button.
+  public func monitorSocket(ofVM vm: String) -> String { "\(directory)/\(vm).qmp" }
+  /// What VM `vm`'s QEMU itself printed (its errors).
+  public func qemuLog(ofVM vm: String) -> String { "\(directory)/\(vm).log" }
+
   /// The namespace of host `host`: `NAME-HOST`.
   public func namespace(ofHost host: String) -> String { "\(name)-\(host)" }
 

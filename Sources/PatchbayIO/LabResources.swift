@@ -12,6 +12,8 @@ public struct LabResources: Codable, Sendable, Equatable {
   public var links: [String] = []
   /// Host names of the lab, for `exec`.
   public var hosts: [String] = []
+  /// The QEMU process of each running VM, by VM name.
+  public var vmProcesses: [String: Int32] = [:]
 
   /// Empty resources.
   public init() {}
@@ -35,6 +37,8 @@ public struct LabResources: Codable, Sendable, Equatable {
   public static func removeLeftovers(of paths: LabPaths) -> [String] {
     var problems: [String] = []
     if let resources = load(paths) {
+      // QEMU first: it holds the TAPs below open.
+      stopProcesses(resources.vmProcesses.values.sorted(), of: paths)
       for link in resources.links.reversed() where interfaceExists(link) {
         do { try IPRoute.run(["link", "del", link]) } catch { problems.append(error.description) }
       }
@@ -47,6 +51,29 @@ public struct LabResources: Codable, Sendable, Equatable {
     }
     try? FileManager.default.removeItem(atPath: paths.directory)
     return problems
+  }
+}
+
+extension LabResources {
+  /// Ends the QEMU processes `pids` that still run for this lab: SIGTERM (QEMU
+  /// exits cleanly on it), then SIGKILL after three seconds. A pid counts as
+  /// the lab's only while its command line names the lab's state directory,
+  /// so a reused pid is left alone.
+  static func stopProcesses(_ pids: [Int32], of paths: LabPaths) {
+    func isOurs(_ pid: Int32) -> Bool {
+      guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else {
+        return false
+      }
+      return String(decoding: data, as: UTF8.self).contains("\(paths.directory)/")
+    }
+    var running = pids.filter(isOurs)
+    for pid in running { kill(pid, SIGTERM) }
+    let deadline = Date().addingTimeInterval(3)
+    while !running.isEmpty && Date() < deadline {
+      usleep(50_000)
+      running = running.filter(isOurs)
+    }
+    for pid in running { kill(pid, SIGKILL) }
   }
 }
 

@@ -78,14 +78,24 @@ public struct VMSpec: Sendable {
   public var accel: String?
   /// Extra QEMU arguments.
   public var qemuArgs: [String]
+  /// How long `down` waits for the guest to power off after the ACPI power
+  /// button before it kills QEMU (default 20 s).
+  public var stopTimeout: Duration
   /// Where the VM is declared.
   public var location: SourceLocation
+  /// Where each of its values is written, by key (`kernel`, `initrd`, `disk`,
+  /// `accel`), so checks against the machine can point at the value.
+  public var valueLocations: [String: SourceLocation] = [:]
+
+  /// The default `stop-timeout`: long enough for a distribution to shut down.
+  public static let defaultStopTimeout = Duration.seconds(20)
 
   /// Makes a VM value.
   public init(
     name: String, ports: [PortReference], kernel: String? = nil, initrd: String? = nil,
     append: String? = nil, disk: String? = nil, memory: Int = 256 << 20, cpus: Int = 1,
-    mac: MACAddress? = nil, accel: String? = nil, qemuArgs: [String] = [], location: SourceLocation
+    mac: MACAddress? = nil, accel: String? = nil, qemuArgs: [String] = [],
+    stopTimeout: Duration = VMSpec.defaultStopTimeout, location: SourceLocation
   ) {
     self.name = name
     self.ports = ports
@@ -98,6 +108,7 @@ public struct VMSpec: Sendable {
     self.mac = mac
     self.accel = accel
     self.qemuArgs = qemuArgs
+    self.stopTimeout = stopTimeout
     self.location = location
   }
 }

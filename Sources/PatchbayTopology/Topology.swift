@@ -23,15 +23,12 @@ public struct Topology: Sendable {
   public var captures: [CaptureSpec]
   /// SPAN mirrors declared in the file.
   public var mirrors: [MirrorSpec]
-  /// Every use of a key whose feature is parsed and validated but not built yet,
-  /// in file order, so `up` can refuse it by name rather than ignore it.
-  public var featureUses: [FeatureUse]
 
   /// Makes a topology value (the loader is the normal way to get one).
   public init(
     name: String, sourcePath: String, switches: [SwitchSpec], hosts: [HostSpec] = [],
     vms: [VMSpec] = [], uplinks: [UplinkSpec] = [], captures: [CaptureSpec] = [],
-    mirrors: [MirrorSpec] = [], featureUses: [FeatureUse] = []
+    mirrors: [MirrorSpec] = []
   ) {
     self.name = name
     self.sourcePath = sourcePath
@@ -41,7 +38,6 @@ public struct Topology: Sendable {
     self.uplinks = uplinks
     self.captures = captures
     self.mirrors = mirrors
-    self.featureUses = featureUses
   }
 
   /// The switch named `name`, if any.
@@ -52,6 +48,11 @@ public struct Topology: Sendable {
   /// The port `reference` names, if any.
   public func port(_ reference: PortReference) -> PortSpec? {
     switchSpec(named: reference.switchName)?.ports.first { $0.name == reference.portName }
+  }
+
+  /// The VM one of whose vNICs is `reference`, if any.
+  public func vm(on reference: PortReference) -> VMSpec? {
+    vms.first { $0.ports.contains(reference) }
   }
 
   /// The host whose NIC is `reference`, if any.
@@ -114,20 +115,6 @@ public struct TopologyError: Error, Sendable, CustomStringConvertible {
 
   /// One `FILE:LINE:COL: error: message` line per problem.
   public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
-}
-
-/// A use of a key whose feature is not built yet.
-public struct FeatureUse: Hashable, Sendable {
-  /// The key as written (`vlan`, `trunk`, `rate`, `uplinks`, `captures`, ...).
-  public var key: String
-  /// Where it is used.
-  public var location: SourceLocation
-
-  /// Makes a feature use.
-  public init(key: String, location: SourceLocation) {
-    self.key = key
-    self.location = location
-  }
 }
 
 /// `SWITCH/PORT`.

@@ -3,9 +3,6 @@ import Yams
 
 /// Reads topology files: YAML text in, a validated `Topology` or every problem in the file out.
 public enum TopologyLoader {
-  /// Keys whose features are validated but not built yet; each use lands in `featureUses`.
-  public static let unbuiltKeys: Set<String> = ["vms"]
-
   /// Parses and checks `yaml`; `file` is the path as the user wrote it, put in front of every
   /// diagnostic. Throws every problem at once, sorted by location.
   public static func load(yaml: String, file: String) throws(TopologyError) -> Topology {
@@ -63,7 +60,7 @@ private let portKeys =
 private let hostKeys = ["port", "veth", "run", "address", "gateway", "mac"]
 private let vmKeys = [
   "port", "ports", "kernel", "initrd", "append", "disk", "memory", "cpus", "mac", "accel",
-  "qemu-args",
+  "qemu-args", "stop-timeout",
 ]
 private let uplinkKeys = [
   "mode", "interface", "address", "gateway", "inside", "dhcp", "dns", "forward", "max-sessions",
@@ -86,7 +83,6 @@ private struct Loader {
   let file: String
   let document: YAMLDocument
   var diagnostics: [TopologyDiagnostic] = []
-  var featureUses: [FeatureUse] = []
 
   var labName: String?
   var ports: [PortDraft] = []
@@ -112,10 +108,6 @@ private struct Loader {
 
   mutating func error(_ message: String, at location: SourceLocation) {
     diagnostics.append(TopologyDiagnostic(location: location, message: message))
-  }
-
-  mutating func use(_ key: String, at location: SourceLocation) {
-    featureUses.append(FeatureUse(key: key, location: location))
   }
 
   func location(of node: Node) -> SourceLocation {
@@ -408,9 +400,6 @@ private struct Loader {
     let rootLocation = location(of: root)
     requireKey("name", in: entries, context: "at the top level", at: rootLocation)
     requireKey("switches", in: entries, context: "at the top level", at: rootLocation)
-    for entry in entries where entry.key == "vms" {
-      use(entry.key, at: entry.keyLocation)
-    }
     // The lab name goes into default interface names, so read it before the switches.
     if let entry = entries.first(where: { $0.key == "name" }) { labName = readLabName(entry) }
 
@@ -472,11 +461,10 @@ private struct Loader {
     }
     checkVeths(switches)
 
-    featureUses.sort { $0.location < $1.location }
     guard let labName, diagnostics.isEmpty else { return nil }
     return Topology(
       name: labName, sourcePath: file, switches: switches, hosts: hosts, vms: vms,
-      uplinks: uplinks, captures: captures, mirrors: mirrors, featureUses: featureUses)
+      uplinks: uplinks, captures: captures, mirrors: mirrors)
   }
 
   mutating func readLabName(_ entry: Entry) -> String? {
@@ -553,7 +541,6 @@ private struct Loader {
     var tunnelType = EtherType.serviceVLAN
 
     for entry in entries {
-      if TopologyLoader.unbuiltKeys.contains(entry.key) { use(entry.key, at: entry.keyLocation) }
       switch entry.key {
       case "tap", "attach":
         if draft.kindEntry == nil, let name = interface(entry) {
@@ -865,9 +852,12 @@ private struct Loader {
         }
       case "qemu-args":
         spec.qemuArgs = readStrings(entry) ?? []
+      case "stop-timeout":
+        if let timeout = value(entry, ValueFormat.duration) { spec.stopTimeout = timeout }
       default:
         break
       }
+      spec.valueLocations[entry.key] = entry.valueLocation
     }
     if portsRead {
       // Claims come from the list entries' own locations so repeats point at the repeat.

@@ -2,7 +2,7 @@ import PatchbayWire
 
 extension Topology {
   /// A one-screen description for `patchbay validate`: switches with their ports, hosts with
-  /// their addresses, counts of the rest, and the keys `up` cannot build yet.
+  /// their addresses, VMs with what they boot, counts of the rest.
   public var summary: String {
     var lines = ["lab \(name) (\(sourcePath))"]
     for switchSpec in switches {
@@ -31,14 +31,23 @@ extension Topology {
         lines.append("  \(host.name) \(parts.joined(separator: ", "))")
       }
     }
+    if !vms.isEmpty {
+      lines.append("vms:")
+      for vm in vms {
+        var parts = ["on \(vm.ports.map(\.description).joined(separator: ", "))"]
+        if let kernel = vm.kernel { parts.append("kernel \(kernel)") }
+        if let disk = vm.disk { parts.append("disk \(disk)") }
+        let memory =
+          vm.memory % (1 << 20) == 0 ? "\(vm.memory >> 20)MiB" : "\(vm.memory >> 10)KiB"
+        parts.append("\(memory), \(vm.cpus) \(vm.cpus == 1 ? "cpu" : "cpus")")
+        if let accel = vm.accel { parts.append(accel) }
+        parts.append("mac \(macAddress(of: vm, nic: 0))\(vm.mac == nil ? " (derived)" : "")")
+        lines.append("  \(vm.name) \(parts.joined(separator: ", "))")
+      }
+    }
     lines.append(
       "vms: \(vms.count), uplinks: \(uplinks.count), captures: \(captures.count), "
         + "mirrors: \(mirrors.count)")
-    var unbuilt: [String] = []
-    for use in featureUses where !unbuilt.contains(use.key) { unbuilt.append(use.key) }
-    if !unbuilt.isEmpty {
-      lines.append("not supported yet: \(unbuilt.joined(separator: ", "))")
-    }
     return lines.joined(separator: "\n")
   }
 

@@ -206,9 +206,15 @@ final class LabDaemon: @unchecked Sendable {
         address: host.address == .dhcp ? leased[mac] ?? "dhcp" : host.address?.description,
         mac: mac)
     }
+    let vms = zip(topology.vms, lab.vmStates()).map { vm, state in
+      VMStatus(
+        name: vm.name, state: state?.summary ?? "not started", pid: state?.pid,
+        ports: vm.ports.map(\.description), mac: topology.macAddress(of: vm, nic: 0).description,
+        console: lab.paths.console(ofVM: vm.name))
+    }
     return LabStatus(
       name: topology.name, pid: getpid(), topologyFile: topology.sourcePath,
-      uptimeSeconds: Date().timeIntervalSince(started), switches: switches, hosts: hosts)
+      uptimeSeconds: Date().timeIntervalSince(started), switches: switches, hosts: hosts, vms: vms)
   }
 
   private func portStatus(
@@ -227,7 +233,8 @@ final class LabDaemon: @unchecked Sendable {
     }
     return PortStatus(
       name: port.reference.description, kind: kind, interface: interface,
-      attachedTo: lab.topology.host(on: port.reference).map { "host \($0.name)" },
+      attachedTo: lab.topology.host(on: port.reference).map { "host \($0.name)" }
+        ?? lab.topology.vm(on: port.reference).map { "vm \($0.name)" },
       state: isUp ? "up" : "down", vlanMode: vlanModeSummary(of: port),
       rateLimit: lab.rateLimit(of: port.reference)?.summary ?? "none",
       rxPackets: counters.receivedPackets, rxBytes: counters.receivedBytes,

@@ -17,6 +17,8 @@ enum LabSummary {
         }
         if let host = topology.host(on: port.reference) {
           line += "  -> host \(host.name) (\(host.address?.description ?? "no address"))"
+        } else if let vm = topology.vm(on: port.reference) {
+          line += "  -> vm \(vm.name)"
         }
         lines.append(line)
       }
@@ -43,9 +45,16 @@ enum LabSummary {
       )
     }
     let paths = LabPaths(name: topology.name)
-    lines.append(
-      "  hosts run in network namespaces: \(topology.hosts.map { paths.namespace(ofHost: $0.name) }.joined(separator: ", "))"
-    )
+    if !topology.hosts.isEmpty {
+      lines.append(
+        "  hosts run in network namespaces: \(topology.hosts.map { paths.namespace(ofHost: $0.name) }.joined(separator: ", "))"
+      )
+    }
+    for vm in topology.vms {
+      lines.append(
+        "  vm \(vm.name) boots under QEMU (\(QEMUEnvironment.accelerator(for: vm))), "
+          + "console \(paths.console(ofVM: vm.name))")
+    }
     lines.append("try, from another terminal:")
     let fixedHosts = topology.hosts.compactMap { host -> (String, String)? in
       if case .fixed(let cidr) = host.address { return (host.name, cidr.address.description) }
@@ -63,6 +72,9 @@ enum LabSummary {
       lines.append(
         "  sudo patchbay exec \(topology.name) \(inside.name) -- ping -c3 \(cidr.address)")
       lines.append("  sudo patchbay nat \(topology.name)")
+    }
+    if let vm = topology.vms.first {
+      lines.append("  sudo patchbay console \(topology.name) \(vm.name)")
     }
     lines.append("  sudo patchbay status \(topology.name)")
     lines.append("  sudo patchbay fdb \(topology.name)")

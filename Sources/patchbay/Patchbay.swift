@@ -11,7 +11,7 @@ struct Patchbay: ParsableCommand {
     subcommands: [
       UpCommand.self, DownCommand.self, ValidateCommand.self, StatusCommand.self,
       FDBCommand.self, NATCommand.self, ExecCommand.self, SetCommand.self, CaptureCommand.self,
-      GraphCommand.self, JanitorCommand.self,
+      GraphCommand.self, ConsoleCommand.self, JanitorCommand.self,
     ]
   )
 

@@ -100,6 +100,17 @@ enum StatusText {
       }
       lines.append(contentsOf: table(rows).map { "  " + $0 })
     }
+    if !status.vms.isEmpty {
+      lines.append("vms:")
+      var rows = [["VM", "STATE", "PID", "PORTS", "MAC", "CONSOLE"]]
+      for vm in status.vms {
+        rows.append([
+          vm.name, vm.state, vm.pid.map(String.init) ?? "-", vm.ports.joined(separator: ","),
+          vm.mac, vm.console,
+        ])
+      }
+      lines.append(contentsOf: table(rows).map { "  " + $0 })
+    }
     return lines.joined(separator: "\n")
   }
 }

@@ -18,13 +18,17 @@ enum TopologyFile {
       throw CLIError("\(path) is not UTF-8 text")
     }
     let topology = try TopologyLoader.load(yaml: text, file: path)
-    try checkFilters(topology)
+    let problems =
+      filterProblems(topology) + QEMUEnvironment.problems(of: topology, topologyFile: path)
+    if !problems.isEmpty {
+      throw TopologyError(diagnostics: problems.sorted { $0.location < $1.location })
+    }
     return topology
   }
 
   /// Compiles every capture and mirror filter with libpcap, as the daemon
-  /// will: a mistake is a topology error at the filter, all of them at once.
-  static func checkFilters(_ topology: Topology) throws {
+  /// will: a mistake is a topology error at the filter.
+  static func filterProblems(_ topology: Topology) -> [TopologyDiagnostic] {
     var diagnostics: [TopologyDiagnostic] = []
     let filters =
       topology.captures.map { ($0.filter, $0.filterLocation ?? $0.location, $0.snaplen) }
@@ -36,15 +40,6 @@ enum TopologyFile {
         diagnostics.append(TopologyDiagnostic(location: location, message: error.description))
       }
     }
-    if !diagnostics.isEmpty { throw TopologyError(diagnostics: diagnostics) }
-  }
-
-  /// The refusal of keys whose feature is not built yet, as topology errors.
-  static func refuseUnbuiltFeatures(_ topology: Topology) throws {
-    guard !topology.featureUses.isEmpty else { return }
-    throw TopologyError(
-      diagnostics: topology.featureUses.map {
-        TopologyDiagnostic(location: $0.location, message: "not supported yet: \($0.key)")
-      })
+    return diagnostics
   }
 }

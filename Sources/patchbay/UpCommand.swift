@@ -20,7 +20,6 @@ struct UpCommand: ParsableCommand {
 
   func run() throws {
     let topology = try TopologyFile.load(file)
-    try TopologyFile.refuseUnbuiltFeatures(topology)
     try requireRoot("patchbay up")
     let absolute = URL(fileURLWithPath: file).standardizedFileURL.path
     if detach && !daemonChild {

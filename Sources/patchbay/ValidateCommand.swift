@@ -13,9 +13,5 @@ struct ValidateCommand: ParsableCommand {
   func run() throws {
     let topology = try TopologyFile.load(file)
     print(topology.summary)
-    if !topology.featureUses.isEmpty {
-      let keys = Set(topology.featureUses.map(\.key)).sorted().joined(separator: ", ")
-      print("note: valid, but 'up' does not build these yet: \(keys)")
-    }
   }
 }

@@ -634,13 +634,39 @@ let badFiles: [BadFile] = [
   static let example = productExample.replacingOccurrences(
     of: "        trunk: all\n  dist:", with: "        trunk: all\n      monitor: {}\n  dist:")
 
-  @Test func productExampleLoadsAndRecordsItsFeatureUses() throws {
+  @Test func productExampleLoadsWithItsVM() throws {
     #expect(Self.example != productExample)
     let topology = try #require(load(Self.example))
-    let uses = topology.featureUses.map { "\($0.key)@\($0.location.line):\($0.location.column)" }
+    let vm = try #require(topology.vms.first)
+    #expect(vm.name == "vm3")
+    #expect(vm.ports == [PortReference(switchName: "dist", portName: "vm3")])
+    #expect(vm.kernel == "images/vmlinuz" && vm.initrd == "images/initrd.gz")
+    #expect(vm.append == "console=ttyS0" && vm.disk == nil)
+    #expect(vm.memory == 512 << 20 && vm.cpus == 1 && vm.accel == nil)
+    #expect(vm.stopTimeout == VMSpec.defaultStopTimeout)
+    // Checks against the machine point at the value, not the VM.
+    #expect(vm.valueLocations["kernel"] == SourceLocation(file: "lab.yaml", line: 39, column: 13))
+    #expect(topology.vm(on: PortReference(switchName: "dist", portName: "vm3"))?.name == "vm3")
+  }
+
+  @Test func aVMsStopTimeoutIsADuration() throws {
+    let yaml = """
+      name: lab
+      switches:
+        core:
+          ports:
+            a: {}
+            b: {}
+      vms:
+        one: {port: core/a, kernel: k, stop-timeout: 90s}
+        two: {port: core/b, kernel: k, stop-timeout: soon}
+      """
     #expect(
-      uses == ["vms@36:1"])
-    #expect(topology.featureUses.allSatisfy { $0.location.file == "lab.yaml" })
+      diagnostics(yaml) == [
+        "lab.yaml:9:48: error: invalid stop-timeout 'soon': expected a duration like 250ms, 300s, 5m or 1h"
+      ])
+    let fixed = try #require(load(yaml.replacingOccurrences(of: "soon", with: "2s")))
+    #expect(fixed.vms.map(\.stopTimeout) == [.seconds(90), .seconds(2)])
   }
 
   @Test func aMirrorCopiesOnlyToATapOrAttachPortThatIsNoMirrorsSource() {
@@ -682,7 +708,6 @@ let badFiles: [BadFile] = [
         span: {from: [core/a], to: core/b, filter: icmp}
       """
     let topology = try #require(load(yaml))
-    #expect(topology.featureUses.isEmpty)
     #expect(topology.captures.first?.filterLocation?.line == 8)
     #expect(topology.captures.first?.filterLocation?.column == 52)
     #expect(topology.mirrors.first?.filterLocation?.line == 10)
@@ -769,7 +794,7 @@ let badFiles: [BadFile] = [
     #expect(mirror.to == PortReference("core/monitor"))
   }
 
-  @Test func defaultsAndBuiltKeysRecordNoFeatureUse() throws {
+  @Test func defaultsAndBuiltKeysLoad() throws {
     let topology = try #require(
       load(
         """
@@ -785,7 +810,6 @@ let badFiles: [BadFile] = [
         hosts:
           h1: {port: core/a, address: 10.0.0.1/24}
         """))
-    #expect(topology.featureUses.isEmpty)
     let core = try #require(topology.switches.first)
     #expect(core.macAging == .milliseconds(250))
     #expect(core.macTableSize == 1024)
@@ -825,7 +849,7 @@ let badFiles: [BadFile] = [
         """) == ["lab.yaml:5:30: error: address 10.1.0.11 is already used by host 'h1'"])
   }
 
-  @Test func dhcpHostsAndUplinksAreBuiltNotFeatureUses() throws {
+  @Test func dhcpHostsAndUplinksLoad() throws {
     let topology = try #require(
       load(
         """
@@ -851,7 +875,6 @@ let badFiles: [BadFile] = [
     #expect(topology.hosts.last?.veth == "lab1-up" && topology.hosts.last?.port == nil)
     #expect(topology.hosts.last?.run == "python3 -m http.server 80")
     #expect(topology.uplinks.first?.maxSessions == 64)
-    #expect(topology.featureUses.isEmpty)
   }
 
   @Test func vethHostsAndUplinkPortsAreChecked() {
@@ -913,7 +936,6 @@ let badFiles: [BadFile] = [
           lockedMAC: MACAddress(0x02, 0, 0, 0, 0, 0x07), guardedAddress: IPv4Address(10, 0, 0, 7),
           isProtected: true))
     #expect(ports[2].rate == RateLimitSpec(ingressPPS: 1500, egressPPS: 20_000))
-    #expect(topology.featureUses.isEmpty, "port security is built")
   }
 
   @Test func hostBoundSecurityTakesTheHostsMACAndAddress() throws {

@@ -1,3 +1,4 @@
+import Foundation
 import PatchbayTopology
 import PatchbayWire
 import Testing
@@ -19,9 +20,11 @@ import Testing
           spare: tap sp"are
         hosts:
           h1 on core/vm1, 10.0.10.11/24, mac 02:2d:00:bc:6e:66 (derived)
+        vms:
+          vm3 on dist/vm3, disk d.qcow2, 256MiB, 1 cpu, mac VMMAC (derived)
         vms: 1, uplinks: 1, captures: 0, mirrors: 0
-        not supported yet: vms
-        """)
+        """.replacingOccurrences(
+          of: "VMMAC", with: topology.macAddress(of: topology.vms[0], nic: 0).description))
   }
 
   @Test func summaryMentionsEveryHostAndNonDefaultSettings() throws {
@@ -59,7 +62,6 @@ import Testing
     for host in topology.hosts {
       #expect(lines.contains { $0.hasPrefix("  \(host.name) on ") }, "\(host.name)")
     }
-    #expect(!lines.contains { $0.hasPrefix("not supported yet") }, "port security is built")
   }
 
   @Test func derivedMACsAreStableLocalUnicastAndDistinct() throws {

@@ -1,0 +1,227 @@
+import CLinuxNet
+import Foundation
+import Glibc
+import Synchronization
+
+/// What became of a VM's QEMU, as `status` shows it.
+public struct VMState: Sendable, Equatable {
+  /// The phase of its life.
+  public enum Phase: String, Sendable {
+    /// QEMU runs.
+    case running
+    /// `down` pressed the power button and waits for QEMU to end.
+    case stopping
+    /// QEMU ended while the lab was running: the guest powered off, or QEMU crashed or was killed.
+    case exited
+    /// QEMU ended because the lab stopped it.
+    case stopped
+  }
+
+  /// The phase.
+  public var phase: Phase
+  /// QEMU's pid.
+  public var pid: Int32
+  /// Its exit status, once it exited normally.
+  public var exitStatus: Int32?
+  /// The signal that ended it, once one did.
+  public var signal: Int32?
+
+  /// `running`, `exited (status 1)`, `exited (signal 9)`.
+  public var summary: String {
+    var text = phase.rawValue
+    if let exitStatus { text += " (status \(exitStatus))" }
+    if let signal { text += " (signal \(signal))" }
+    return text
+  }
+}
+
+/// One VM's QEMU process: started, watched until it ends, powered down.
+///
+/// A thread per VM waits for its QEMU (labs have a handful of VMs) so that a
+/// guest that powers off or a QEMU that crashes is noticed at once, and hands
+/// the news to `onExit` unless the lab itself is stopping it.
+final class VirtualMachine: @unchecked Sendable {
+  // Sendable: the lets never change; `state` is behind a Mutex.
+
+  let name: String
+  /// The global datapath indices of its vNICs' ports.
+  let ports: [Int]
+  let invocation: QEMUInvocation
+  let stopTimeout: Duration
+  private let paths: LabPaths
+  private let state: Mutex<VMState>
+
+  private init(
+    name: String, ports: [Int], invocation: QEMUInvocation, stopTimeout: Duration,
+    paths: LabPaths, pid: Int32
+  ) {
+    self.name = name
+    self.ports = ports
+    self.invocation = invocation
+    self.stopTimeout = stopTimeout
+    self.paths = paths
+    self.state = Mutex(VMState(phase: .running, pid: pid))
+  }
+
+  /// How long `start` waits for QEMU to open its monitor socket.
+  static let startTimeout: TimeInterval = 15
+
+  /// Starts QEMU (in its own process group, so a terminal's Ctrl-C reaches
+  /// only the daemon, which then powers the VM down) and waits until its
+  /// monitor answers. Throws QEMU's own last words when it ends first.
+  static func start(
+    name: String, ports: [Int], invocation: QEMUInvocation, stopTimeout: Duration,
+    paths: LabPaths, recordPID: (Int32) throws(LabError) -> Void,
+    onExit: @escaping @Sendable (VirtualMachine, VMState) -> Void
+  ) throws(LabError) -> VirtualMachine {
+    let logPath = paths.qemuLog(ofVM: name)
+    let log = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    guard log >= 0 else {
+      throw LabError("vm \(name): cannot create \(logPath): \(String(cString: strerror(errno)))")
+    }
+    let pid = withArgumentVector([invocation.executable] + invocation.arguments) {
+      pb_spawn_io($0, -1, log, log)
+    }
+    close(log)
+    guard pid > 0 else {
+      throw LabError(
+        "vm \(name): cannot start \(invocation.executable): \(String(cString: strerror(-pid)))")
+    }
+    let machine = VirtualMachine(
+      name: name, ports: ports, invocation: invocation, stopTimeout: stopTimeout, paths: paths,
+      pid: pid)
+    do {
+      try recordPID(pid)
+      try machine.waitUntilReady()
+    } catch {
+      kill(pid, SIGKILL)
+      var status: Int32 = 0
+      while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+      throw error
+    }
+    machine.watch(onExit: onExit)
+    return machine
+  }
+
+  /// The VM's state now.
+  var current: VMState { state.withLock { $0 } }
+
+  /// Waits until QEMU's monitor greets: QEMU opens the socket while it reads
+  /// its options but greets only from its main loop, once the machine is
+  /// built and the kernel loaded. A fifth of a second more catches a CPU that
+  /// fails on its first run. QEMU ending first is an error carrying the last
+  /// line it printed.
+  private func waitUntilReady() throws(LabError) {
+    let pid = current.pid
+    let deadline = Date().addingTimeInterval(Self.startTimeout)
+    var greeted: Date?
+    while Date() < deadline {
+      var status: Int32 = 0
+      if waitpid(pid, &status, WNOHANG) == pid {
+        throw LabError("vm \(name): QEMU exited at start: \(lastWords())")
+      }
+      if let greeted {
+        if Date().timeIntervalSince(greeted) > 0.2 { return }
+      } else if let connection = monitorConnection() {
+        defer { close(connection) }
+        if readUntil(connection, count: 1, of: "\"QMP\"") { greeted = Date() }
+      }
+      usleep(20_000)
+    }
+    throw LabError("vm \(name): QEMU did not open its monitor within \(Int(Self.startTimeout)) s")
+  }
+
+  /// The last non-empty line QEMU printed, without its `qemu-system-x86_64: ` prefix.
+  private func lastWords() -> String {
+    let text = (try? String(contentsOfFile: paths.qemuLog(ofVM: name), encoding: .utf8)) ?? ""
+    let line =
+      text.split(whereSeparator: \.isNewline).last { !$0.allSatisfy(\.isWhitespace) }
+      .map(String.init) ?? "no message (see \(paths.qemuLog(ofVM: name)))"
+    let prefix = URL(fileURLWithPath: invocation.executable).lastPathComponent + ": "
+    return line.hasPrefix(prefix) ? String(line.dropFirst(prefix.count)) : line
+  }
+
+  /// Starts the thread that reaps QEMU. It holds no capability: it only waits
+  /// and reports. `watch` returns once the thread has dropped them, so the
+  /// daemon's check of every thread's capabilities never sees it privileged.
+  private func watch(onExit: @escaping @Sendable (VirtualMachine, VMState) -> Void) {
+    let restricted = DispatchSemaphore(value: 0)
+    let thread = Thread { [self] in
+      if Privileges.isPrivileged { try? Privileges.restrictThisThread(to: Privileges.none) }
+      restricted.signal()
+      let pid = current.pid
+      var status: Int32 = 0
+      while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+      let ended = state.withLock { state in
+        state.phase = state.phase == .stopping ? .stopped : .exited
+        // WIFEXITED / WIFSIGNALED, spelled out: Glibc's macros do not import.
+        if status & 0x7f == 0 {
+          state.exitStatus = (status >> 8) & 0xff
+        } else {
+          state.signal = status & 0x7f
+        }
+        return state
+      }
+      onExit(self, ended)
+    }
+    thread.name = "patchbay-vm"
+    thread.start()
+    restricted.wait()
+  }
+
+  /// Presses the ACPI power button through QMP; false when QEMU did not take
+  /// the command (it is gone, or its monitor is stuck). Marks the VM stopping.
+  @discardableResult
+  func pressPowerButton() -> Bool {
+    let isRunning = state.withLock { state in
+      guard state.phase == .running else { return false }
+      state.phase = .stopping
+      return true
+    }
+    guard isRunning else { return false }
+    guard let connection = monitorConnection() else { return false }
+    defer { close(connection) }
+    // QMP greets first, takes commands only after capabilities are negotiated,
+    // and answers each command in order with a "return" (or "error").
+    guard readUntil(connection, count: 1, of: "\"QMP\"") else { return false }
+    let commands =
+      "{\"execute\":\"qmp_capabilities\"}\n{\"execute\":\"system_powerdown\"}\n"
+    let sent = commands.utf8CString.withUnsafeBufferPointer {
+      write(connection, $0.baseAddress, $0.count - 1)
+    }
+    guard sent == commands.utf8.count else { return false }
+    return readUntil(connection, count: 2, of: "\"return\"")
+  }
+
+  /// A connection to QEMU's monitor whose reads give up after two seconds.
+  private func monitorConnection() -> Int32? {
+    let connection = pb_unix_connect(paths.monitorSocket(ofVM: name))
+    guard connection >= 0 else { return nil }
+    var timeout = timeval(tv_sec: 2, tv_usec: 0)
+    setsockopt(
+      connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    return connection
+  }
+
+  /// Reads from `connection` until `marker` was seen `count` times, or it
+  /// closes or times out.
+  private func readUntil(_ connection: Int32, count: Int, of marker: String) -> Bool {
+    var text = ""
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while text.components(separatedBy: marker).count - 1 < count {
+      let length = read(connection, &buffer, buffer.count)
+      guard length > 0 else { return false }
+      text += String(decoding: buffer[..<length], as: UTF8.self)
+    }
+    return true
+  }
+
+  /// Sends QEMU `signal` if it still runs.
+  func send(_ signal: Int32) {
+    let (pid, isAlive) = state.withLock { ($0.pid, $0.phase == .running || $0.phase == .stopping) }
+    if isAlive { kill(pid, signal) }
+  }
+
+  /// True once QEMU has ended and been reaped.
+  var hasEnded: Bool { state.withLock { $0.phase == .exited || $0.phase == .stopped } }
+}
