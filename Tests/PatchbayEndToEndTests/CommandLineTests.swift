@@ -44,7 +44,7 @@ import Testing
     #expect(lines.first?.contains("did you mean 'mac-aging'?") == true, "\(lines)")
   }
 
-  @Test func upRefusesKeysThatAreNotBuiltYet() throws {
+  @Test func validateAndUpCheckAVMsFilesAndQEMU() throws {
     let file = try Harness.topologyFile(
       """
       name: later
@@ -53,11 +53,25 @@ import Testing
           ports:
             p1: {}
       vms:
-        vm1: {port: core/p1, kernel: /boot/vmlinuz}
+        vm1: {port: core/p1, kernel: no/vmlinuz, initrd: /no/initrd}
       """)
-    let result = try Harness.patchbay("up", file)
-    #expect(result.status == 1)
-    #expect(result.errors == "\(file):6:1: error: not supported yet: vms\n", "\(result.errors)")
+    for command in ["validate", "up"] {
+      let result = try Harness.patchbay(command, file)
+      #expect(result.status == 1)
+      #expect(
+        result.errors == """
+          \(file):7:32: error: kernel 'no/vmlinuz' does not exist
+          \(file):7:52: error: initrd '/no/initrd' does not exist
+
+          """, "\(command): \(result.errors)")
+    }
+    // Without QEMU on PATH, validate says so at the first VM (and how to get it).
+    let bare = try Harness.run("/usr/bin/env", ["PATH=/nonexistent", Harness.binary, "validate", file])
+    #expect(bare.status == 1)
+    #expect(
+      bare.errors.hasPrefix(
+        "\(file):7:3: error: QEMU is not installed: 'qemu-system-x86_64' is not on PATH"),
+      "\(bare.errors)")
   }
 
   @Test func setRefusesBadSettingsInOneLineBeforeAskingAnyLab() throws {
