@@ -115,9 +115,23 @@ enum Harness {
       .filter { $0.hasPrefix("\(lab)-") }.sorted()
   }
 
-  /// Everything of lab `name` still present: namespaces, interfaces, the state directory.
+  /// Processes whose command line names the lab's state directory: its VMs' QEMUs.
+  static func qemuProcesses(of lab: String) -> [Int32] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap(Int32.init).filter { pid in
+      guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else {
+        return false
+      }
+      let command = String(decoding: data, as: UTF8.self)
+      return command.contains("qemu-system") && command.contains("/run/patchbay/\(lab)/")
+    }
+  }
+
+  /// Everything of lab `name` still present: QEMU processes, namespaces,
+  /// interfaces, the state directory.
   static func leftovers(of lab: String) -> [String] {
-    var found = namespaces(of: lab).map { "namespace \($0)" }
+    var found = qemuProcesses(of: lab).map { "QEMU pid \($0)" }
+    found += namespaces(of: lab).map { "namespace \($0)" }
     found += interfaces(of: lab).map { "interface \($0)" }
     if FileManager.default.fileExists(atPath: "/run/patchbay/\(lab)") {
       found.append("/run/patchbay/\(lab)")
@@ -132,6 +146,7 @@ enum Harness {
     {
       kill(pid, SIGKILL)
     }
+    for pid in qemuProcesses(of: lab) { kill(pid, SIGKILL) }
     for namespace in namespaces(of: lab) { _ = try? ip("netns", "del", namespace) }
     for interface in interfaces(of: lab) { _ = try? ip("link", "del", interface) }
     try? FileManager.default.removeItem(atPath: "/run/patchbay/\(lab)")
