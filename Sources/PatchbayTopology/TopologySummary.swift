@@ -81,11 +81,15 @@ extension Topology {
     host.mac ?? defaultMAC(forHost: host.name)
   }
 
-  /// The MAC of a VM's vNIC `nic` (0-based): the VM's `mac` for the first, else derived from
-  /// `LAB/VM/NIC` so that QEMU's single default MAC never appears twice on a switch.
+  /// The MAC of a VM's vNIC `nic` (0-based): the VM's `mac` for the first, else
+  /// `52:54:00` (QEMU's prefix, so guests and tools recognise a virtual NIC) and
+  /// three bytes derived from `LAB/VM/NIC`, so that QEMU's single default MAC
+  /// never appears twice on a switch and a VM keeps its MAC (and its DHCP
+  /// lease) from one `up` to the next.
   public func macAddress(of vm: VMSpec, nic: Int) -> MACAddress {
     if nic == 0, let mac = vm.mac { return mac }
-    return derivedMAC("\(name)/\(vm.name)/\(nic)")
+    let derived = derivedMAC("\(name)/\(vm.name)/\(nic)").rawValue & 0xFF_FFFF
+    return MACAddress(rawValue: 0x5254_0000_0000 | derived)
   }
 
   /// The MACs of NAT uplink `uplink`'s router: its lab side and its own

@@ -90,10 +90,10 @@ import Testing
     #expect(topology.macAddress(of: host) == MACAddress("02:00:00:00:10:11"))
 
     var vm = try #require(topology.vms.first)
-    #expect(topology.macAddress(of: vm, nic: 1) == MACAddress("02:d7:8f:72:b5:22"))
+    #expect(topology.macAddress(of: vm, nic: 1) == MACAddress("52:54:00:72:b5:22"))
     #expect(topology.macAddress(of: vm, nic: 0) != topology.macAddress(of: vm, nic: 1))
     vm.mac = MACAddress("02:00:00:00:00:33")
     #expect(topology.macAddress(of: vm, nic: 0) == MACAddress("02:00:00:00:00:33"))
-    #expect(topology.macAddress(of: vm, nic: 1) == MACAddress("02:d7:8f:72:b5:22"))
+    #expect(topology.macAddress(of: vm, nic: 1) == MACAddress("52:54:00:72:b5:22"))
   }
 }
