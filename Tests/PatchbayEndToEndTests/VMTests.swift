@@ -182,4 +182,32 @@ struct VMTests {
       // `down` (in withLab) powers v1 off and leaves no QEMU, TAP or namespace.
     }
   }
+
+  @Test func aKilledDaemonsJanitorEndsItsQEMUs() throws {
+    let lab = "e2vmkill"
+    let guest = TestGuest.directory ?? ""
+    let yaml = """
+      name: \(lab)
+      switches:
+        core:
+          ports:
+            v1: {}
+      vms:
+        v1: {port: core/v1, kernel: \(guest)/vmlinuz, initrd: \(guest)/initrd.img, accel: tcg}
+      """
+    Harness.forceClean(lab)
+    defer { Harness.forceClean(lab) }
+    let up = try Harness.patchbay("up", try Harness.topologyFile(yaml, name: lab), "--detach")
+    try #require(up.status == 0, "\(up.errors)")
+    #expect(Harness.qemuProcesses(of: lab).count == 1)
+    let text = try String(contentsOfFile: "/run/patchbay/\(lab)/pid", encoding: .utf8)
+    let daemon = try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
+    #expect(kill(daemon, SIGKILL) == 0)
+    var left = Harness.leftovers(of: lab)
+    for _ in 0..<100 where !left.isEmpty {
+      usleep(100_000)
+      left = Harness.leftovers(of: lab)
+    }
+    #expect(left.isEmpty, "left behind by a killed daemon: \(left)")
+  }
 }
