@@ -37,12 +37,25 @@ public enum QEMUEnvironment {
   /// True when KVM can be used (the device exists and opens for this user).
   public static var hasKVM: Bool { access("/dev/kvm", R_OK | W_OK) == 0 }
 
+  /// True when `/dev/kvm` is hardware virtualization (kvm_intel or kvm_amd),
+  /// which boots any guest kernel. Behind `/dev/kvm` there can also be PVM
+  /// (kvm_pvm, used for nested sandboxes), which runs only kernels built as
+  /// PVM guests: a distribution kernel hangs in its decompressor there (seen
+  /// on the machine Patchbay is built on). Only hardware KVM is a safe default.
+  public static var hasHardwareKVM: Bool {
+    hasKVM
+      && ["kvm_intel", "kvm_amd"].contains {
+        FileManager.default.fileExists(atPath: "/sys/module/\($0)")
+      }
+  }
+
   /// True when the kernel's vhost-net can carry vNIC frames.
   public static var hasVhostNet: Bool { access("/dev/vhost-net", R_OK | W_OK) == 0 }
 
-  /// The accelerator `vm` runs with: its own choice, else KVM when present.
+  /// The accelerator `vm` runs with: its own choice, else KVM when the
+  /// machine has hardware KVM, else TCG (QEMU's emulator, slower, works everywhere).
   public static func accelerator(for vm: VMSpec) -> String {
-    vm.accel ?? (hasKVM ? "kvm" : "tcg")
+    vm.accel ?? (hasHardwareKVM ? "kvm" : "tcg")
   }
 
   /// `path` as the lab reads it: relative paths start at the topology file's directory.

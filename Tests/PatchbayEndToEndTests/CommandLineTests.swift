@@ -66,7 +66,8 @@ import Testing
           """, "\(command): \(result.errors)")
     }
     // Without QEMU on PATH, validate says so at the first VM (and how to get it).
-    let bare = try Harness.run("/usr/bin/env", ["PATH=/nonexistent", Harness.binary, "validate", file])
+    let bare = try Harness.run(
+      "/usr/bin/env", ["PATH=/nonexistent", Harness.binary, "validate", file])
     #expect(bare.status == 1)
     #expect(
       bare.errors.hasPrefix(

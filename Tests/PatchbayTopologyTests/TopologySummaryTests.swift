@@ -7,7 +7,8 @@ import Testing
   @Test func summaryOfASmallLab() throws {
     let topology = try #require(load(graphLab))
     #expect(
-      topology.summary == """
+      topology.summary
+        == """
         lab g1 (lab.yaml)
         switch core: 4 ports
           vm1: tap g1-vm1
