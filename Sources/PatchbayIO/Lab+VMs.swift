@@ -89,14 +89,17 @@ extension Lab {
 
   /// Powers every running VM down: the ACPI power button, then SIGTERM once
   /// its `stop-timeout` has passed (at once when its monitor does not take
-  /// the button), then SIGKILL three seconds later. Returns when all ended.
-  func stopVMs() {
+  /// the button, or without `gracefully`), then SIGKILL three seconds later.
+  /// Returns when all ended.
+  func stopVMs(gracefully: Bool = true) {
     let running = machines.withLock { $0 }.filter { !$0.hasEnded }
     guard !running.isEmpty else { return }
     let start = Date()
     var deadlines: [ObjectIdentifier: TimeInterval] = [:]
     for machine in running {
-      let pressed = machine.pressPowerButton()
+      // Without grace nothing is pressed, and the deadline below is now.
+      var pressed = false
+      if gracefully { pressed = machine.pressPowerButton() } else { machine.markStopping() }
       let timeout = machine.stopTimeout.components
       deadlines[ObjectIdentifier(machine)] =
         pressed ? Double(timeout.seconds) + Double(timeout.attoseconds) * 1e-18 : 0

@@ -257,6 +257,8 @@ public final class Lab: @unchecked Sendable {
         try lab.startDHCPClients()
         try lab.startVMs(topologyFile: topologyFile)
       } catch {
+        // Guests that just started have no use for a power button: end them now.
+        lab.stopVMs(gracefully: false)
         lab.tearDown()
         throw error
       }

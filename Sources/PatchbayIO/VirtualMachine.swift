@@ -173,12 +173,7 @@ final class VirtualMachine: @unchecked Sendable {
   /// the command (it is gone, or its monitor is stuck). Marks the VM stopping.
   @discardableResult
   func pressPowerButton() -> Bool {
-    let isRunning = state.withLock { state in
-      guard state.phase == .running else { return false }
-      state.phase = .stopping
-      return true
-    }
-    guard isRunning else { return false }
+    guard markStopping() else { return false }
     guard let connection = monitorConnection() else { return false }
     defer { close(connection) }
     // QMP greets first, takes commands only after capabilities are negotiated,
@@ -201,6 +196,17 @@ final class VirtualMachine: @unchecked Sendable {
     setsockopt(
       connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     return connection
+  }
+
+  /// Marks a running VM as being stopped by the lab (its end is then
+  /// `stopped`, not `exited`); false when it was not running.
+  @discardableResult
+  func markStopping() -> Bool {
+    state.withLock { state in
+      guard state.phase == .running else { return false }
+      state.phase = .stopping
+      return true
+    }
   }
 
   /// Reads from `connection` until `marker` was seen `count` times, or it

@@ -83,7 +83,9 @@ struct VMTests {
   }
 
   /// The console log of `vm` once it holds `marker` (or whatever it has after `timeout`).
-  static func console(_ vm: String, until marker: String, timeout: Double = 150) -> String {
+  static func console(
+    _ vm: String, until marker: String, timeout: Double = 150, lab: String = lab
+  ) -> String {
     let path = "/run/patchbay/\(lab)/\(vm).console"
     let deadline = Date().addingTimeInterval(timeout)
     var text = ""
@@ -181,6 +183,68 @@ struct VMTests {
       #expect(gone.status != 0, "v2 is gone: \(gone.output)")
       // `down` (in withLab) powers v1 off and leaves no QEMU, TAP or namespace.
     }
+  }
+
+  @Test func aVMThatCannotStartFailsUpAndLeavesNothing() throws {
+    let lab = "e2vmbad"
+    let guest = TestGuest.directory ?? ""
+    // /bin/true exists and is readable, so only QEMU can tell it is no kernel.
+    let yaml = """
+      name: \(lab)
+      switches:
+        core:
+          ports:
+            v1: {}
+            v2: {}
+      vms:
+        v1: {port: core/v1, kernel: \(guest)/vmlinuz, initrd: \(guest)/initrd.img, accel: tcg}
+        v2: {port: core/v2, kernel: /bin/true, accel: tcg}
+      """
+    Harness.forceClean(lab)
+    defer { Harness.forceClean(lab) }
+    let started = Date()
+    let up = try Harness.patchbay("up", try Harness.topologyFile(yaml, name: lab), "--detach")
+    #expect(up.status == 1)
+    #expect(
+      up.errors
+        == "patchbay: error: vm v2: QEMU exited at start: Error loading uncompressed kernel without PVH ELF Note\n",
+      "\(up.errors)")
+    // v1 had started: it is ended without waiting for a power button it cannot have yet.
+    #expect(Date().timeIntervalSince(started) < 10)
+    #expect(Harness.leftovers(of: lab).isEmpty, "\(Harness.leftovers(of: lab))")
+  }
+
+  @Test func aGuestThatIgnoresThePowerButtonIsEndedAfterItsStopTimeout() throws {
+    let lab = "e2vmhang"
+    let guest = TestGuest.directory ?? ""
+    // rdinit=/bin/sh: a shell as init, with nobody listening for the ACPI button.
+    let yaml = """
+      name: \(lab)
+      switches:
+        core:
+          ports:
+            v1: {}
+      vms:
+        v1:
+          port: core/v1
+          kernel: \(guest)/vmlinuz
+          initrd: \(guest)/initrd.img
+          append: rdinit=/bin/sh
+          accel: tcg
+          stop-timeout: 2s
+      """
+    Harness.forceClean(lab)
+    defer { Harness.forceClean(lab) }
+    let up = try Harness.patchbay("up", try Harness.topologyFile(yaml, name: lab), "--detach")
+    try #require(up.status == 0, "\(up.errors)")
+    _ = VMTests.console("v1", until: "/ #", timeout: 60, lab: lab)
+    let started = Date()
+    let down = try Harness.patchbay("down", lab)
+    let took = Date().timeIntervalSince(started)
+    #expect(down.status == 0, "\(down.errors)")
+    // The power button, 2 s of waiting, then SIGTERM, which QEMU obeys at once.
+    #expect(took >= 2 && took < 8, "down took \(took) s")
+    #expect(Harness.leftovers(of: lab).isEmpty, "\(Harness.leftovers(of: lab))")
   }
 
   @Test func aKilledDaemonsJanitorEndsItsQEMUs() throws {
