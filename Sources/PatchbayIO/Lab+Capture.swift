@@ -165,6 +165,7 @@ extension Lab {
     case .peer(let other): parts = ["patch cable to \(other)"]
     }
     if let host = topology.host(on: port.reference) { parts.append("host \(host.name)") }
+    if let vm = topology.vm(on: port.reference) { parts.append("vm \(vm.name)") }
     parts.append(port.vlanMode.summary)
     return "Patchbay lab \(topology.name), " + parts.joined(separator: ", ")
   }

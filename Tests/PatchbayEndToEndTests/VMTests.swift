@@ -142,6 +142,9 @@ struct VMTests {
       #expect(capture.finish().status == 0)
       let replies = try CaptureTests.tshark(
         file, ["eth.src", "ip.src", "ip.dst"], filter: "icmp.type == 0")
+      let descriptions = try CaptureTests.tshark(file, ["frame.interface_description"])
+      #expect(
+        descriptions.first == ["Patchbay lab \(Self.lab), tap \(Self.lab)-v1, vm v1, access 1"])
       let v1 = try #require(try Self.vm("v1"))
       #expect(
         replies.count == 3
