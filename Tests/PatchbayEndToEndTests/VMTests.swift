@@ -97,6 +97,26 @@ struct VMTests {
     return text
   }
 
+  /// Brings up lab `lab`, detached: one switch whose ports are named after
+  /// the VMs, and the VMs as `NAME: {SETTINGS}` with the test guest's kernel
+  /// and initrd unless their settings name a kernel. Returns `up`'s result;
+  /// the caller cleans up with `Harness.forceClean`.
+  static func upSmallLab(_ lab: String, vms: [(name: String, settings: String)]) throws
+    -> Harness.Result
+  {
+    let guest = TestGuest.directory ?? ""
+    let ports = vms.map { "      \($0.name): {}" }.joined(separator: "\n")
+    let entries = vms.map { vm in
+      let boot =
+        vm.settings.contains("kernel:")
+        ? "" : "kernel: \(guest)/vmlinuz, initrd: \(guest)/initrd.img, "
+      return "  \(vm.name): {port: core/\(vm.name), \(boot)accel: tcg, \(vm.settings)}"
+    }.joined(separator: "\n")
+    let yaml = "name: \(lab)\nswitches:\n  core:\n    ports:\n\(ports)\nvms:\n\(entries)\n"
+    Harness.forceClean(lab)
+    return try Harness.patchbay("up", try Harness.topologyFile(yaml, name: lab), "--detach")
+  }
+
   /// `status --json`'s entry for `vm`.
   static func vm(_ name: String) throws -> [String: Any]? {
     (try Harness.status(lab)["vms"] as? [[String: Any]])?.first { $0["name"] as? String == name }
@@ -190,23 +210,10 @@ struct VMTests {
 
   @Test func aVMThatCannotStartFailsUpAndLeavesNothing() throws {
     let lab = "e2vmbad"
-    let guest = TestGuest.directory ?? ""
-    // /bin/true exists and is readable, so only QEMU can tell it is no kernel.
-    let yaml = """
-      name: \(lab)
-      switches:
-        core:
-          ports:
-            v1: {}
-            v2: {}
-      vms:
-        v1: {port: core/v1, kernel: \(guest)/vmlinuz, initrd: \(guest)/initrd.img, accel: tcg}
-        v2: {port: core/v2, kernel: /bin/true, accel: tcg}
-      """
-    Harness.forceClean(lab)
     defer { Harness.forceClean(lab) }
     let started = Date()
-    let up = try Harness.patchbay("up", try Harness.topologyFile(yaml, name: lab), "--detach")
+    // /bin/true exists and is readable, so only QEMU can tell it is no kernel.
+    let up = try Self.upSmallLab(lab, vms: [("v1", ""), ("v2", "kernel: /bin/true")])
     #expect(up.status == 1)
     #expect(
       up.errors
@@ -219,26 +226,9 @@ struct VMTests {
 
   @Test func aGuestThatIgnoresThePowerButtonIsEndedAfterItsStopTimeout() throws {
     let lab = "e2vmhang"
-    let guest = TestGuest.directory ?? ""
-    // rdinit=/bin/sh: a shell as init, with nobody listening for the ACPI button.
-    let yaml = """
-      name: \(lab)
-      switches:
-        core:
-          ports:
-            v1: {}
-      vms:
-        v1:
-          port: core/v1
-          kernel: \(guest)/vmlinuz
-          initrd: \(guest)/initrd.img
-          append: rdinit=/bin/sh
-          accel: tcg
-          stop-timeout: 2s
-      """
-    Harness.forceClean(lab)
     defer { Harness.forceClean(lab) }
-    let up = try Harness.patchbay("up", try Harness.topologyFile(yaml, name: lab), "--detach")
+    // rdinit=/bin/sh: a shell as init, with nobody listening for the ACPI button.
+    let up = try Self.upSmallLab(lab, vms: [("v1", "append: rdinit=/bin/sh, stop-timeout: 2s")])
     try #require(up.status == 0, "\(up.errors)")
     _ = VMTests.console("v1", until: "/ #", timeout: 60, lab: lab)
     let started = Date()
@@ -252,19 +242,8 @@ struct VMTests {
 
   @Test func aKilledDaemonsJanitorEndsItsQEMUs() throws {
     let lab = "e2vmkill"
-    let guest = TestGuest.directory ?? ""
-    let yaml = """
-      name: \(lab)
-      switches:
-        core:
-          ports:
-            v1: {}
-      vms:
-        v1: {port: core/v1, kernel: \(guest)/vmlinuz, initrd: \(guest)/initrd.img, accel: tcg}
-      """
-    Harness.forceClean(lab)
     defer { Harness.forceClean(lab) }
-    let up = try Harness.patchbay("up", try Harness.topologyFile(yaml, name: lab), "--detach")
+    let up = try Self.upSmallLab(lab, vms: [("v1", "")])
     try #require(up.status == 0, "\(up.errors)")
     #expect(Harness.qemuProcesses(of: lab).count == 1)
     let text = try String(contentsOfFile: "/run/patchbay/\(lab)/pid", encoding: .utf8)
