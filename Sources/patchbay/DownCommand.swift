@@ -55,7 +55,7 @@ enum LabName {
     if argument.contains("/") || argument.hasSuffix(".yaml") || argument.hasSuffix(".yml")
       || FileManager.default.fileExists(atPath: argument)
     {
-      return try TopologyFile.load(argument).name
+      return try TopologyFile.load(argument, checksVMs: false).name
     }
     return argument
   }

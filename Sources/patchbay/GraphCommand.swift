@@ -15,7 +15,7 @@ struct GraphCommand: ParsableCommand {
   var format: GraphFormat = .dot
 
   func run() throws {
-    let topology = try TopologyFile.load(file)
+    let topology = try TopologyFile.load(file, checksVMs: false)
     print(topology.graph(format: format), terminator: "")
   }
 }

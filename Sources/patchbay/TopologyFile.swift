@@ -5,8 +5,10 @@ import PatchbayTopology
 /// Reading a topology file from disk: the one place the CLI turns a path into a `Topology`.
 enum TopologyFile {
   /// Reads and validates `path`; throws `TopologyError` with every problem, or
-  /// `CLIError` when the file cannot be read.
-  static func load(_ path: String) throws -> Topology {
+  /// `CLIError` when the file cannot be read. With `checksVMs` (for `validate`
+  /// and `up`) it also checks this machine for what the VMs need: `down FILE`
+  /// and `graph` must work after a kernel was deleted or QEMU removed.
+  static func load(_ path: String, checksVMs: Bool = true) throws -> Topology {
     guard let data = FileManager.default.contents(atPath: path) else {
       var isDirectory: ObjCBool = false
       if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
@@ -19,7 +21,8 @@ enum TopologyFile {
     }
     let topology = try TopologyLoader.load(yaml: text, file: path)
     let problems =
-      filterProblems(topology) + QEMUEnvironment.problems(of: topology, topologyFile: path)
+      filterProblems(topology)
+      + (checksVMs ? QEMUEnvironment.problems(of: topology, topologyFile: path) : [])
     if !problems.isEmpty {
       throw TopologyError(diagnostics: problems.sorted { $0.location < $1.location })
     }

@@ -65,6 +65,10 @@ import Testing
 
           """, "\(command): \(result.errors)")
     }
+    // `graph` and `down FILE` need no kernel: a lab must come down after its files went.
+    #expect(try Harness.patchbay("graph", file).status == 0)
+    let down = try Harness.patchbay("down", file)
+    #expect(down.status == 0, "\(down.errors)")
     // Without QEMU on PATH, validate says so at the first VM (and how to get it).
     let bare = try Harness.run(
       "/usr/bin/env", ["PATH=/nonexistent", Harness.binary, "validate", file])

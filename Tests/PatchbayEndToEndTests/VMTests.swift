@@ -98,19 +98,22 @@ struct VMTests {
   }
 
   /// Brings up lab `lab`, detached: one switch whose ports are named after
-  /// the VMs, and the VMs as `NAME: {SETTINGS}` with the test guest's kernel
-  /// and initrd unless their settings name a kernel. Returns `up`'s result;
-  /// the caller cleans up with `Harness.forceClean`.
-  static func upSmallLab(_ lab: String, vms: [(name: String, settings: String)]) throws
-    -> Harness.Result
-  {
+  /// the VMs (and `extraPorts`), and the VMs as `NAME: {SETTINGS}` on the
+  /// port of their name unless their settings name `ports`, with the test
+  /// guest's kernel and initrd unless they name a kernel. Returns `up`'s
+  /// result; the caller cleans up with `Harness.forceClean`.
+  static func upSmallLab(
+    _ lab: String, vms: [(name: String, settings: String)], extraPorts: [String] = []
+  ) throws -> Harness.Result {
     let guest = TestGuest.directory ?? ""
-    let ports = vms.map { "      \($0.name): {}" }.joined(separator: "\n")
+    let ports = (vms.map(\.name) + extraPorts).map { "      \($0): {}" }
+      .joined(separator: "\n")
     let entries = vms.map { vm in
+      let port = vm.settings.contains("ports:") ? "" : "port: core/\(vm.name), "
       let boot =
         vm.settings.contains("kernel:")
         ? "" : "kernel: \(guest)/vmlinuz, initrd: \(guest)/initrd.img, "
-      return "  \(vm.name): {port: core/\(vm.name), \(boot)accel: tcg, \(vm.settings)}"
+      return "  \(vm.name): {\(port)\(boot)accel: tcg, \(vm.settings)}"
     }.joined(separator: "\n")
     let yaml = "name: \(lab)\nswitches:\n  core:\n    ports:\n\(ports)\nvms:\n\(entries)\n"
     Harness.forceClean(lab)
@@ -240,12 +243,23 @@ struct VMTests {
     #expect(Harness.leftovers(of: lab).isEmpty, "\(Harness.leftovers(of: lab))")
   }
 
-  @Test func aKilledDaemonsJanitorEndsItsQEMUs() throws {
+  @Test func aVMWithTwoNICsAndAKilledDaemonsJanitorEndingItsQEMU() throws {
     let lab = "e2vmkill"
     defer { Harness.forceClean(lab) }
-    let up = try Self.upSmallLab(lab, vms: [("v1", "")])
+    let up = try Self.upSmallLab(
+      lab, vms: [("v1", "ports: [core/v1, core/v1b]")], extraPorts: ["v1b"])
     try #require(up.status == 0, "\(up.errors)")
     #expect(Harness.qemuProcesses(of: lab).count == 1)
+    // QEMU holds both TAPs (a TAP has carrier while a queue is attached), one
+    // virtio NIC each, the second with its own derived MAC.
+    for tap in ["\(lab)-v1", "\(lab)-v1b"] {
+      let carrier = try String(contentsOfFile: "/sys/class/net/\(tap)/carrier", encoding: .utf8)
+      #expect(carrier.hasPrefix("1"), "\(tap)")
+    }
+    let pid = try #require(Harness.qemuProcesses(of: lab).first)
+    let command = try String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)
+    #expect(command.contains("ifname=\(lab)-v1,") && command.contains("ifname=\(lab)-v1b,"))
+    #expect(command.contains("netdev=net1,mac=52:54:00:"))
     let text = try String(contentsOfFile: "/run/patchbay/\(lab)/pid", encoding: .utf8)
     let daemon = try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
     #expect(kill(daemon, SIGKILL) == 0)
