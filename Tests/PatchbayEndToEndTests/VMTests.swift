@@ -177,6 +177,21 @@ struct VMTests {
       // `console --no-follow` prints what the console logged.
       let console = try Harness.patchbay("console", Self.lab, "v1", "--no-follow")
       #expect(console.status == 0 && console.output.contains("PATCHBAY-UP eth0 10.0.9.11/24"))
+      // `console` follows new output; `console -i` types into the guest's shell.
+      let follower = try Background(Harness.binary, ["console", Self.lab, "v1"])
+      let typed = try Harness.run(
+        "/bin/sh",
+        [
+          "-c",
+          "(sleep 1; echo 'echo FOLLOW-$((6*7))'; sleep 4) | \(Harness.binary) console \(Self.lab) v1 -i",
+        ],
+        timeout: 20)
+      #expect(
+        typed.status == 0 && typed.output.contains("FOLLOW-42"), "\(typed.output.suffix(500))")
+      // SIGKILL: a child of Foundation's Process starts with SIGINT blocked.
+      let followed = String(decoding: follower.finish(signal: SIGKILL).output, as: UTF8.self)
+      #expect(followed.contains("PATCHBAY-UP eth0 10.0.9.11/24"))
+      #expect(followed.contains("FOLLOW-42"), "\(followed.suffix(500))")
       let unknown = try Harness.patchbay("console", Self.lab, "v9")
       #expect(unknown.status == 1)
       #expect(
