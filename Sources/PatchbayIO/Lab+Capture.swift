@@ -113,11 +113,8 @@ extension Lab {
   func startTopologyCaptures(filters: [String: PacketFilter], topologyFile: String)
     throws(LabError)
   {
-    let base = URL(fileURLWithPath: topologyFile).deletingLastPathComponent()
     for capture in topology.captures {
-      let path =
-        capture.file.hasPrefix("/")
-        ? capture.file : base.appendingPathComponent(capture.file).standardizedFileURL.path
+      let path = resolvedPath(capture.file, topologyFile: topologyFile)
       let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
       do {
         try FileManager.default.createDirectory(

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import PatchbayCore
 import PatchbayTopology
 
 /// A lab's QEMU guests: their TAPs, their start after the switch is ready,
@@ -50,9 +51,7 @@ extension Lab {
       }
       nics.append(QEMUInvocation.NIC(tap: interface, mac: topology.macAddress(of: vm, nic: index)))
     }
-    let resolve = { (path: String) in
-      QEMUEnvironment.resolve(path, topologyFile: topologyFile)
-    }
+    let resolve = { (path: String) in resolvedPath(path, topologyFile: topologyFile) }
     let disk = vm.disk.map(resolve)
     let accel = QEMUEnvironment.accelerator(for: vm)
     return QEMUInvocation(
@@ -100,9 +99,8 @@ extension Lab {
       // Without grace nothing is pressed, and the deadline below is now.
       var pressed = false
       if gracefully { pressed = machine.pressPowerButton() } else { machine.markStopping() }
-      let timeout = machine.stopTimeout.components
       deadlines[ObjectIdentifier(machine)] =
-        pressed ? Double(timeout.seconds) + Double(timeout.attoseconds) * 1e-18 : 0
+        pressed ? Double(machine.stopTimeout.nanoseconds) / 1e9 : 0
     }
     var terminated: Set<ObjectIdentifier> = []
     while case let left = running.filter({ !$0.hasEnded }), !left.isEmpty {

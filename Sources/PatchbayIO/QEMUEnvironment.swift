@@ -58,13 +58,6 @@ public enum QEMUEnvironment {
     vm.accel ?? (hasHardwareKVM ? "kvm" : "tcg")
   }
 
-  /// `path` as the lab reads it: relative paths start at the topology file's directory.
-  public static func resolve(_ path: String, topologyFile: String) -> String {
-    if path.hasPrefix("/") { return path }
-    return URL(fileURLWithPath: topologyFile).deletingLastPathComponent()
-      .appendingPathComponent(path).standardizedFileURL.path
-  }
-
   /// The image's format from its first bytes: qcow2 carries a magic number, anything else is raw.
   public static func diskFormat(of path: String) -> QEMUInvocation.DiskFormat {
     guard let handle = FileHandle(forReadingAtPath: path) else { return .raw }
@@ -94,7 +87,7 @@ public enum QEMUEnvironment {
         ("kernel", vm.kernel), ("initrd", vm.initrd), ("disk", vm.disk),
       ]
       for case (let key, let path?) in files {
-        let resolved = resolve(path, topologyFile: topologyFile)
+        let resolved = resolvedPath(path, topologyFile: topologyFile)
         let location = vm.valueLocations[key] ?? vm.location
         var isDirectory: ObjCBool = false
         if !FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory) {

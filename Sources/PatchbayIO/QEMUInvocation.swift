@@ -71,8 +71,8 @@ public struct QEMUInvocation: Sendable, Equatable {
       // The console is the serial port unless the VM says otherwise.
       let append = vm.append ?? ""
       let console = append.split(separator: " ").contains { $0.hasPrefix("console=") }
-      let line = console ? append : ("console=ttyS0 " + append)
-      arguments += ["-append", line.trimmingSuffixSpaces]
+      let line = console ? [append] : ["console=ttyS0", append]
+      arguments += ["-append", line.filter { !$0.isEmpty }.joined(separator: " ")]
     }
     if let disk = files.disk {
       arguments += [
@@ -98,13 +98,5 @@ public struct QEMUInvocation: Sendable, Equatable {
   /// A value inside QEMU's comma-separated option lists: commas double.
   static func escaped(_ value: String) -> String {
     value.replacingOccurrences(of: ",", with: ",,")
-  }
-}
-
-extension String {
-  fileprivate var trimmingSuffixSpaces: String {
-    var text = Substring(self)
-    while text.last == " " { text = text.dropLast() }
-    return String(text)
   }
 }

@@ -81,7 +81,7 @@ private struct GraphModel {
       edges.append(Edge(from: from, to: "host:\(host.name)", label: label))
       return
     }
-    if let vm = topology.vms.first(where: { $0.ports.contains(port.reference) }) {
+    if let vm = topology.vm(on: port.reference) {
       edges.append(Edge(from: from, to: "vm:\(vm.name)", label: label))
       return
     }

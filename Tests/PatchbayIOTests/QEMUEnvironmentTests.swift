@@ -52,12 +52,6 @@ import Testing
     }
   }
 
-  @Test func relativePathsStartAtTheTopologyFile() {
-    #expect(QEMUEnvironment.resolve("img/k", topologyFile: "/labs/a/lab.yaml") == "/labs/a/img/k")
-    #expect(QEMUEnvironment.resolve("../k", topologyFile: "/labs/a/lab.yaml") == "/labs/k")
-    #expect(QEMUEnvironment.resolve("/abs/k", topologyFile: "/labs/a/lab.yaml") == "/abs/k")
-  }
-
   @Test func diskFormatsAreToldByTheirMagic() throws {
     try withImages { directory in
       #expect(QEMUEnvironment.diskFormat(of: directory + "/images/disk.qcow2") == .qcow2)
