@@ -240,7 +240,7 @@ public final class Lab: @unchecked Sendable {
       packetSockets.removeAll()
       let datapath = try Datapath(
         bridges: bridges, ports: datapathPorts, attachedInterfaces: attached, routers: uplinks,
-        mtus: topology.switches.flatMap(\.ports).map(\.mtu))
+        mtus: topology.switches.flatMap(\.ports).map(\.mtu), busyPoll: topology.busyPoll)
       for (global, port) in topology.switches.flatMap(\.ports).enumerated() {
         guard let rate = port.rate else { continue }
         datapath.setRateLimits(port: global, ingress: rate.ingressLimit, egress: rate.egressLimit)

@@ -23,12 +23,22 @@ public struct Topology: Sendable {
   public var captures: [CaptureSpec]
   /// SPAN mirrors declared in the file.
   public var mirrors: [MirrorSpec]
+  /// How long the datapath keeps polling after a frame before it sleeps
+  /// (`busy-poll`, default 10 ms; 0 s sleeps at once).
+  public var busyPoll: Duration
+
+  /// The default `busy-poll`: longer than the gaps of an interactive exchange
+  /// (a ping every 5 ms, a request and its answer), short enough that an idle
+  /// lab costs no CPU.
+  public static let defaultBusyPoll = Duration.milliseconds(10)
+  /// The longest `busy-poll` a topology may ask for.
+  public static let maximumBusyPoll = Duration.seconds(1)
 
   /// Makes a topology value (the loader is the normal way to get one).
   public init(
     name: String, sourcePath: String, switches: [SwitchSpec], hosts: [HostSpec] = [],
     vms: [VMSpec] = [], uplinks: [UplinkSpec] = [], captures: [CaptureSpec] = [],
-    mirrors: [MirrorSpec] = []
+    mirrors: [MirrorSpec] = [], busyPoll: Duration = Topology.defaultBusyPoll
   ) {
     self.name = name
     self.sourcePath = sourcePath
@@ -38,6 +48,7 @@ public struct Topology: Sendable {
     self.uplinks = uplinks
     self.captures = captures
     self.mirrors = mirrors
+    self.busyPoll = busyPoll
   }
 
   /// The switch named `name`, if any.

@@ -49,7 +49,9 @@ private struct PortClaim {
   var location: SourceLocation
 }
 
-private let topLevelKeys = ["name", "switches", "hosts", "vms", "uplinks", "captures", "mirrors"]
+private let topLevelKeys = [
+  "name", "switches", "hosts", "vms", "uplinks", "captures", "mirrors", "busy-poll",
+]
 private let switchKeys = ["mac-aging", "mac-table-size", "ports"]
 private let portKindKeys = ["tap", "attach", "uplink", "peer"]
 private let portKeys =
@@ -409,6 +411,7 @@ private struct Loader {
     var uplinks: [UplinkSpec] = []
     var captures: [CaptureSpec] = []
     var mirrors: [MirrorSpec] = []
+    var busyPoll = Topology.defaultBusyPoll
     for entry in entries {
       switch entry.key {
       case "switches":
@@ -432,6 +435,16 @@ private struct Loader {
       case "mirrors":
         mirrors = named(of: entry.value, kind: "mirror", what: "'mirrors'").compactMap {
           readMirror($0)
+        }
+      case "busy-poll":
+        if let duration = value(entry, ValueFormat.duration) {
+          if duration <= Topology.maximumBusyPoll {
+            busyPoll = duration
+          } else {
+            error(
+              "invalid busy-poll '\(text(entry) ?? "")': at most 1s (0s turns polling off)",
+              at: entry.valueLocation)
+          }
         }
       default:
         break
@@ -464,7 +477,7 @@ private struct Loader {
     guard let labName, diagnostics.isEmpty else { return nil }
     return Topology(
       name: labName, sourcePath: file, switches: switches, hosts: hosts, vms: vms,
-      uplinks: uplinks, captures: captures, mirrors: mirrors)
+      uplinks: uplinks, captures: captures, mirrors: mirrors, busyPoll: busyPoll)
   }
 
   mutating func readLabName(_ entry: Entry) -> String? {

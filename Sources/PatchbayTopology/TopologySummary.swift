@@ -5,6 +5,10 @@ extension Topology {
   /// their addresses, VMs with what they boot, counts of the rest.
   public var summary: String {
     var lines = ["lab \(name) (\(sourcePath))"]
+    if busyPoll != Topology.defaultBusyPoll {
+      lines[0] +=
+        busyPoll == .zero ? ", busy-poll off" : ", busy-poll \(formatDuration(busyPoll))"
+    }
     for switchSpec in switches {
       var settings: [String] = []
       if switchSpec.macAging != SwitchSpec.defaultMACAging {

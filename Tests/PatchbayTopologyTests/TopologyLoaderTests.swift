@@ -180,6 +180,28 @@ let badFiles: [BadFile] = [
       "lab.yaml:8:21: error: invalid mac-table-size '2000000': expected a whole number from 1 to 1048576",
     ]),
   BadFile(
+    name: "busy-poll too long",
+    yaml: """
+      name: lab1
+      busy-poll: 2s
+      switches:
+        core: {}
+      """,
+    expected: [
+      "lab.yaml:2:12: error: invalid busy-poll '2s': at most 1s (0s turns polling off)"
+    ]),
+  BadFile(
+    name: "busy-poll without a unit",
+    yaml: """
+      name: lab1
+      switches:
+        core: {}
+      busy-poll: fast
+      """,
+    expected: [
+      "lab.yaml:4:12: error: invalid busy-poll 'fast': expected a duration like 250ms, 300s, 5m or 1h"
+    ]),
+  BadFile(
     name: "bad rate and size",
     yaml: """
       name: lab1
