@@ -66,11 +66,22 @@ public struct MACTableStatistics: Hashable, Sendable {
 /// The MAC learning table: open addressing with linear probing over an entry slab,
 /// keyed by (VLAN, MAC), with aging and a size limit.
 ///
-/// Learned entries sit on a least-recently-seen list, so the oldest entry is the
-/// list's head: eviction when full and the aging sweep are O(1) per entry removed.
-/// Every array is sized once at creation; learning, lookup, eviction and expiry
-/// never allocate. An entry is valid while `now - lastSeen < agingTime`: at exactly
-/// the aging time it is gone.
+/// Learned entries sit on a recency list, oldest first: eviction when full and
+/// the aging sweep are O(1) per entry removed. Every array is sized once at
+/// creation; learning, lookup, eviction and expiry never allocate. An entry is
+/// valid while `now - lastSeen < agingTime`: at exactly the aging time it is gone.
+///
+/// Learning writes only what changed. A known source seen again has its last
+/// sighting stored (one word in a cache line the lookup already read), but it
+/// moves to the newest end of the list only when it was placed there at least
+/// `relinkInterval` ago (aging / 64, at most one second): relinking on every
+/// frame cost more than a third of the forwarding decision. So the list is in
+/// the order of placement, each entry at most `relinkInterval` behind its last
+/// sighting, and:
+/// - lookup and expiry stay exact (they read `lastSeen`), and the sweep removes
+///   every expired entry (it walks all entries placed an aging time ago);
+/// - eviction when full takes the entry placed least recently, which is a least
+///   recently seen entry to within `relinkInterval`.
 public struct MACTable: Sendable {
   /// How long a learned entry lives without being seen, in nanoseconds.
   public let agingNanoseconds: UInt64
@@ -85,12 +96,17 @@ public struct MACTable: Sendable {
   public private(set) var staticCount = 0
   /// Event counters.
   public private(set) var statistics = MACTableStatistics()
+  /// How stale an entry's place on the recency list may get before a sighting
+  /// moves it to the newest end, in nanoseconds: aging / 64, at most one second.
+  public let relinkInterval: UInt64
 
-  /// One slot of the slab: everything about an entry in 32 bytes, so a lookup,
-  /// a refresh and a move touch one cache line and one array.
+  /// One slot of the slab: everything about an entry in 40 bytes, so a lookup,
+  /// a refresh and a move touch one array and (mostly) one cache line.
   private struct Entry {
     var key: UInt64
     var lastSeen: UInt64
+    // When the entry was last placed at the newest end of the recency list.
+    var linkedAt: UInt64
     // Least-recently-seen list over learned entries, by slab index; -1 ends it.
     var previous: Int32
     var next: Int32
@@ -115,9 +131,11 @@ public struct MACTable: Sendable {
     self.capacity = capacity
     self.staticCapacity = staticCapacity
     self.agingNanoseconds = aging.nanoseconds
+    self.relinkInterval = min(aging.nanoseconds / 64, 1_000_000_000)
     let slots = capacity + staticCapacity
     entries = Array(
-      repeating: Entry(key: 0, lastSeen: 0, previous: -1, next: -1, port: 0, isStatic: false),
+      repeating: Entry(
+        key: 0, lastSeen: 0, linkedAt: 0, previous: -1, next: -1, port: 0, isStatic: false),
       count: slots)
     freeSlots = (0..<Int32(slots)).reversed()
     portEntryCounts = Array(repeating: 0, count: portCount)
@@ -147,7 +165,7 @@ public struct MACTable: Sendable {
     while true {
       let bucket = buckets[index]
       if bucket == 0 { return -1 }
-      if entries[Int(bucket - 1)].key == key { return bucket - 1 }
+      if entries[Int(bucket &- 1)].key == key { return bucket &- 1 }
       index = (index + 1) & bucketMask
     }
   }
@@ -171,8 +189,8 @@ public struct MACTable: Sendable {
   /// learned addresses (expired ones swept first), nothing changes and the
   /// outcome is `limitReached`.
   ///
-  /// Writes only what changed: a refresh on the same port updates the age and
-  /// the recency list, never the port.
+  /// Writes only what changed: a refresh on the same port stores the time, and
+  /// moves the entry on the recency list only once per `relinkInterval`.
   @inline(__always)
   public mutating func learn(
     _ mac: MACAddress, vlan: UInt16, on port: Int, at now: Instant, limit: Int = .max
@@ -186,7 +204,7 @@ public struct MACTable: Sendable {
         && !isExpired(index, at: now)
       {
         entries[index].lastSeen = now.nanoseconds
-        markNewest(found)
+        if now.nanoseconds &- entries[index].linkedAt >= relinkInterval { relink(found, at: now) }
         return .refreshed
       }
     }
@@ -214,7 +232,7 @@ public struct MACTable: Sendable {
       let previousPort = Int(entries[index].port)
       let wasExpired = isExpired(index, at: now)
       entries[index].lastSeen = now.nanoseconds
-      markNewest(found)
+      markNewest(found, at: now)
       if previousPort == port {
         if wasExpired { statistics.learned += 1; return .learned }
         return .refreshed
@@ -232,6 +250,7 @@ public struct MACTable: Sendable {
     entries[Int(index)].key = key
     entries[Int(index)].port = Int32(port)
     entries[Int(index)].lastSeen = now.nanoseconds
+    entries[Int(index)].linkedAt = now.nanoseconds
     entries[Int(index)].isStatic = false
     appendNewest(index)
     insertIntoIndex(index)
@@ -295,10 +314,21 @@ public struct MACTable: Sendable {
   @discardableResult
   public mutating func expire(at now: Instant) -> Int {
     var removed = 0
-    // The list is ordered by last sight, so expired entries are a prefix of it.
-    while oldest >= 0, isExpired(Int(oldest), at: now) {
-      remove(oldest)
-      removed += 1
+    // An entry is seen less than `relinkInterval` after it was placed, so
+    // every expired entry was placed at least an aging time ago: those are a
+    // prefix of the list. Its entries seen since stay where they are until
+    // their next sighting moves them.
+    var cursor = oldest
+    while cursor >= 0,
+      now.nanoseconds(since: Instant(nanoseconds: entries[Int(cursor)].linkedAt))
+        >= agingNanoseconds
+    {
+      let following = entries[Int(cursor)].next
+      if isExpired(Int(cursor), at: now) {
+        remove(cursor)
+        removed += 1
+      }
+      cursor = following
     }
     statistics.expired += UInt64(removed)
     return removed
@@ -341,10 +371,17 @@ public struct MACTable: Sendable {
   }
 
   @inline(__always)
-  private mutating func markNewest(_ index: Int32) {
+  private mutating func markNewest(_ index: Int32, at now: Instant) {
+    entries[Int(index)].linkedAt = now.nanoseconds
     guard newest != index else { return }
     unlink(index)
     appendNewest(index)
+  }
+
+  // Out of line: a refresh relinks at most once per `relinkInterval`.
+  @inline(never)
+  private mutating func relink(_ index: Int32, at now: Instant) {
+    markNewest(index, at: now)
   }
 
   @inline(__always)

@@ -10,16 +10,20 @@ public struct EtherType: RawRepresentable, Hashable, Sendable, CustomStringConve
   @inlinable @inline(__always)
   public init(rawValue: UInt16) { self.rawValue = rawValue }
 
+  // Computed and inlinable rather than stored: a stored `static let` is read
+  // across modules through an addressor call (and a once-check) per use, and
+  // the switch reads `.vlan` on every frame.
+
   /// IPv4, 0x0800.
-  public static let ipv4 = EtherType(rawValue: 0x0800)
+  @inlinable public static var ipv4: EtherType { EtherType(rawValue: 0x0800) }
   /// ARP, 0x0806.
-  public static let arp = EtherType(rawValue: 0x0806)
+  @inlinable public static var arp: EtherType { EtherType(rawValue: 0x0806) }
   /// IPv6, 0x86dd.
-  public static let ipv6 = EtherType(rawValue: 0x86DD)
+  @inlinable public static var ipv6: EtherType { EtherType(rawValue: 0x86DD) }
   /// IEEE 802.1Q customer VLAN tag, 0x8100.
-  public static let vlan = EtherType(rawValue: 0x8100)
+  @inlinable public static var vlan: EtherType { EtherType(rawValue: 0x8100) }
   /// IEEE 802.1ad service VLAN tag (QinQ outer tag), 0x88a8.
-  public static let serviceVLAN = EtherType(rawValue: 0x88A8)
+  @inlinable public static var serviceVLAN: EtherType { EtherType(rawValue: 0x88A8) }
 
   /// True for the tag protocol identifiers Patchbay recognises (0x8100, 0x88a8).
   @inlinable @inline(__always)

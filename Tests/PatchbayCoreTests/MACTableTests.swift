@@ -205,6 +205,52 @@ struct MACTableTests {
     #expect(table.entries(at: now + .seconds(8)).map(\.mac) == [mac(5), mac(6), mac(7), mac(8)])
   }
 
+  @Test func aRefreshMovesAnEntryOnlyOncePerRelinkInterval() {
+    var table = MACTable(capacity: 3, aging: aging)
+    // aging / 64 is 4.7 s, so the interval is capped at one second.
+    #expect(table.relinkInterval == 1_000_000_000)
+    for n in 1...3 {
+      #expect(
+        table.learn(mac(UInt64(n)), vlan: 1, on: n, at: t0 + .milliseconds(Int64(n))) == .learned)
+    }
+    // MAC 1 seen again 0.5 s after it was placed: its time is stored, its place kept...
+    #expect(table.learn(mac(1), vlan: 1, on: 1, at: t0 + .milliseconds(501)) == .refreshed)
+    #expect(table.entries(at: t0 + .milliseconds(501)).first?.ageNanoseconds == 0)
+    // ...so it is still the first to go when the table is full.
+    #expect(table.learn(mac(4), vlan: 1, on: 4, at: t0 + .milliseconds(600)) == .learned)
+    #expect(table.lookup(mac(1), vlan: 1, at: t0 + .milliseconds(600)) == nil)
+    #expect(table.lookup(mac(2), vlan: 1, at: t0 + .milliseconds(600)) == 2)
+    // MAC 2 seen again a whole interval after it was placed moves to the newest end: MAC 3 goes next.
+    #expect(table.learn(mac(2), vlan: 1, on: 2, at: t0 + .milliseconds(1_002)) == .refreshed)
+    #expect(table.learn(mac(5), vlan: 1, on: 5, at: t0 + .milliseconds(1_100)) == .learned)
+    #expect(table.lookup(mac(3), vlan: 1, at: t0 + .milliseconds(1_100)) == nil)
+    #expect(table.lookup(mac(2), vlan: 1, at: t0 + .milliseconds(1_100)) == 2)
+    #expect(table.statistics.evicted == 2)
+  }
+
+  @Test func theSweepRemovesExpiredEntriesBehindAStaleLiveOne() {
+    var table = MACTable(capacity: 8, aging: aging)
+    #expect(table.learn(mac(1), vlan: 1, on: 1, at: t0) == .learned)
+    #expect(table.learn(mac(2), vlan: 1, on: 2, at: t0 + .milliseconds(100)) == .learned)
+    // MAC 1 is seen again within its relink interval: it keeps its place, ahead of MAC 2.
+    #expect(table.learn(mac(1), vlan: 1, on: 1, at: t0 + .milliseconds(900)) == .refreshed)
+    // An aging time after MAC 2's sighting, MAC 1 is still live and MAC 2 is not.
+    let later = t0 + aging + .milliseconds(100)
+    #expect(table.expire(at: later) == 1)
+    #expect(table.lookup(mac(1), vlan: 1, at: later) == 1)
+    #expect(table.entries(at: later).map(\.mac) == [mac(1)])
+    // Lookup and aging follow the last sighting exactly: MAC 1 lives until 900 ms past the aging time.
+    #expect(table.lookup(mac(1), vlan: 1, at: t0 + aging + .milliseconds(899)) == 1)
+    #expect(table.lookup(mac(1), vlan: 1, at: t0 + aging + .milliseconds(900)) == nil)
+    #expect(table.expire(at: t0 + aging + .milliseconds(900)) == 1)
+    #expect(table.count == 0)
+  }
+
+  @Test func aShortAgingTimeRelinksWithinASixtyFourthOfIt() {
+    let table = MACTable(capacity: 4, aging: .milliseconds(640))
+    #expect(table.relinkInterval == 10_000_000)
+  }
+
   @Test func evictingAnAlreadyExpiredEntryCountsAsExpiry() {
     var table = MACTable(capacity: 2, aging: aging)
     #expect(table.learn(mac(1), vlan: 1, on: 0, at: t0) == .learned)
@@ -537,7 +583,8 @@ private struct Snapshot: Equatable {
 }
 
 /// The MAC table's rules restated as plainly as possible: a dictionary, and an array of
-/// learned keys ordered by last sight. Time only moves forward.
+/// learned keys in the order they were placed (a sighting places a key again once its place is a
+/// relink interval old). Time only moves forward.
 private struct ReferenceMACTable {
   struct Key: Hashable, CustomStringConvertible {
     var vlan: UInt16
@@ -549,14 +596,18 @@ private struct ReferenceMACTable {
     var port: Int
     var lastSeen: UInt64
     var isStatic: Bool
+    /// When the key last moved to the end of `recency`.
+    var linkedAt: UInt64 = 0
   }
 
   let capacity: Int
   let staticCapacity: Int
   let agingNanoseconds: UInt64
   var entries: [Key: Entry] = [:]
-  /// Learned keys, least recently seen first.
+  /// Learned keys, least recently placed first: a sighting moves a key to the
+  /// end only if it was placed there a relink interval ago or more.
   var recency: [Key] = []
+  var relinkInterval: UInt64 { min(agingNanoseconds / 64, 1_000_000_000) }
   var statistics = Statistics()
 
   init(capacity: Int, staticCapacity: Int, agingNanoseconds: UInt64) {
@@ -584,9 +635,13 @@ private struct ReferenceMACTable {
       let previousPort = entry.port
       entry.port = port
       entry.lastSeen = now
+      let isRefresh = wasLive && previousPort == port
+      if !isRefresh || now - entry.linkedAt >= relinkInterval {
+        entry.linkedAt = now
+        recency.removeAll { $0 == key }
+        recency.append(key)
+      }
       entries[key] = entry
-      recency.removeAll { $0 == key }
-      recency.append(key)
       if !wasLive {
         statistics.learned += 1
         return .learned
@@ -604,7 +659,7 @@ private struct ReferenceMACTable {
       }
       entries[victim] = nil
     }
-    entries[key] = Entry(port: port, lastSeen: now, isStatic: false)
+    entries[key] = Entry(port: port, lastSeen: now, isStatic: false, linkedAt: now)
     recency.append(key)
     statistics.learned += 1
     return .learned
