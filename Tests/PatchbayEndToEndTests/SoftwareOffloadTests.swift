@@ -220,6 +220,44 @@ struct SoftwareOffloadTests {
     }
   }
 
+  @Test func aMirrorsMonitorPortWithoutOffloadsSeesWireSizedFramesWithGoodChecksums() throws {
+    // What an IDS on a SPAN port expects: h2's traffic (superframes and
+    // partial checksums between hosts with offloads) copied out as wire frames.
+    let lab = "e2segm"
+    let yaml = """
+      name: \(lab)
+      switches:
+        core:
+          ports:
+            h1: {}
+            h2: {}
+            mon: {offload: false}
+      hosts:
+        h1: {port: core/h1, address: 10.0.0.1/24}
+        h2: {port: core/h2, address: 10.0.0.2/24}
+        mon: {port: core/mon}
+      mirrors:
+        span: {from: [core/h2], to: core/mon}
+      """
+    try Harness.withLab(yaml, named: lab) { _ in
+      let dump = try Dump(namespace: "\(lab)-mon", filter: ["tcp", "port", "5001"])
+      let (sent, received) = try OffloadTests.transfer(
+        lab, from: "h1", to: "h2", address: "10.0.0.2", mebibytes: 20)
+      let text = try dump.stop()
+      #expect(sent == received, "sent \(sent), received \(received)")
+      let lengths = Self.frameLengths(text)
+      #expect(lengths.count > 1000, "\(lengths.count) frames in the capture")
+      #expect(lengths.allSatisfy { $0 <= 1500 + 14 }, "longest \(lengths.max() ?? 0)")
+      let bad = Self.badChecksumLines(text)
+      #expect(bad.isEmpty, "\(bad.count) bad checksums, first: \(bad.first ?? "")")
+      // Both directions were copied: data toward h2 and h2's acknowledgements.
+      #expect(text.contains("10.0.0.1.") && text.contains("10.0.0.2.5001 >"))
+      let monitor = try #require(Harness.port("core/mon", in: try Harness.status(lab)))
+      #expect((monitor["txPackets"] as? Int ?? 0) >= (20 << 20) / 1448)
+      #expect((monitor["txDrops"] as? [String: Int] ?? [:]).isEmpty, "\(monitor)")
+    }
+  }
+
   /// Sends argv[2] buffers of argv[3] datagrams of argv[4] bytes to argv[1]:5003
   /// with UDP_SEGMENT (one superframe per send); each datagram carries its own
   /// sha256 in its first 32 bytes, the last of each buffer is half as long.
