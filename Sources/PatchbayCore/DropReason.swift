@@ -34,7 +34,9 @@ public enum DropReason: Int, CaseIterable, Sendable, CustomStringConvertible {
   /// Longer than the port's MTU allows (a giant), and not a GSO superframe.
   case oversize
   /// A virtio-net header that does not fit its frame: an unknown GSO type, a
-  /// GSO frame with no segment size, or a checksum request past the frame's end.
+  /// GSO frame with no segment size, or a checksum request past the frame's end;
+  /// on a port with `offload: false`, also a frame the software segmentation
+  /// refuses (its header does not describe its IP and TCP or UDP headers).
   case badOffload
   /// A new source address on a port that already has its `max-macs`.
   case macLimit

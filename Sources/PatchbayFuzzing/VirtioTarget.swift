@@ -11,7 +11,9 @@ import PatchbayWire
 /// counting its footprint never trap. A header that describes its frame (what
 /// `admits(_:frameLength:)` accepts) must still describe it after a tag was
 /// pushed or popped: its checksum field and GSO header end point at the same
-/// bytes, and the frame costs the rate limiter the same.
+/// bytes, and the frame costs the rate limiter the same. Software
+/// segmentation of the frame as it came and as it leaves each port never
+/// traps, and never yields a frame longer than its headers plus `gsoSize`.
 public func fuzzVirtioHeader(_ bytes: UnsafeRawBufferPointer) {
   var input = FuzzInput(bytes)
   let port = Int(input.byte()) % VirtioRun.template.bridge.portCount
@@ -24,6 +26,7 @@ public func fuzzVirtioHeader(_ bytes: UnsafeRawBufferPointer) {
   VirtioRun.checkEncoding(header)
   _ = (header.gsoType, header.isGSO, header.shifted(by: 4), header.shifted(by: -4))
   var run = VirtioRun.template
+  VirtioRun.segment(frame, header: header)
   run.carry(frame, header: header, from: port)
 }
 
@@ -87,6 +90,7 @@ private struct VirtioRun: Sendable {
         invariant(written == length, "written length")
         let out = UnsafeRawBufferPointer(rebasing: buffer[..<length])
         let outFootprint = FrameFootprint(frame: out, header: shifted)
+        VirtioRun.segment(out, header: shifted)
         guard admitted else { return }
         VirtioRun.checkMoved(header, in: frame, to: shifted, in: out)
         if VirtioRun.tagCount(frame) < EthernetFrame.maximumTags
@@ -124,6 +128,25 @@ private struct VirtioRun: Sendable {
         out[end - 1] == frame[Int(header.headerLength) - 1],
         "the GSO header length moved away from its bytes: \(header) -> \(shifted)")
     }
+  }
+
+  /// Runs the software offload over `frame` (a refusal is fine: the datapath
+  /// counts it as bad-offload); what it yields stays within its bounds.
+  static func segment(_ frame: UnsafeRawBufferPointer, header: VirtioNetHeader) {
+    guard var offload = try? SoftwareOffload(frame: frame, header: header) else { return }
+    invariant(offload.maximumSegmentLength <= frame.count, "a segment longer than its frame")
+    // Ethernet, two tags, IPv6 with extension headers up to the checksum start, and 60 bytes of TCP.
+    let headerBound = Int(header.checksumStart) + 60
+    var output = [UInt8](repeating: 0, count: offload.maximumSegmentLength)
+    var yielded = 0
+    while let length = output.withUnsafeMutableBytes({ offload.next(into: $0) }) {
+      yielded += 1
+      invariant(length <= offload.maximumSegmentLength, "segment past the stated maximum")
+      if offload.work == .tcpSegments || offload.work == .udpSegments {
+        invariant(length <= headerBound + Int(header.gsoSize), "segment longer than gso_size")
+      }
+    }
+    invariant(yielded == offload.segmentCount, "yielded \(yielded) of \(offload.segmentCount)")
   }
 
   private static func tagCount(_ frame: UnsafeRawBufferPointer) -> Int {

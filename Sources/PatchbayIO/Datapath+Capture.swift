@@ -156,6 +156,16 @@ extension Datapath {
       bridges[target.switchIndex].countTransmitDrop(.portDown, on: target.portIndex)
       return
     }
+    // A monitor port without offloads (an IDS, tcpdump) gets wire-sized frames
+    // with complete checksums; its captures see those segments.
+    if isSegmenting[global]
+      && Datapath.needsSoftwareOffload(frame.baseAddress! - VirtioNetHeader.byteCount)
+    {
+      transmitInSoftware(
+        frame, EgressEncapsulation(pushedTag: nil, skippedLength: 0), length: frame.count,
+        port: global)
+      return
+    }
     let written =
       Glibc.write(
         target.descriptor, frame.baseAddress! - VirtioNetHeader.byteCount,

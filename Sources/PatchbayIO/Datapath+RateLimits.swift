@@ -178,6 +178,15 @@ extension Datapath {
       switchFrame(frame, switchIndex: target.switchIndex, port: target.portIndex, at: now, depth: 0)
       return
     }
+    // Framed for the port already; a port without offloads gets it segmented.
+    if isSegmenting[global]
+      && Datapath.needsSoftwareOffload(frame.baseAddress! - VirtioNetHeader.byteCount)
+    {
+      transmitInSoftware(
+        frame, EgressEncapsulation(pushedTag: nil, skippedLength: 0), length: frame.count,
+        port: global)
+      return
+    }
     // A frame that waited is captured as it leaves, framed for the port.
     if isTappedOut[global] { record(frame, port: global, direction: .outbound) }
     if target.kind == .router {

@@ -118,7 +118,7 @@ public final class Datapath: @unchecked Sendable {
   // reference the receive slots, which stay put until the next batch.
   private let sendQueues: [OpaquePointer?]
   private var pendingSends: [Int]
-  private var isSendPending: [Bool]
+  private(set) var isSendPending: [Bool]
   var isQueueingSends = false
   private let sentLengths: UnsafeMutablePointer<UInt32>
   // Rate limits, by global port. The flags are what the per-frame path reads,
@@ -133,7 +133,16 @@ public final class Datapath: @unchecked Sendable {
   var nextDeparture = UInt64.max
   var meters: [RateMeter]
   // The longest frame each port accepts that is not a GSO superframe.
-  private let maximumFrameLengths: [Int]
+  let maximumFrameLengths: [Int]
+  // Ports with `offload: false`, by global port: frames asking for GSO or a
+  // partial checksum are segmented or completed in software on their way out
+  // (see Datapath+SoftwareOffload.swift). Read once per transmit.
+  let isSegmenting: [Bool]
+  // Where such a frame is framed for its port (a tag pushed or popped), and
+  // where its segments are written, header room first.
+  let offloadFraming: UnsafeMutableRawPointer
+  let offloadSegments: UnsafeMutableRawPointer
+  let offloadSegmentCapacity: Int
   // Captures and mirrors, by global port (see Datapath+Capture.swift): a flag
   // per direction, and the port's taps as a range of one flat array.
   var isTappedIn: [Bool]
@@ -180,11 +189,14 @@ public final class Datapath: @unchecked Sendable {
   /// `attachedInterfaces[i]` names the interface of packet-socket port `i` (nil for others).
   /// `routers` are the NAT uplinks whose lab side is a `.router` port.
   /// `mtus[i]` is port `i`'s MTU (default 1500): longer frames that are not GSO
-  /// superframes are dropped as `oversize`. After a wakeup that found work the
-  /// loop polls for `busyPoll` before it sleeps again (`run()` says why).
+  /// superframes are dropped as `oversize`. `acceptsOffloads[i]` false (default
+  /// true) makes frames sent out of port `i` MTU-sized with complete checksums.
+  /// After a wakeup that found work the loop polls for `busyPoll` before it
+  /// sleeps again (`run()` says why).
   public init(
     bridges: [Bridge], ports: [DatapathPort], attachedInterfaces: [String?]? = nil,
-    routers: [DatapathUplink] = [], mtus: [Int]? = nil, busyPoll: Duration = .zero
+    routers: [DatapathUplink] = [], mtus: [Int]? = nil, acceptsOffloads: [Bool]? = nil,
+    busyPoll: Duration = .zero
   ) throws(SystemCallError) {
     self.busyPollNanoseconds = busyPoll.nanoseconds
     self.bridges = bridges
@@ -235,6 +247,10 @@ public final class Datapath: @unchecked Sendable {
     self.maximumFrameLengths = (mtus ?? Array(repeating: 1500, count: ports.count)).map {
       FrameAdmission.maximumFrameLength(mtu: $0)
     }
+    self.isSegmenting = (acceptsOffloads ?? Array(repeating: true, count: ports.count)).map { !$0 }
+    self.offloadFraming = .allocate(byteCount: capacity, alignment: 64)
+    self.offloadSegments = .allocate(byteCount: capacity, alignment: 64)
+    self.offloadSegmentCapacity = capacity - Datapath.headroom
     self.isTappedIn = Array(repeating: false, count: ports.count)
     self.isTappedOut = Array(repeating: false, count: ports.count)
     self.tapRanges = Array(repeating: 0..<0, count: ports.count)
@@ -264,6 +280,8 @@ public final class Datapath: @unchecked Sendable {
     headerBytes.deallocate()
     tagBytes.deallocate()
     captureScratch.deallocate()
+    offloadFraming.deallocate()
+    offloadSegments.deallocate()
     routerScratch.deallocate()
     routerOutput.deallocate()
     for uplink in uplinks where uplink.descriptor >= 0 { Glibc.close(uplink.descriptor) }
@@ -613,6 +631,12 @@ public final class Datapath: @unchecked Sendable {
     {
       return
     }
+    // One byte load for a port that takes offloads; the header only for one that does not.
+    let isSegmenting = isSegmenting[global]
+    if isSegmenting && Datapath.needsSoftwareOffload(header) {
+      transmitInSoftware(frame, encapsulation, length: length, port: global)
+      return
+    }
     if isTappedOut[global] { tapLeaving(frame, encapsulation, length: length, port: global) }
     if target.kind == .router {
       // A frame going to this port alone may be rewritten where it lies.
@@ -636,7 +660,10 @@ public final class Datapath: @unchecked Sendable {
         port: target.peerPortIndex, at: now, depth: depth + 1)
       return
     }
-    if isQueueingSends && depth == 0 && target.kind == .packetSocket && target.descriptor >= 0 {
+    // A port without offloads writes at once, as its segments do, to keep their order.
+    if isQueueingSends && depth == 0 && target.kind == .packetSocket && target.descriptor >= 0
+      && !isSegmenting
+    {
       queueSend(
         frame, encapsulation, header: header, length: length,
         to: portBase[switchIndex] + port)

@@ -185,7 +185,7 @@ public final class Lab: @unchecked Sendable {
             attached.append(interface)
             continue
           }
-          let tap = try TapDevice.create(named: interface)
+          let tap = try TapDevice.create(named: interface, offloads: port.acceptsOffloads)
           taps.append(tap)
           try setMTU(of: tap, for: port)
           if let hostOnly {
@@ -240,7 +240,9 @@ public final class Lab: @unchecked Sendable {
       packetSockets.removeAll()
       let datapath = try Datapath(
         bridges: bridges, ports: datapathPorts, attachedInterfaces: attached, routers: uplinks,
-        mtus: topology.switches.flatMap(\.ports).map(\.mtu), busyPoll: topology.busyPoll)
+        mtus: topology.switches.flatMap(\.ports).map(\.mtu),
+        acceptsOffloads: topology.switches.flatMap(\.ports).map(\.acceptsOffloads),
+        busyPoll: topology.busyPoll)
       for (global, port) in topology.switches.flatMap(\.ports).enumerated() {
         guard let rate = port.rate else { continue }
         datapath.setRateLimits(port: global, ingress: rate.ingressLimit, egress: rate.egressLimit)

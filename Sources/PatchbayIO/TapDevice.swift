@@ -36,10 +36,17 @@ public final class TapDevice: @unchecked Sendable {
     UInt32(PB_TUN_F_CSUM),
   ]
 
-  /// Creates the TAP `name` with virtio-net headers and offloads; fails if an
-  /// interface of that name exists already (TUNSETIFF would otherwise attach
-  /// to someone else's TAP).
-  public static func create(named name: String) throws(SystemCallError) -> TapDevice {
+  /// Creates the TAP `name` with virtio-net headers, and with offloads unless
+  /// `offloads` is false; fails if an interface of that name exists already
+  /// (TUNSETIFF would otherwise attach to someone else's TAP).
+  ///
+  /// Without offloads (TUNSETOFFLOAD 0) the descriptor still carries a
+  /// virtio-net header before every frame, so the datapath frames it like any
+  /// TAP, but the kernel segments and checksums whatever the interface's side
+  /// sends before the switch reads it.
+  public static func create(named name: String, offloads: Bool = true) throws(SystemCallError)
+    -> TapDevice
+  {
     guard pb_if_index(name) == 0 else {
       throw SystemCallError(call: "create TAP", subject: name, errno: .fileExists)
     }
@@ -48,6 +55,10 @@ public final class TapDevice: @unchecked Sendable {
     let actual = kernelName.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     // Older kernels refuse unknown flags with EINVAL: offer less until one is taken.
     var accepted: UInt32 = 0
+    guard offloads else {
+      _ = pb_tap_set_offload(fd, 0)
+      return TapDevice(interfaceName: actual, descriptor: FileDescriptor(rawValue: fd), offloads: 0)
+    }
     for flags in wantedOffloads where pb_tap_set_offload(fd, flags) == 0 {
       accepted = flags
       break

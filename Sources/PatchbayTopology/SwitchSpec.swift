@@ -48,6 +48,11 @@ public struct PortSpec: Sendable {
   public var security: PortSecuritySpec
   /// MTU of the port's interface (`mtu`, default 1500).
   public var mtu: Int
+  /// Whether frames sent out of the port may be GSO superframes with partial
+  /// checksums (`offload`, default true). When false, Patchbay segments and
+  /// completes checksums in software, so every frame leaving the port is
+  /// MTU-sized with complete checksums, as from a NIC without offloads.
+  public var acceptsOffloads: Bool
   /// Where the port is declared.
   public var location: SourceLocation
 
@@ -58,7 +63,7 @@ public struct PortSpec: Sendable {
   public init(
     name: String, switchName: String, kind: PortKind, vlanMode: VLANMode = .access(vlan: 1),
     rate: RateLimitSpec? = nil, security: PortSecuritySpec = PortSecuritySpec(),
-    mtu: Int = PortSpec.defaultMTU, location: SourceLocation
+    mtu: Int = PortSpec.defaultMTU, acceptsOffloads: Bool = true, location: SourceLocation
   ) {
     self.name = name
     self.switchName = switchName
@@ -67,6 +72,7 @@ public struct PortSpec: Sendable {
     self.rate = rate
     self.security = security
     self.mtu = mtu
+    self.acceptsOffloads = acceptsOffloads
     self.location = location
   }
 

@@ -57,7 +57,7 @@ private let portKindKeys = ["tap", "attach", "uplink", "peer"]
 private let portKeys =
   portKindKeys + [
     "vlan", "trunk", "native-vlan", "native-tagged", "dot1q-tunnel", "dot1q-tunnel-type", "rate",
-    "max-macs", "mac-lock", "ip-guard", "dhcp-guard", "protected", "mtu",
+    "max-macs", "mac-lock", "ip-guard", "dhcp-guard", "protected", "mtu", "offload",
   ]
 private let hostKeys = ["port", "veth", "run", "address", "gateway", "mac"]
 private let vmKeys = [
@@ -552,6 +552,7 @@ private struct Loader {
     var nativeTagged = false
     var tunnel: UInt16?
     var tunnelType = EtherType.serviceVLAN
+    var offload: Entry?
 
     for entry in entries {
       switch entry.key {
@@ -623,6 +624,11 @@ private struct Loader {
         spec.security.isProtected = bool(entry) ?? false
       case "mtu":
         if let mtu = integer(entry, in: mtus) { spec.mtu = mtu }
+      case "offload":
+        if let isOn = bool(entry) {
+          spec.acceptsOffloads = isOn
+          offload = entry
+        }
       default:
         break
       }
@@ -643,6 +649,19 @@ private struct Loader {
     requires("dot1q-tunnel-type", "dot1q-tunnel", in: entries, context: context)
     if let native, let trunk, !trunk.contains(native.vlan) {
       error("native-vlan \(native.vlan) is not one of the trunk's VLANs", at: native.location)
+    }
+    // Segmenting needs an interface to write segments to: a patch cable carries
+    // superframes to a switch of the lab, and an uplink's far side is the NAT or NIC.
+    if let offload {
+      switch spec.kind {
+      case .peer, .uplink:
+        let kind = if case .peer = spec.kind { "a peer port" } else { "an uplink port" }
+        error(
+          "'offload' applies to ports with an interface (tap, attach, a host's or vm's port); port '\(reference)' is \(kind)",
+          at: offload.valueLocation)
+      case .tap, .attach:
+        break
+      }
     }
 
     if let trunk {

@@ -69,6 +69,7 @@ extension Topology {
       parts.append(key)
     }
     if port.mtu != PortSpec.defaultMTU { parts.append("mtu \(port.mtu)") }
+    if !port.acceptsOffloads { parts.append("offload false") }
     return parts.joined(separator: ", ")
   }
 

@@ -1,5 +1,6 @@
 import Foundation
 import PatchbayCore
+import PatchbayWire
 import Testing
 
 @testable import PatchbayIO
@@ -95,5 +96,134 @@ struct DatapathTests {
     process.waitUntilExit()
     #expect(waitUntil { datapath.perform { !$0.bridges[0].ports[1].isUp } })
     #expect(datapath.perform { $0.bridges[0].ports[0].isUp })
+  }
+}
+
+/// Software segmentation in the datapath, between socket pairs standing in for
+/// TAPs (a datagram socket reads and writes whole frames, as a TAP does): a
+/// superframe flooded to a port with `offload: false` leaves it as MTU-sized
+/// frames with zeroed virtio-net headers and complete checksums, tagged where
+/// the port tags; the default port gets the superframe as it came.
+@Suite struct DatapathSoftwareOffloadTests {
+  /// A non-blocking datagram socket pair: (the datapath's end, the test's end).
+  func socketPair() throws -> (Int32, Int32) {
+    var fds: [Int32] = [0, 0]
+    try #require(
+      socketpair(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0, &fds) == 0)
+    var size: Int32 = 4 << 20
+    for fd in fds { setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, 4) }
+    return (fds[0], fds[1])
+  }
+
+  /// Every datagram waiting on `fd`, waiting up to two seconds for the first `expected`.
+  func drain(_ fd: Int32, expected: Int) -> [[UInt8]] {
+    var frames: [[UInt8]] = []
+    var buffer = [UInt8](repeating: 0, count: 70_000)
+    for _ in 0..<200 {
+      while true {
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+        guard count > 0 else { break }
+        frames.append(Array(buffer[0..<count]))
+      }
+      if frames.count >= expected { break }
+      usleep(10_000)
+    }
+    return frames
+  }
+
+  /// A TCP/IPv4 superframe of `payload` bytes to an unknown MAC (so it floods), with its TSO header.
+  func superframe(payload: [UInt8]) -> [UInt8] {
+    let header = VirtioNetHeader(
+      flags: VirtioNetHeader.needsChecksum, gsoTypeByte: 1, headerLength: 54, gsoSize: 1448,
+      checksumStart: 34, checksumOffset: 16)
+    let total = 20 + 20 + payload.count
+    var frame: [UInt8] = [0x02, 0, 0, 0, 0, 0x99, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00]
+    frame += [0x45, 0, UInt8(total >> 8), UInt8(total & 0xFF), 0x12, 0x34, 0x40, 0, 64, 6, 0, 0]
+    frame += [10, 0, 0, 1, 10, 0, 0, 2]
+    frame += [
+      0x30, 0x39, 0x00, 0x50, 0, 0, 0x10, 0, 0, 0, 0, 0, 0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0,
+    ]
+    return header.bytes + frame + payload
+  }
+
+  /// True when the TCP checksum of the IPv4 packet at `ip` in `frame` is right.
+  func tcpChecksumIsValid(_ frame: [UInt8], ip: Int) -> Bool {
+    let transport = ip + Int(frame[ip] & 0x0F) * 4
+    let address = { (at: Int) in
+      IPv4Address(frame[at], frame[at + 1], frame[at + 2], frame[at + 3])
+    }
+    let pseudo = InternetChecksum.pseudoHeaderSum(
+      source: address(ip + 12), destination: address(ip + 16), protocol: .tcp,
+      length: UInt16(frame.count - transport))
+    return Array(frame[transport...]).withUnsafeBytes { InternetChecksum.sum($0, into: pseudo) }
+      == 0xFFFF
+  }
+
+  @Test func aSuperframeLeavesAPortWithoutOffloadsAsSegments() throws {
+    let pairs = try (0..<4).map { _ in try socketPair() }
+    defer { for (a, b) in pairs { close(a); close(b) } }
+    let bridge = Bridge(
+      name: "sw",
+      ports: [
+        BridgePortConfiguration(name: "in"), BridgePortConfiguration(name: "plain"),
+        BridgePortConfiguration(name: "flat"),
+        BridgePortConfiguration(
+          name: "flat-trunk",
+          mode: .trunk(allowed: VLANBitmap([1]), native: nil, nativeTagged: false)),
+      ],
+      macTableSize: 16)
+    let datapath = try Datapath(
+      bridges: [bridge],
+      ports: pairs.enumerated().map {
+        DatapathPort(descriptor: $1.0, switchIndex: 0, portIndex: $0)
+      },
+      acceptsOffloads: [true, true, false, false])
+    datapath.start()
+    defer { datapath.stop() }
+
+    let payload = (0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+    let sent = superframe(payload: payload)
+    #expect(sent.withUnsafeBytes { write(pairs[0].1, $0.baseAddress!, $0.count) } == sent.count)
+
+    // The default port: the superframe and its header, as they came.
+    let plain = drain(pairs[1].1, expected: 1)
+    #expect(plain == [sent])
+    for (port, tagLength) in [(2, 0), (3, 4)] {
+      let frames = drain(pairs[port].1, expected: 4)
+      #expect(frames.count == 4, "port \(port)")
+      var carried: [UInt8] = []
+      for (index, frame) in frames.enumerated() {
+        let ip = 14 + tagLength
+        #expect(frame[0..<10].allSatisfy { $0 == 0 }, "a zeroed virtio-net header")
+        let packet = Array(frame[10...])
+        #expect(packet.count <= 1514 + tagLength)
+        if tagLength == 4 { #expect(packet[12...15] == [0x81, 0x00, 0x00, 0x01]) }
+        #expect(Int(packet[ip + 2]) << 8 | Int(packet[ip + 3]) == packet.count - ip)
+        #expect(packet[ip + 4...ip + 5] == [0x12, UInt8(0x34 + index)])
+        #expect(Array(packet[ip..<ip + 20]).withUnsafeBytes { InternetChecksum.checksum($0) } == 0)
+        #expect(tcpChecksumIsValid(packet, ip: ip), "segment \(index) on port \(port)")
+        #expect(packet[ip + 33] == (index == 3 ? 0x18 : 0x10), "PSH on the last segment only")
+        carried += packet[(ip + 40)...]
+      }
+      #expect(carried == payload, "port \(port)")
+    }
+    let counters = datapath.perform { $0.bridges[0].counters }
+    #expect(counters[1].transmittedPackets == 1)
+    #expect(counters[2].transmittedPackets == 4)
+    #expect(counters[3].transmittedPackets == 4)
+    let lastSegment = 54 + 5000 - 3 * 1448
+    let segmentBytes = UInt64(3 * (54 + 1448) + lastSegment)
+    #expect(counters[2].transmittedBytes == segmentBytes)
+
+    // A superframe whose checksum start misses its TCP header: refused as bad-offload
+    // on the ports that segment, carried as it is to the one that does not.
+    var bad = sent
+    bad[6] = 30
+    #expect(bad.withUnsafeBytes { write(pairs[0].1, $0.baseAddress!, $0.count) } == bad.count)
+    #expect(drain(pairs[1].1, expected: 1) == [bad])
+    let after = datapath.perform { $0.bridges[0].counters }
+    #expect(after[2][transmitDropped: .badOffload] == 1)
+    #expect(after[3][transmitDropped: .badOffload] == 1)
+    #expect(after[2].transmittedPackets == 4)
   }
 }

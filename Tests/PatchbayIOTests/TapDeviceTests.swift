@@ -1,3 +1,4 @@
+import CLinuxNet
 import Foundation
 import PatchbayWire
 import Testing
@@ -23,6 +24,16 @@ func sysfs(_ interface: String, _ attribute: String) -> String? {
 
 @Suite(.serialized, .enabled(if: canMakeInterfaces, "needs root with CAP_NET_ADMIN"))
 struct TapDeviceTests {
+  @Test func aTAPWithoutOffloadsKeepsItsHeadersButTakesNoOffloads() throws {
+    let plain = try TapDevice.create(named: "pbtest-tapo0", offloads: false)
+    defer { plain.close() }
+    let offloading = try TapDevice.create(named: "pbtest-tapo1")
+    defer { offloading.close() }
+    // With offloads the kernel takes at least checksum offload; without, nothing.
+    #expect(plain.offloads == 0)
+    #expect(offloading.offloads & UInt32(PB_TUN_F_CSUM) != 0)
+  }
+
   @Test func createSetAndCloseRemovesTheInterface() throws {
     let name = "pbtest-tap0"
     let tap = try TapDevice.create(named: name)

@@ -848,6 +848,64 @@ let badFiles: [BadFile] = [
     #expect(topology.vms.isEmpty && topology.uplinks.isEmpty)
   }
 
+  @Test func offloadIsABooleanOnPortsWithAnInterface() throws {
+    let topology = try #require(
+      load(
+        """
+        name: lab1
+        switches:
+          core:
+            ports:
+              h1: {offload: false}
+              vm: {offload: false}
+              mon: {attach: vnet7, offload: false, trunk: all}
+              plain: {tap: plain0, offload: true}
+              other: {}
+        hosts:
+          h1: {port: core/h1, address: 10.0.0.1/24}
+        vms:
+          vm: {port: core/vm, disk: d.qcow2}
+        """))
+    let ports = try #require(topology.switches.first).ports
+    #expect(ports.map(\.acceptsOffloads) == [false, false, false, true, true])
+    #expect(topology.summary.contains("  mon: attach vnet7, trunk all, offload false"))
+    #expect(topology.summary.contains("  other: tap lab1-other\n"))
+  }
+
+  @Test func offloadIsRefusedOnPeerAndUplinkPortsAndMustBeABoolean() {
+    #expect(
+      diagnostics(
+        """
+        name: lab1
+        switches:
+          core:
+            ports:
+              isl: {peer: dist/isl, offload: false}
+              wan: {uplink: net, offload: true}
+              h1: {offload: no}
+          dist:
+            ports:
+              isl: {peer: core/isl}
+        uplinks:
+          net: {mode: host-only, inside: 10.0.0.254/24}
+        """) == [
+          "lab.yaml:5:38: error: 'offload' applies to ports with an interface (tap, attach, a host's or vm's port); port 'core/isl' is a peer port",
+          "lab.yaml:6:35: error: 'offload' applies to ports with an interface (tap, attach, a host's or vm's port); port 'core/wan' is an uplink port",
+          "lab.yaml:7:21: error: invalid offload 'no': expected true or false",
+        ])
+    #expect(
+      diagnostics(
+        """
+        name: lab1
+        switches:
+          core:
+            ports:
+              h1: {ofload: false}
+        """) == [
+          "lab.yaml:5:12: error: unknown key 'ofload' in port 'core/h1'; did you mean 'offload'?"
+        ])
+  }
+
   @Test func isolatedSwitchesMayReuseAnAddressButOneSwitchMayNot() throws {
     let topology = try #require(
       load(
