@@ -158,14 +158,7 @@ extension Datapath {
     }
     // A monitor port without offloads (an IDS, tcpdump) gets wire-sized frames
     // with complete checksums; its captures see those segments.
-    if isSegmenting[global]
-      && Datapath.needsSoftwareOffload(frame.baseAddress! - VirtioNetHeader.byteCount)
-    {
-      transmitInSoftware(
-        frame, EgressEncapsulation(pushedTag: nil, skippedLength: 0), length: frame.count,
-        port: global)
-      return
-    }
+    if sentInSoftware(framed: frame, port: global) { return }
     let written =
       Glibc.write(
         target.descriptor, frame.baseAddress! - VirtioNetHeader.byteCount,

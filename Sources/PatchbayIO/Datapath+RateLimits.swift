@@ -179,14 +179,7 @@ extension Datapath {
       return
     }
     // Framed for the port already; a port without offloads gets it segmented.
-    if isSegmenting[global]
-      && Datapath.needsSoftwareOffload(frame.baseAddress! - VirtioNetHeader.byteCount)
-    {
-      transmitInSoftware(
-        frame, EgressEncapsulation(pushedTag: nil, skippedLength: 0), length: frame.count,
-        port: global)
-      return
-    }
+    if sentInSoftware(framed: frame, port: global) { return }
     // A frame that waited is captured as it leaves, framed for the port.
     if isTappedOut[global] { record(frame, port: global, direction: .outbound) }
     if target.kind == .router {

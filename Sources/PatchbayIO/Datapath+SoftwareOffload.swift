@@ -21,6 +21,21 @@ extension Datapath {
     return flags & VirtioNetHeader.needsChecksum != 0 || type & ~VirtioNetHeader.ecnBit != 0
   }
 
+  /// Sends `frame`, already framed for `global` (a released queued frame, a
+  /// mirrored copy), in software when the port takes no offloads and the
+  /// frame's header asks for any; true when it did.
+  @inline(__always)
+  func sentInSoftware(framed frame: UnsafeRawBufferPointer, port global: Int) -> Bool {
+    guard
+      isSegmenting[global]
+        && Datapath.needsSoftwareOffload(frame.baseAddress! - VirtioNetHeader.byteCount)
+    else { return false }
+    transmitInSoftware(
+      frame, EgressEncapsulation(pushedTag: nil, skippedLength: 0), length: frame.count,
+      port: global)
+    return true
+  }
+
   /// Sends `frame` (its virtio-net header just before it, as received) out of
   /// `global`, which takes no offloads: framed with `encapsulation` (`length`
   /// bytes on the wire), then segmented or completed, each resulting frame

@@ -80,6 +80,24 @@ struct SoftwareOffloadTests {
     }
   }
 
+  /// Checks a `tcpdump -vv -e` text of a transfer: thousands of frames (a capture on a busy
+  /// 2-core machine may lose some), none longer than MTU + 14, no bad checksum.
+  static func expectWireSizedWithGoodChecksums(
+    _ text: String, sourceLocation: Testing.SourceLocation = #_sourceLocation
+  ) {
+    let lengths = frameLengths(text)
+    #expect(
+      lengths.count > 1000, "\(lengths.count) frames in the capture",
+      sourceLocation: sourceLocation)
+    #expect(
+      lengths.allSatisfy { $0 <= 1500 + 14 }, "longest \(lengths.max() ?? 0)",
+      sourceLocation: sourceLocation)
+    let bad = badChecksumLines(text)
+    #expect(
+      bad.isEmpty, "\(bad.count) bad checksums, first: \(bad.first ?? "")",
+      sourceLocation: sourceLocation)
+  }
+
   /// The frame lengths tcpdump -e printed ("ethertype IPv4 (0x0800), length 1514:").
   static func frameLengths(_ text: String) -> [Int] {
     text.split(separator: "\n").compactMap { line in
@@ -138,12 +156,7 @@ struct SoftwareOffloadTests {
         lab, from: "h1", to: "h2", address: "10.0.0.2", mebibytes: 20)
       let text = try plain.stop()
       #expect(sent == received, "sent \(sent), received \(received)")
-      let lengths = Self.frameLengths(text)
-      // (A capture on a busy 2-core machine may lose frames; it keeps thousands.)
-      #expect(lengths.count > 1000, "\(lengths.count) frames in the capture")
-      #expect(lengths.allSatisfy { $0 <= 1500 + 14 }, "longest \(lengths.max() ?? 0)")
-      let bad = Self.badChecksumLines(text)
-      #expect(bad.isEmpty, "\(bad.count) bad checksums, first: \(bad.first ?? "")")
+      Self.expectWireSizedWithGoodChecksums(text)
       // tcpdump did verify them: -vv says "cksum 0x... (correct)" for a whole frame.
       #expect(text.contains("(correct)"))
 
@@ -220,6 +233,34 @@ struct SoftwareOffloadTests {
     }
   }
 
+  @Test func aRateLimitedPortWithoutOffloadsSendsSegmentsWhenItsQueueReleasesThem() throws {
+    // Frames toward h2 wait in its egress queue, framed for it, and leave when
+    // the limit allows: that path segments too, and the transfer stays whole.
+    let lab = "e2segr"
+    let yaml = """
+      name: \(lab)
+      switches:
+        core:
+          ports:
+            h1: {}
+            h2: {offload: false, rate: {egress: 200mbit}}
+      hosts:
+        h1: {port: core/h1, address: 10.0.0.1/24}
+        h2: {port: core/h2, address: 10.0.0.2/24}
+      """
+    try Harness.withLab(yaml, named: lab) { _ in
+      let dump = try Dump(namespace: "\(lab)-h2", filter: ["tcp", "port", "5001"])
+      let (sent, received) = try OffloadTests.transfer(
+        lab, from: "h1", to: "h2", address: "10.0.0.2", mebibytes: 20)
+      let text = try dump.stop()
+      #expect(!sent.isEmpty && sent == received, "sent \(sent), received \(received)")
+      Self.expectWireSizedWithGoodChecksums(text)
+      let port = try #require(Harness.port("core/h2", in: try Harness.status(lab)))
+      // Every segment of 20 MiB left through the queue: at least one frame per 1448 bytes.
+      #expect((port["txPackets"] as? Int ?? 0) >= (20 << 20) / 1448)
+    }
+  }
+
   @Test func aMirrorsMonitorPortWithoutOffloadsSeesWireSizedFramesWithGoodChecksums() throws {
     // What an IDS on a SPAN port expects: h2's traffic (superframes and
     // partial checksums between hosts with offloads) copied out as wire frames.
@@ -245,11 +286,7 @@ struct SoftwareOffloadTests {
         lab, from: "h1", to: "h2", address: "10.0.0.2", mebibytes: 20)
       let text = try dump.stop()
       #expect(sent == received, "sent \(sent), received \(received)")
-      let lengths = Self.frameLengths(text)
-      #expect(lengths.count > 1000, "\(lengths.count) frames in the capture")
-      #expect(lengths.allSatisfy { $0 <= 1500 + 14 }, "longest \(lengths.max() ?? 0)")
-      let bad = Self.badChecksumLines(text)
-      #expect(bad.isEmpty, "\(bad.count) bad checksums, first: \(bad.first ?? "")")
+      Self.expectWireSizedWithGoodChecksums(text)
       // Both directions were copied: data toward h2 and h2's acknowledgements.
       #expect(text.contains("10.0.0.1.") && text.contains("10.0.0.2.5001 >"))
       let monitor = try #require(Harness.port("core/mon", in: try Harness.status(lab)))
