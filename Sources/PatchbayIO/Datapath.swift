@@ -324,7 +324,7 @@ public final class Datapath: @unchecked Sendable {
     return slot.value!
   }
 
-  // Busy polling: waking a sleeping thread on another vCPU is most of a
+  // Busy polling (`busy-poll`, off unless the topology asks): waking a sleeping thread on another vCPU is most of a
   // round trip's cost through a userspace switch (a ping's RTT here was 58 µs
   // sleeping, 11 µs polling). So for `busyPollNanoseconds` after a wakeup that
   // found work, the loop asks epoll without waiting and yields the CPU between

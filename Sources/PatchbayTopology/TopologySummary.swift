@@ -6,8 +6,7 @@ extension Topology {
   public var summary: String {
     var lines = ["lab \(name) (\(sourcePath))"]
     if busyPoll != Topology.defaultBusyPoll {
-      lines[0] +=
-        busyPoll == .zero ? ", busy-poll off" : ", busy-poll \(formatDuration(busyPoll))"
+      lines[0] += ", busy-poll \(formatDuration(busyPoll))"
     }
     for switchSpec in switches {
       var settings: [String] = []
