@@ -52,20 +52,41 @@ public struct Bridge: Sendable {
   /// Port configurations, indexed by port number.
   public private(set) var ports: [BridgePortConfiguration]
 
-  // Per-port mode, unpacked into plain arrays so the per-frame path reads a
-  // byte and a half-word instead of copying an enum with a 512-byte bitmap.
-  private var kinds: [ModeKind]
-  private var portVLAN: [UInt16]  // access VLAN, native VLAN (0: none) or service VLAN
-  private var nativeTagged: [Bool]
-  private var tunnelTagType: [EtherType]
+  // What the per-frame path reads about a port, in one 8-byte element of one
+  // array: one bounds check and one cache line per port instead of one per
+  // field (mode kind, link state, guard bits, VLAN, tag type).
+  private var portStates: [PortState]
   // VLAN membership as 64 words per port, read in place: one load per check
   // (an array of VLANBitmap values would copy a 512-byte bitmap out per read).
   private var memberWords: [UInt64]
-  private var isUp: [Bool]
-  // Port security, unpacked the same way: one byte of `Guard` bits per port,
-  // so an unguarded port pays one load per frame, and the learning limit.
-  private var guards: [Guard]
+  // The learning limit of a port whose guard bits include `limitsLearning`.
   private var learningLimit: [Int]
+
+  /// A port's mode unpacked, so the per-frame path reads a few bytes instead
+  /// of copying an enum with a 512-byte bitmap.
+  private struct PortState {
+    var kind: ModeKind
+    var isUp: Bool
+    // Port security: one byte of `Guard` bits, so an unguarded port pays one test per frame.
+    var guards: Guard
+    var nativeTagged: Bool
+    // Access VLAN, native VLAN (0: none) or service VLAN.
+    var vlan: UInt16
+    var tunnelTagType: EtherType
+
+    init(_ port: BridgePortConfiguration) {
+      isUp = port.isUp
+      guards = Guard(port.security)
+      switch port.mode {
+      case .access(let vlan):
+        (kind, self.vlan, nativeTagged, tunnelTagType) = (.access, vlan, false, .vlan)
+      case .trunk(_, let native, let tagged):
+        (kind, vlan, nativeTagged, tunnelTagType) = (.trunk, native ?? 0, tagged, .vlan)
+      case .dot1qTunnel(let vlan, let tagType):
+        (kind, self.vlan, nativeTagged, tunnelTagType) = (.tunnel, vlan, false, tagType)
+      }
+    }
+  }
 
   private struct Guard: OptionSet {
     let rawValue: UInt8
@@ -105,33 +126,9 @@ public struct Bridge: Sendable {
     self.ports = ports
     self.counters = Array(repeating: PortCounters(), count: ports.count)
     self.table = MACTable(capacity: macTableSize, aging: macAging, portCount: max(ports.count, 1))
-    kinds = []
-    portVLAN = []
-    nativeTagged = []
-    tunnelTagType = []
+    portStates = ports.map(PortState.init)
     memberWords = ports.flatMap { $0.mode.membership.wordArray }
-    isUp = ports.map(\.isUp)
-    guards = ports.map { Guard($0.security) }
     learningLimit = ports.map { $0.security.maximumMACs ?? .max }
-    for port in ports {
-      switch port.mode {
-      case .access(let vlan):
-        kinds.append(.access)
-        portVLAN.append(vlan)
-        nativeTagged.append(false)
-        tunnelTagType.append(.vlan)
-      case .trunk(_, let native, let tagged):
-        kinds.append(.trunk)
-        portVLAN.append(native ?? 0)
-        nativeTagged.append(tagged)
-        tunnelTagType.append(.vlan)
-      case .dot1qTunnel(let vlan, let tagType):
-        kinds.append(.tunnel)
-        portVLAN.append(vlan)
-        nativeTagged.append(false)
-        tunnelTagType.append(tagType)
-      }
-    }
   }
 
   /// The number of ports.
@@ -155,7 +152,8 @@ public struct Bridge: Sendable {
     // the receive counters; a flood or a drop moves it (`countFlooded`, `drop`).
     counters[port].countArrival(byteCount: frame.count)
     let dropped = IngressFrame(vlan: 0, tagControl: 0, tagType: .vlan, strippedTagLength: 0)
-    guard isUp[port] else { return (drop(.portDown, on: port), dropped) }
+    let state = portStates[port]
+    guard state.isUp else { return (drop(.portDown, on: port), dropped) }
     let ethernet: EthernetFrame
     do {
       ethernet = try EthernetFrame(validating: frame)
@@ -165,12 +163,12 @@ public struct Bridge: Sendable {
     let source = ethernet.source
     guard source.isValidSource else { return (drop(.invalidSource, on: port), dropped) }
     let ingress: IngressFrame
-    switch classify(ethernet, on: port) {
+    switch classify(ethernet, on: port, state) {
     case .accepted(let classified): ingress = classified
     case .refused(let reason): return (drop(reason, on: port), dropped)
     }
     // Checked before learning, so a refused source never enters the table.
-    let guarded = guards[port]
+    let guarded = state.guards
     if guarded.contains(.inspects), let reason = ports[port].security.violation(in: ethernet) {
       return (drop(reason, on: port), ingress)
     }
@@ -192,10 +190,11 @@ public struct Bridge: Sendable {
       return (.flood(vlan: vlan), ingress)
     }
     if egress == port { return (drop(.samePort, on: port), ingress) }
-    guard isUp[egress] else { return (drop(.portDown, on: port), ingress) }
+    let egressState = portStates[egress]
+    guard egressState.isUp else { return (drop(.portDown, on: port), ingress) }
     guard isMember(egress, of: vlan) else { return (drop(.vlanNotAllowed, on: port), ingress) }
-    if refusesEgress(on: egress, of: ingress) { return (drop(.doubleTagged, on: port), ingress) }
-    if guarded.contains(.protected) && guards[egress].contains(.protected) {
+    if refuses(egressState, ingress) { return (drop(.doubleTagged, on: port), ingress) }
+    if guarded.contains(.protected) && egressState.guards.contains(.protected) {
       return (drop(.protectedPort, on: port), ingress)
     }
     return (.forward(port: egress, vlan: vlan), ingress)
@@ -203,24 +202,26 @@ public struct Bridge: Sendable {
 
   /// Ingress classification: which VLAN a frame belongs to on this port, or why it is refused.
   @inline(__always)
-  private func classify(_ frame: EthernetFrame, on port: Int) -> Classification {
+  private func classify(_ frame: EthernetFrame, on port: Int, _ state: PortState)
+    -> Classification
+  {
     let tagged = frame.tagCount > 0
     let outer = tagged ? frame.tag(at: 0) : VLANTag(protocolID: .vlan, controlInformation: 0)
     let priorityBits = outer.controlInformation & 0xF000
-    switch kinds[port] {
+    switch state.kind {
     case .access:
       // Untagged and priority-tagged frames only: accepting a tagged frame, or a
       // priority tag hiding a second tag, would let a guest hop into another VLAN.
       if frame.tagCount > 1 || (tagged && outer.vlanID != 0) {
         return .refused(.taggedOnAccessPort)
       }
-      let vlan = portVLAN[port]
+      let vlan = state.vlan
       return .accepted(
         IngressFrame(
           vlan: vlan, tagControl: priorityBits | vlan, tagType: .vlan,
           strippedTagLength: tagged ? VLANTag.byteCount : 0))
     case .trunk:
-      let native = portVLAN[port]
+      let native = state.vlan
       if tagged && outer.vlanID != 0 {
         let vlan = outer.vlanID
         guard isMember(port, of: vlan) else { return .refused(.vlanNotAllowed) }
@@ -240,11 +241,11 @@ public struct Bridge: Sendable {
       return .refused(.monitorPort)
     case .tunnel:
       // The customer's frame travels whole, tag included; its priority rides on the outer tag.
-      let vlan = portVLAN[port]
+      let vlan = state.vlan
       return .accepted(
         IngressFrame(
           vlan: vlan, tagControl: (tagged ? outer.controlInformation & 0xE000 : 0) | vlan,
-          tagType: tunnelTagType[port], strippedTagLength: 0, hasInnerTag: tagged))
+          tagType: state.tunnelTagType, strippedTagLength: 0, hasInnerTag: tagged))
     }
   }
 
@@ -253,11 +254,12 @@ public struct Bridge: Sendable {
   /// received priority and tag type) on trunks otherwise.
   @inline(__always)
   public func encapsulation(for port: Int, of ingress: IngressFrame) -> EgressEncapsulation {
-    switch kinds[port] {
+    let state = portStates[port]
+    switch state.kind {
     case .access, .tunnel, .monitor:
       return EgressEncapsulation(pushedTag: nil, skippedLength: ingress.strippedTagLength)
     case .trunk:
-      if ingress.vlan == portVLAN[port] && !nativeTagged[port] {
+      if ingress.vlan == state.vlan && !state.nativeTagged {
         return EgressEncapsulation(pushedTag: nil, skippedLength: ingress.strippedTagLength)
       }
       let control = (ingress.tagControl & 0xF000) | ingress.vlan
@@ -273,8 +275,13 @@ public struct Bridge: Sendable {
   /// dropped and counted as `doubleTagged`.
   @inline(__always)
   public func refusesEgress(on port: Int, of ingress: IngressFrame) -> Bool {
-    ingress.hasInnerTag && kinds[port] == .trunk && ingress.vlan == portVLAN[port]
-      && !nativeTagged[port]
+    refuses(portStates[port], ingress)
+  }
+
+  @inline(__always)
+  private func refuses(_ egress: PortState, _ ingress: IngressFrame) -> Bool {
+    ingress.hasInnerTag && egress.kind == .trunk && ingress.vlan == egress.vlan
+      && !egress.nativeTagged
   }
 
   /// True when a frame of `vlan` flooded from `ingress` goes out of `port`:
@@ -282,8 +289,9 @@ public struct Bridge: Sendable {
   /// and never a protected port when the ingress port is protected too.
   @inline(__always)
   public func floods(to port: Int, vlan: UInt16, from ingress: Int) -> Bool {
-    port != ingress && isUp[port] && isMember(port, of: vlan)
-      && !(guards[port].contains(.protected) && guards[ingress].contains(.protected))
+    port != ingress && portStates[port].isUp && isMember(port, of: vlan)
+      && !(portStates[port].guards.contains(.protected)
+        && portStates[ingress].guards.contains(.protected))
   }
 
   /// The ports a frame of `vlan` from `ingress` is flooded to, in port order.
@@ -325,8 +333,8 @@ public struct Bridge: Sendable {
 
   /// Brings `port` up or down; going down forgets the addresses learned on it.
   public mutating func setPort(_ port: Int, isUp up: Bool) {
-    guard isUp[port] != up else { return }
-    isUp[port] = up
+    guard portStates[port].isUp != up else { return }
+    portStates[port].isUp = up
     ports[port].isUp = up
     if !up {
       counters[port].linkDowns &+= 1
@@ -339,14 +347,14 @@ public struct Bridge: Sendable {
   /// dropped and counted as `monitorPort`. Mirrored copies reach it from the
   /// I/O layer, past the switch.
   public mutating func makeMonitor(_ port: Int) {
-    kinds[port] = .monitor
+    portStates[port].kind = .monitor
     let words = port * VLANBitmap.wordCount..<(port + 1) * VLANBitmap.wordCount
     for word in words { memberWords[word] = 0 }
     table.flush(port: port)
   }
 
   /// True when `port` is a mirror's monitor port.
-  public func isMonitor(_ port: Int) -> Bool { kinds[port] == .monitor }
+  public func isMonitor(_ port: Int) -> Bool { portStates[port].kind == .monitor }
 
   /// Pins `mac` in `vlan` to `port`; it never ages and cannot move. False if the
   /// static part of the table is full.
