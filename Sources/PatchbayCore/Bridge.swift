@@ -48,22 +48,23 @@ public struct Bridge: Sendable {
   /// The MAC table.
   public private(set) var table: MACTable
   /// Counters per port, indexed like the ports.
-  public private(set) var counters: [PortCounters]
+  public var counters: [PortCounters] { (0..<portCount).map { counters(of: $0) } }
   /// Port configurations, indexed by port number.
   public private(set) var ports: [BridgePortConfiguration]
 
-  // What the per-frame path reads about a port, in one 8-byte element of one
-  // array: one bounds check and one cache line per port instead of one per
-  // field (mode kind, link state, guard bits, VLAN, tag type).
-  private var portStates: [PortState]
-  // VLAN membership as 64 words per port, read in place: one load per check
-  // (an array of VLANBitmap values would copy a 512-byte bitmap out per read).
-  private var memberWords: [UInt64]
+  // What the per-frame path reads and counts about a port, and VLAN membership
+  // (see `PortTable`).
+  private var portTable: PortTable
+  // The counters a frame that is forwarded or flooded does not touch (transmit,
+  // drops, link downs); the receive counters are in `PortState`, and
+  // `counters(of:)` puts the two together.
+  private var coldCounters: [PortCounters]
   // The learning limit of a port whose guard bits include `limitsLearning`.
   private var learningLimit: [Int]
 
   /// A port's mode unpacked, so the per-frame path reads a few bytes instead
-  /// of copying an enum with a 512-byte bitmap.
+  /// of copying an enum with a 512-byte bitmap, next to the receive counters
+  /// every frame updates: one 40-byte element, one cache line per port.
   private struct PortState {
     var kind: ModeKind
     var isUp: Bool
@@ -73,6 +74,10 @@ public struct Bridge: Sendable {
     // Access VLAN, native VLAN (0: none) or service VLAN.
     var vlan: UInt16
     var tunnelTagType: EtherType
+    var receivedPackets: UInt64 = 0
+    var receivedBytes: UInt64 = 0
+    var forwardedPackets: UInt64 = 0
+    var floodedPackets: UInt64 = 0
 
     init(_ port: BridgePortConfiguration) {
       isUp = port.isUp
@@ -85,6 +90,52 @@ public struct Bridge: Sendable {
       case .dot1qTunnel(let vlan, let tagType):
         (kind, self.vlan, nativeTagged, tunnelTagType) = (.tunnel, vlan, false, tagType)
       }
+    }
+  }
+
+  /// Per-port state and VLAN membership, in memory the bridge manages itself,
+  /// shared by copies of the bridge until one of them writes (copy on write).
+  ///
+  /// Why not arrays: each read of an array element pays a bounds check, and
+  /// each write a uniqueness check; one frame reads the ingress and the egress
+  /// port, the membership of both, and counts. Here `process` checks the
+  /// ingress port once, the egress port once, and uniqueness once.
+  ///
+  /// Why that is safe: every access goes through a port that `checked(_:)`
+  /// proved below `count` (`states` holds `count` elements, `memberWords`
+  /// `count * 64`, and a membership index adds `(vlan & 0x0FFF) >> 6`, below
+  /// 64); every write comes after `makePortTableUnique()`.
+  private final class PortTable: @unchecked Sendable {
+    // @unchecked Sendable: a PortTable is written only through a bridge that
+    // holds the sole reference to it (`makePortTableUnique` copies it
+    // otherwise), so no two threads ever see a write to the same PortTable.
+    let count: Int
+    let states: UnsafeMutablePointer<PortState>
+    // VLAN membership as 64 words per port, read in place: one load per check.
+    let memberWords: UnsafeMutablePointer<UInt64>
+
+    init(_ ports: [BridgePortConfiguration]) {
+      count = ports.count
+      states = .allocate(capacity: count)
+      for (index, port) in ports.enumerated() { (states + index).initialize(to: PortState(port)) }
+      let words = ports.flatMap { $0.mode.membership.wordArray }
+      memberWords = .allocate(capacity: words.count)
+      for (index, word) in words.enumerated() { (memberWords + index).initialize(to: word) }
+    }
+
+    /// A copy of `other`.
+    init(copying other: PortTable) {
+      count = other.count
+      states = .allocate(capacity: count)
+      states.initialize(from: other.states, count: count)
+      memberWords = .allocate(capacity: count * VLANBitmap.wordCount)
+      memberWords.initialize(from: other.memberWords, count: count * VLANBitmap.wordCount)
+    }
+
+    deinit {
+      // PortState and UInt64 are trivial: nothing to deinitialize.
+      states.deallocate()
+      memberWords.deallocate()
     }
   }
 
@@ -124,15 +175,39 @@ public struct Bridge: Sendable {
   ) {
     self.name = name
     self.ports = ports
-    self.counters = Array(repeating: PortCounters(), count: ports.count)
+    coldCounters = Array(repeating: PortCounters(), count: ports.count)
     self.table = MACTable(capacity: macTableSize, aging: macAging, portCount: max(ports.count, 1))
-    portStates = ports.map(PortState.init)
-    memberWords = ports.flatMap { $0.mode.membership.wordArray }
+    portTable = PortTable(ports)
     learningLimit = ports.map { $0.security.maximumMACs ?? .max }
   }
 
   /// The number of ports.
   public var portCount: Int { ports.count }
+
+  /// The counters of `port`.
+  public func counters(of port: Int) -> PortCounters {
+    var merged = coldCounters[port]
+    let state = portTable.states[checked(port)]
+    merged.receivedPackets = state.receivedPackets
+    merged.receivedBytes = state.receivedBytes
+    merged.forwardedPackets = state.forwardedPackets
+    merged.floodedPackets = state.floodedPackets
+    return merged
+  }
+
+  /// `port`, after trapping unless it is a port of this bridge: one unsigned
+  /// compare, after which `portTable` is indexed with it unchecked.
+  @inline(__always)
+  private func checked(_ port: Int) -> Int {
+    precondition(UInt(bitPattern: port) < UInt(bitPattern: portTable.count), "no such port")
+    return port
+  }
+
+  /// Gives this bridge its own `portTable` before a write, if a copy shares it.
+  @inline(__always)
+  private mutating func makePortTableUnique() {
+    if !isKnownUniquelyReferenced(&portTable) { portTable = PortTable(copying: portTable) }
+  }
 
   /// Decides what to do with `frame`, received on `ingress` at `now`.
   public mutating func receive(_ frame: UnsafeRawBufferPointer, on ingress: Int, at now: Instant)
@@ -148,11 +223,15 @@ public struct Bridge: Sendable {
   public mutating func process(_ frame: UnsafeRawBufferPointer, on port: Int, at now: Instant)
     -> (decision: ForwardingDecision, ingress: IngressFrame)
   {
-    // Counted as forwarded on arrival, the common fate, in the same access as
-    // the receive counters; a flood or a drop moves it (`countFlooded`, `drop`).
-    counters[port].countArrival(byteCount: frame.count)
+    // Counted as forwarded on arrival, the common fate, next to the state read
+    // below; a flood or a drop moves it (`countFlooded`, `drop`).
+    makePortTableUnique()
+    let ingressState = portTable.states + checked(port)
+    ingressState.pointee.receivedPackets &+= 1
+    ingressState.pointee.receivedBytes &+= UInt64(frame.count)
+    ingressState.pointee.forwardedPackets &+= 1
     let dropped = IngressFrame(vlan: 0, tagControl: 0, tagType: .vlan, strippedTagLength: 0)
-    let state = portStates[port]
+    let state = ingressState.pointee
     guard state.isUp else { return (drop(.portDown, on: port), dropped) }
     let ethernet: EthernetFrame
     do {
@@ -182,15 +261,15 @@ public struct Bridge: Sendable {
     let destination = ethernet.destination
     if destination.isMulticast {
       if destination.isReservedGroup { return (drop(.reservedGroup, on: port), ingress) }
-      counters[port].countFlooded()
+      countFlooded(on: port)
       return (.flood(vlan: vlan), ingress)
     }
     guard let egress = table.lookup(destination, vlan: vlan, at: now) else {
-      counters[port].countFlooded()
+      countFlooded(on: port)
       return (.flood(vlan: vlan), ingress)
     }
     if egress == port { return (drop(.samePort, on: port), ingress) }
-    let egressState = portStates[egress]
+    let egressState = portTable.states[checked(egress)]
     guard egressState.isUp else { return (drop(.portDown, on: port), ingress) }
     guard isMember(egress, of: vlan) else { return (drop(.vlanNotAllowed, on: port), ingress) }
     if refuses(egressState, ingress) { return (drop(.doubleTagged, on: port), ingress) }
@@ -198,6 +277,14 @@ public struct Bridge: Sendable {
       return (drop(.protectedPort, on: port), ingress)
     }
     return (.forward(port: egress, vlan: vlan), ingress)
+  }
+
+  /// Moves an arrived frame from forwarded to flooded. Only for `process`,
+  /// which made `portTable` unique before and has not copied it since.
+  @inline(__always)
+  private mutating func countFlooded(on port: Int) {
+    portTable.states[checked(port)].forwardedPackets &-= 1
+    portTable.states[port].floodedPackets &+= 1
   }
 
   /// Ingress classification: which VLAN a frame belongs to on this port, or why it is refused.
@@ -254,7 +341,7 @@ public struct Bridge: Sendable {
   /// received priority and tag type) on trunks otherwise.
   @inline(__always)
   public func encapsulation(for port: Int, of ingress: IngressFrame) -> EgressEncapsulation {
-    let state = portStates[port]
+    let state = portTable.states[checked(port)]
     switch state.kind {
     case .access, .tunnel, .monitor:
       return EgressEncapsulation(pushedTag: nil, skippedLength: ingress.strippedTagLength)
@@ -275,7 +362,7 @@ public struct Bridge: Sendable {
   /// dropped and counted as `doubleTagged`.
   @inline(__always)
   public func refusesEgress(on port: Int, of ingress: IngressFrame) -> Bool {
-    refuses(portStates[port], ingress)
+    refuses(portTable.states[checked(port)], ingress)
   }
 
   @inline(__always)
@@ -289,9 +376,9 @@ public struct Bridge: Sendable {
   /// and never a protected port when the ingress port is protected too.
   @inline(__always)
   public func floods(to port: Int, vlan: UInt16, from ingress: Int) -> Bool {
-    port != ingress && portStates[port].isUp && isMember(port, of: vlan)
-      && !(portStates[port].guards.contains(.protected)
-        && portStates[ingress].guards.contains(.protected))
+    port != ingress && portTable.states[checked(port)].isUp && isMember(port, of: vlan)
+      && !(portTable.states[port].guards.contains(.protected)
+        && portTable.states[checked(ingress)].guards.contains(.protected))
   }
 
   /// The ports a frame of `vlan` from `ingress` is flooded to, in port order.
@@ -302,8 +389,8 @@ public struct Bridge: Sendable {
   /// Counts a frame of `byteCount` bytes sent out of `port`.
   @inline(__always)
   public mutating func countTransmitted(byteCount: Int, on port: Int) {
-    counters[port].transmittedPackets &+= 1
-    counters[port].transmittedBytes &+= UInt64(byteCount)
+    coldCounters[port].transmittedPackets &+= 1
+    coldCounters[port].transmittedBytes &+= UInt64(byteCount)
   }
 
   /// Counts a frame of `byteCount` bytes received on `port` and refused
@@ -312,32 +399,36 @@ public struct Bridge: Sendable {
   /// add up (received = forwarded + flooded + dropped).
   @inline(never)
   public mutating func countRejected(_ reason: DropReason, byteCount: Int, on port: Int) {
-    counters[port].countReceived(byteCount: byteCount)
-    counters[port][dropped: reason] &+= 1
+    makePortTableUnique()
+    portTable.states[checked(port)].receivedPackets &+= 1
+    portTable.states[port].receivedBytes &+= UInt64(byteCount)
+    coldCounters[port][dropped: reason] &+= 1
   }
 
   /// Counts a flooded frame from `port` that no port took (each copy refused
   /// on its way out): a drop (`noDestination`) instead of a flood.
   @inline(never)
   public mutating func countUndelivered(on port: Int) {
-    counters[port].floodedPackets &-= 1
-    counters[port][dropped: .noDestination] &+= 1
+    makePortTableUnique()
+    portTable.states[checked(port)].floodedPackets &-= 1
+    coldCounters[port][dropped: .noDestination] &+= 1
   }
 
   /// Counts a frame bound out of `port` and lost there (its transmit failed,
   /// its queue was full, its interface is gone).
   @inline(__always)
   public mutating func countTransmitDrop(_ reason: DropReason, on port: Int) {
-    counters[port][transmitDropped: reason] &+= 1
+    coldCounters[port][transmitDropped: reason] &+= 1
   }
 
   /// Brings `port` up or down; going down forgets the addresses learned on it.
   public mutating func setPort(_ port: Int, isUp up: Bool) {
-    guard portStates[port].isUp != up else { return }
-    portStates[port].isUp = up
+    guard portTable.states[checked(port)].isUp != up else { return }
+    makePortTableUnique()
+    portTable.states[port].isUp = up
     ports[port].isUp = up
     if !up {
-      counters[port].linkDowns &+= 1
+      coldCounters[port].linkDowns &+= 1
       table.flush(port: port)
     }
   }
@@ -347,14 +438,17 @@ public struct Bridge: Sendable {
   /// dropped and counted as `monitorPort`. Mirrored copies reach it from the
   /// I/O layer, past the switch.
   public mutating func makeMonitor(_ port: Int) {
-    portStates[port].kind = .monitor
-    let words = port * VLANBitmap.wordCount..<(port + 1) * VLANBitmap.wordCount
-    for word in words { memberWords[word] = 0 }
+    makePortTableUnique()
+    portTable.states[checked(port)].kind = .monitor
+    (portTable.memberWords + port * VLANBitmap.wordCount).update(
+      repeating: 0, count: VLANBitmap.wordCount)
     table.flush(port: port)
   }
 
   /// True when `port` is a mirror's monitor port.
-  public func isMonitor(_ port: Int) -> Bool { portStates[port].kind == .monitor }
+  public func isMonitor(_ port: Int) -> Bool {
+    portTable.states[checked(port)].kind == .monitor
+  }
 
   /// Pins `mac` in `vlan` to `port`; it never ages and cannot move. False if the
   /// static part of the table is full.
@@ -369,9 +463,11 @@ public struct Bridge: Sendable {
     table.expire(at: now)
   }
 
+  // `port` must be checked (`checked(_:)`): the words are read unchecked.
   @inline(__always)
   private func isMember(_ port: Int, of vlan: UInt16) -> Bool {
-    memberWords[port &* VLANBitmap.wordCount &+ Int((vlan & 0x0FFF) >> 6)] >> UInt64(vlan & 63)
+    portTable.memberWords[port &* VLANBitmap.wordCount &+ Int((vlan & 0x0FFF) >> 6)]
+      >> UInt64(vlan & 63)
       & 1 == 1
   }
 
@@ -379,7 +475,9 @@ public struct Bridge: Sendable {
   // `process` leaves the common path fewer registers to spill.
   @inline(never)
   private mutating func drop(_ reason: DropReason, on port: Int) -> ForwardingDecision {
-    counters[port].countDroppedArrival(reason)
+    makePortTableUnique()
+    portTable.states[checked(port)].forwardedPackets &-= 1
+    coldCounters[port][dropped: reason] &+= 1
     return .drop(reason)
   }
 }
