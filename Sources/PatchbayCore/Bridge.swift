@@ -226,6 +226,8 @@ public struct Bridge: Sendable {
     // Counted as forwarded on arrival, the common fate, next to the state read
     // below; a flood or a drop moves it (`countFlooded`, `drop`).
     makePortTableUnique()
+    // Here rather than where the source is refreshed: see `MACTable.learnInPlace`.
+    table.makeUnique()
     let ingressState = portTable.states + checked(port)
     ingressState.pointee.receivedPackets &+= 1
     ingressState.pointee.receivedBytes &+= UInt64(frame.count)
@@ -253,7 +255,7 @@ public struct Bridge: Sendable {
     }
     let vlan = ingress.vlan
     let limit = guarded.contains(.limitsLearning) ? learningLimit[port] : .max
-    switch table.learn(source, vlan: vlan, on: port, at: now, limit: limit) {
+    switch table.learnInPlace(source, vlan: vlan, on: port, at: now, limit: limit) {
     case .staticConflict: return (drop(.staticConflict, on: port), ingress)
     case .limitReached: return (drop(.macLimit, on: port), ingress)
     default: break

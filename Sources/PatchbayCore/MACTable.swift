@@ -230,8 +230,9 @@ public struct MACTable: Sendable {
   }
 
   /// Gives this table its own storage before a write, if a copy shares it.
+  /// Internal for `Bridge.process`, which calls it first thing (see `learnInPlace`).
   @inline(__always)
-  private mutating func makeUnique() {
+  mutating func makeUnique() {
     if !isKnownUniquelyReferenced(&storage) { storage = Storage(copying: storage) }
   }
 
@@ -260,6 +261,18 @@ public struct MACTable: Sendable {
   public mutating func learn(
     _ mac: MACAddress, vlan: UInt16, on port: Int, at now: Instant, limit: Int = .max
   ) -> LearnOutcome {
+    makeUnique()
+    return learnInPlace(mac, vlan: vlan, on: port, at: now, limit: limit)
+  }
+
+  /// `learn`, for a caller that called `makeUnique()` and has not copied the
+  /// table since. The bridge does that at the top of `process`, where few values
+  /// are live: a uniqueness check is a call, and in the middle of the frame's
+  /// work it made the compiler spill everything live around it.
+  @inline(__always)
+  mutating func learnInPlace(
+    _ mac: MACAddress, vlan: UInt16, on port: Int, at now: Instant, limit: Int
+  ) -> LearnOutcome {
     let key = MACTableKey(vlan: vlan, mac: mac).rawValue
     let found = slot(of: key)
     // The common case, inline: a known learned source, on its own port, still fresh.
@@ -269,7 +282,6 @@ public struct MACTable: Sendable {
       if Int(entries[index].port) == port && !entries[index].isStatic
         && !isExpired(index, at: now)
       {
-        makeUnique()
         entries[index].lastSeen = now.nanoseconds
         if now.nanoseconds &- entries[index].linkedAt >= relinkInterval { relink(found, at: now) }
         return .refreshed
