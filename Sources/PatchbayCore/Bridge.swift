@@ -234,35 +234,35 @@ public struct Bridge: Sendable {
     ingressState.pointee.forwardedPackets &+= 1
     let dropped = IngressFrame(vlan: 0, tagControl: 0, tagType: .vlan, strippedTagLength: 0)
     let state = ingressState.pointee
-    guard state.isUp else { return (drop(.portDown, on: port), dropped) }
+    guard state.isUp else { return drop(.portDown, on: port, dropped) }
     let ethernet: EthernetFrame
     do {
       ethernet = try EthernetFrame(validating: frame)
     } catch {
-      return (drop(.runt, on: port), dropped)
+      return drop(.runt, on: port, dropped)
     }
     let source = ethernet.source
-    guard source.isValidSource else { return (drop(.invalidSource, on: port), dropped) }
+    guard source.isValidSource else { return drop(.invalidSource, on: port, dropped) }
     let ingress: IngressFrame
     switch classify(ethernet, on: port, state) {
     case .accepted(let classified): ingress = classified
-    case .refused(let reason): return (drop(reason, on: port), dropped)
+    case .refused(let reason): return drop(reason, on: port, dropped)
     }
     // Checked before learning, so a refused source never enters the table.
     let guarded = state.guards
     if guarded.contains(.inspects), let reason = ports[port].security.violation(in: ethernet) {
-      return (drop(reason, on: port), ingress)
+      return drop(reason, on: port, ingress)
     }
     let vlan = ingress.vlan
     let limit = guarded.contains(.limitsLearning) ? learningLimit[port] : .max
     switch table.learnInPlace(source, vlan: vlan, on: port, at: now, limit: limit) {
-    case .staticConflict: return (drop(.staticConflict, on: port), ingress)
-    case .limitReached: return (drop(.macLimit, on: port), ingress)
+    case .staticConflict: return drop(.staticConflict, on: port, ingress)
+    case .limitReached: return drop(.macLimit, on: port, ingress)
     default: break
     }
     let destination = ethernet.destination
     if destination.isMulticast {
-      if destination.isReservedGroup { return (drop(.reservedGroup, on: port), ingress) }
+      if destination.isReservedGroup { return drop(.reservedGroup, on: port, ingress) }
       countFlooded(on: port)
       return (.flood(vlan: vlan), ingress)
     }
@@ -270,13 +270,13 @@ public struct Bridge: Sendable {
       countFlooded(on: port)
       return (.flood(vlan: vlan), ingress)
     }
-    if egress == port { return (drop(.samePort, on: port), ingress) }
+    if egress == port { return drop(.samePort, on: port, ingress) }
     let egressState = portTable.states[checked(egress)]
-    guard egressState.isUp else { return (drop(.portDown, on: port), ingress) }
-    guard isMember(egress, of: vlan) else { return (drop(.vlanNotAllowed, on: port), ingress) }
-    if refuses(egressState, ingress) { return (drop(.doubleTagged, on: port), ingress) }
+    guard egressState.isUp else { return drop(.portDown, on: port, ingress) }
+    guard isMember(egress, of: vlan) else { return drop(.vlanNotAllowed, on: port, ingress) }
+    if refuses(egressState, ingress) { return drop(.doubleTagged, on: port, ingress) }
     if guarded.contains(.protected) && egressState.guards.contains(.protected) {
-      return (drop(.protectedPort, on: port), ingress)
+      return drop(.protectedPort, on: port, ingress)
     }
     return (.forward(port: egress, vlan: vlan), ingress)
   }
@@ -475,11 +475,14 @@ public struct Bridge: Sendable {
 
   // Out of line on purpose: drops are the rare path, and keeping them out of
   // `process` leaves the common path fewer registers to spill.
+  // It returns the whole result, so a drop site is a call and a return.
   @inline(never)
-  private mutating func drop(_ reason: DropReason, on port: Int) -> ForwardingDecision {
+  private mutating func drop(_ reason: DropReason, on port: Int, _ ingress: IngressFrame)
+    -> (decision: ForwardingDecision, ingress: IngressFrame)
+  {
     makePortTableUnique()
     portTable.states[checked(port)].forwardedPackets &-= 1
     coldCounters[port][dropped: reason] &+= 1
-    return .drop(reason)
+    return (.drop(reason), ingress)
   }
 }
