@@ -254,11 +254,10 @@ public struct Bridge: Sendable {
       return drop(reason, on: port, ingress)
     }
     let vlan = ingress.vlan
-    let limit = guarded.contains(.limitsLearning) ? learningLimit[port] : .max
-    switch table.learnInPlace(source, vlan: vlan, on: port, at: now, limit: limit) {
-    case .staticConflict: return drop(.staticConflict, on: port, ingress)
-    case .limitReached: return drop(.macLimit, on: port, ingress)
-    default: break
+    let key = MACTableKey(vlan: vlan, mac: source).rawValue
+    let found = table.refreshInPlace(key, on: port, at: now)
+    if found != MACTable.refreshed, let reason = learnChange(key, found, on: port, at: now) {
+      return drop(reason, on: port, ingress)
     }
     let destination = ethernet.destination
     if destination.isMulticast {
@@ -471,6 +470,21 @@ public struct Bridge: Sendable {
     portTable.memberWords[port &* VLANBitmap.wordCount &+ Int((vlan & 0x0FFF) >> 6)]
       >> UInt64(vlan & 63)
       & 1 == 1
+  }
+
+  /// Learning but for a refresh (`MACTable.learnChange`), out of line: why the
+  /// frame must be dropped, if it must.
+  @inline(never)
+  private mutating func learnChange(_ key: UInt64, _ found: Int32, on port: Int, at now: Instant)
+    -> DropReason?
+  {
+    let limit =
+      portTable.states[checked(port)].guards.contains(.limitsLearning) ? learningLimit[port] : .max
+    switch table.learnChange(key, found: found, on: port, at: now, limit: limit) {
+    case .staticConflict: return .staticConflict
+    case .limitReached: return .macLimit
+    default: return nil
+    }
   }
 
   // Out of line on purpose: drops are the rare path, and keeping them out of

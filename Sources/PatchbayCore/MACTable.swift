@@ -262,20 +262,27 @@ public struct MACTable: Sendable {
     _ mac: MACAddress, vlan: UInt16, on port: Int, at now: Instant, limit: Int = .max
   ) -> LearnOutcome {
     makeUnique()
-    return learnInPlace(mac, vlan: vlan, on: port, at: now, limit: limit)
+    let key = MACTableKey(vlan: vlan, mac: mac).rawValue
+    let found = refreshInPlace(key, on: port, at: now)
+    if found == MACTable.refreshed { return .refreshed }
+    return learnChange(key, found: found, on: port, at: now, limit: limit)
   }
 
-  /// `learn`, for a caller that called `makeUnique()` and has not copied the
-  /// table since. The bridge does that at the top of `process`, where few values
-  /// are live: a uniqueness check is a call, and in the middle of the frame's
-  /// work it made the compiler spill everything live around it.
+  /// What `refreshInPlace` returns when it refreshed the entry.
+  static let refreshed: Int32 = -2
+
+  /// The common case of `learn`, inline: a known learned source, on its own
+  /// port, still fresh, has its sighting stored. Returns `refreshed`, or else
+  /// what `learnChange` needs: the entry's slot, or -1 if there is none.
+  ///
+  /// For a caller that called `makeUnique()` and has not copied the table since.
+  /// The bridge does that at the top of `process`, where few values are live: a
+  /// uniqueness check is a call, and in the middle of the frame's work it made
+  /// the compiler spill everything live around it. The bridge also calls
+  /// `learnChange` out of line itself, so the learning limit is read only there.
   @inline(__always)
-  mutating func learnInPlace(
-    _ mac: MACAddress, vlan: UInt16, on port: Int, at now: Instant, limit: Int
-  ) -> LearnOutcome {
-    let key = MACTableKey(vlan: vlan, mac: mac).rawValue
+  mutating func refreshInPlace(_ key: UInt64, on port: Int, at now: Instant) -> Int32 {
     let found = slot(of: key)
-    // The common case, inline: a known learned source, on its own port, still fresh.
     if found >= 0 {
       let index = Int(found)
       // Widened, not narrowed: comparing `Int32(port)` would test `port` for overflow.
@@ -284,17 +291,17 @@ public struct MACTable: Sendable {
       {
         entries[index].lastSeen = now.nanoseconds
         if now.nanoseconds &- entries[index].linkedAt >= relinkInterval { relink(found, at: now) }
-        return .refreshed
+        return MACTable.refreshed
       }
     }
-    return learnChange(key, found: found, on: port, at: now, limit: limit)
+    return found
   }
 
   /// Everything but a refresh: a new address, a move, an expired entry coming
   /// back, a static entry. Out of line, so that `learn` stays small enough to
-  /// be inlined into the bridge's per-frame path.
+  /// be inlined into the bridge's per-frame path. `found` is `slot(of: key)`.
   @inline(never)
-  private mutating func learnChange(
+  mutating func learnChange(
     _ key: UInt64, found: Int32, on port: Int, at now: Instant, limit: Int
   ) -> LearnOutcome {
     makeUnique()
