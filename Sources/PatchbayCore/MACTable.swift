@@ -218,6 +218,20 @@ public struct MACTable: Sendable {
     Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) &>> bucketShift)
   }
 
+  /// `slot(of:)` as an `Int` for the per-frame path: read as unsigned, a bucket
+  /// minus one is provably -1 or a non-negative index, so using it needs no
+  /// sign extension and no further test.
+  @inline(__always)
+  private func slotIndex(of key: UInt64) -> Int {
+    var index = home(of: key)
+    while true {
+      let bucket = Int(UInt32(bitPattern: buckets[index]))
+      if bucket == 0 { return -1 }
+      if entries[bucket &- 1].key == key { return bucket &- 1 }
+      index = (index &+ 1) & bucketMask
+    }
+  }
+
   @inline(__always)
   private func slot(of key: UInt64) -> Int32 {
     var index = home(of: key)
@@ -245,9 +259,9 @@ public struct MACTable: Sendable {
   /// The port `mac` in `vlan` lives on, unless unknown or expired at `now`.
   @inline(__always)
   public func lookup(_ mac: MACAddress, vlan: UInt16, at now: Instant) -> Int? {
-    let found = slot(of: MACTableKey(vlan: vlan, mac: mac).rawValue)
-    guard found >= 0, !isExpired(Int(found), at: now) else { return nil }
-    return Int(entries[Int(found)].port)
+    let found = slotIndex(of: MACTableKey(vlan: vlan, mac: mac).rawValue)
+    guard found >= 0, !isExpired(found, at: now) else { return nil }
+    return Int(entries[found].port)
   }
 
   /// Records that `mac` in `vlan` was seen as a source on `port` at `now`.
@@ -282,9 +296,10 @@ public struct MACTable: Sendable {
   /// `learnChange` out of line itself, so the learning limit is read only there.
   @inline(__always)
   mutating func refreshInPlace(_ key: UInt64, on port: Int, at now: Instant) -> Int32 {
-    let found = slot(of: key)
-    if found >= 0 {
-      let index = Int(found)
+    let index = slotIndex(of: key)
+    // Slab indexes fit in an Int32 (`freeSlots` is made of them).
+    let found = Int32(truncatingIfNeeded: index)
+    if index >= 0 {
       // Widened, not narrowed: comparing `Int32(port)` would test `port` for overflow.
       if Int(entries[index].port) == port && !entries[index].isStatic
         && !isExpired(index, at: now)
