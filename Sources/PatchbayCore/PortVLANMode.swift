@@ -35,7 +35,14 @@ public struct IngressFrame: Sendable, Equatable {
   /// The tag protocol identifier to use on trunks (0x8100, or 0x88a8 for QinQ).
   public var tagType: EtherType
   /// Bytes of a tag removed on ingress, right after the MAC addresses (0 or 4).
-  public var strippedTagLength: Int
+  @inlinable
+  public var strippedTagLength: Int {
+    get { Int(strippedTagByteCount) }
+    set { strippedTagByteCount = UInt8(newValue) }
+  }
+  // Stored in a byte so the whole classification is 8 bytes: the bridge
+  // returns it with its decision in registers instead of through memory.
+  @usableFromInline var strippedTagByteCount: UInt8
   /// True when, once the stripped tag is gone, the frame still starts with a tag
   /// (a customer's tag inside a service VLAN, or a double-tagged frame).
   public var hasInnerTag: Bool
@@ -48,7 +55,7 @@ public struct IngressFrame: Sendable, Equatable {
     self.vlan = vlan
     self.tagControl = tagControl
     self.tagType = tagType
-    self.strippedTagLength = strippedTagLength
+    self.strippedTagByteCount = UInt8(strippedTagLength)
     self.hasInnerTag = hasInnerTag
   }
 }
