@@ -48,24 +48,96 @@ public struct Bridge: Sendable {
   /// The MAC table.
   public private(set) var table: MACTable
   /// Counters per port, indexed like the ports.
-  public private(set) var counters: [PortCounters]
+  public var counters: [PortCounters] { (0..<portCount).map { counters(of: $0) } }
   /// Port configurations, indexed by port number.
   public private(set) var ports: [BridgePortConfiguration]
 
-  // Per-port mode, unpacked into plain arrays so the per-frame path reads a
-  // byte and a half-word instead of copying an enum with a 512-byte bitmap.
-  private var kinds: [ModeKind]
-  private var portVLAN: [UInt16]  // access VLAN, native VLAN (0: none) or service VLAN
-  private var nativeTagged: [Bool]
-  private var tunnelTagType: [EtherType]
-  // VLAN membership as 64 words per port, read in place: one load per check
-  // (an array of VLANBitmap values would copy a 512-byte bitmap out per read).
-  private var memberWords: [UInt64]
-  private var isUp: [Bool]
-  // Port security, unpacked the same way: one byte of `Guard` bits per port,
-  // so an unguarded port pays one load per frame, and the learning limit.
-  private var guards: [Guard]
+  // What the per-frame path reads and counts about a port, and VLAN membership
+  // (see `PortTable`).
+  private var portTable: PortTable
+  // The counters a frame that is forwarded or flooded does not touch (transmit,
+  // drops, link downs); the receive counters are in `PortState`, and
+  // `counters(of:)` puts the two together.
+  private var coldCounters: [PortCounters]
+  // The learning limit of a port whose guard bits include `limitsLearning`.
   private var learningLimit: [Int]
+
+  /// A port's mode unpacked, so the per-frame path reads a few bytes instead
+  /// of copying an enum with a 512-byte bitmap, next to the receive counters
+  /// every frame updates: one 40-byte element, one cache line per port.
+  private struct PortState {
+    var kind: ModeKind
+    var isUp: Bool
+    // Port security: one byte of `Guard` bits, so an unguarded port pays one test per frame.
+    var guards: Guard
+    var nativeTagged: Bool
+    // Access VLAN, native VLAN (0: none) or service VLAN.
+    var vlan: UInt16
+    var tunnelTagType: EtherType
+    var receivedPackets: UInt64 = 0
+    var receivedBytes: UInt64 = 0
+    var forwardedPackets: UInt64 = 0
+    var floodedPackets: UInt64 = 0
+
+    init(_ port: BridgePortConfiguration) {
+      isUp = port.isUp
+      guards = Guard(port.security)
+      switch port.mode {
+      case .access(let vlan):
+        (kind, self.vlan, nativeTagged, tunnelTagType) = (.access, vlan, false, .vlan)
+      case .trunk(_, let native, let tagged):
+        (kind, vlan, nativeTagged, tunnelTagType) = (.trunk, native ?? 0, tagged, .vlan)
+      case .dot1qTunnel(let vlan, let tagType):
+        (kind, self.vlan, nativeTagged, tunnelTagType) = (.tunnel, vlan, false, tagType)
+      }
+    }
+  }
+
+  /// Per-port state and VLAN membership, in memory the bridge manages itself,
+  /// shared by copies of the bridge until one of them writes (copy on write).
+  ///
+  /// Why not arrays: each read of an array element pays a bounds check, and
+  /// each write a uniqueness check; one frame reads the ingress and the egress
+  /// port, the membership of both, and counts. Here `process` checks the
+  /// ingress port once, the egress port once, and uniqueness once.
+  ///
+  /// Why that is safe: every access goes through a port that `checked(_:)`
+  /// proved below `count` (`states` holds `count` elements, `memberWords`
+  /// `count * 64`, and a membership index adds `(vlan & 0x0FFF) >> 6`, below
+  /// 64); every write comes after `makePortTableUnique()`.
+  private final class PortTable: @unchecked Sendable {
+    // @unchecked Sendable: a PortTable is written only through a bridge that
+    // holds the sole reference to it (`makePortTableUnique` copies it
+    // otherwise), so no two threads ever see a write to the same PortTable.
+    let count: Int
+    let states: UnsafeMutablePointer<PortState>
+    // VLAN membership as 64 words per port, read in place: one load per check.
+    let memberWords: UnsafeMutablePointer<UInt64>
+
+    init(_ ports: [BridgePortConfiguration]) {
+      count = ports.count
+      states = .allocate(capacity: count)
+      for (index, port) in ports.enumerated() { (states + index).initialize(to: PortState(port)) }
+      let words = ports.flatMap { $0.mode.membership.wordArray }
+      memberWords = .allocate(capacity: words.count)
+      for (index, word) in words.enumerated() { (memberWords + index).initialize(to: word) }
+    }
+
+    /// A copy of `other`.
+    init(copying other: PortTable) {
+      count = other.count
+      states = .allocate(capacity: count)
+      states.initialize(from: other.states, count: count)
+      memberWords = .allocate(capacity: count * VLANBitmap.wordCount)
+      memberWords.initialize(from: other.memberWords, count: count * VLANBitmap.wordCount)
+    }
+
+    deinit {
+      // PortState and UInt64 are trivial: nothing to deinitialize.
+      states.deallocate()
+      memberWords.deallocate()
+    }
+  }
 
   private struct Guard: OptionSet {
     let rawValue: UInt8
@@ -103,39 +175,39 @@ public struct Bridge: Sendable {
   ) {
     self.name = name
     self.ports = ports
-    self.counters = Array(repeating: PortCounters(), count: ports.count)
+    coldCounters = Array(repeating: PortCounters(), count: ports.count)
     self.table = MACTable(capacity: macTableSize, aging: macAging, portCount: max(ports.count, 1))
-    kinds = []
-    portVLAN = []
-    nativeTagged = []
-    tunnelTagType = []
-    memberWords = ports.flatMap { $0.mode.membership.wordArray }
-    isUp = ports.map(\.isUp)
-    guards = ports.map { Guard($0.security) }
+    portTable = PortTable(ports)
     learningLimit = ports.map { $0.security.maximumMACs ?? .max }
-    for port in ports {
-      switch port.mode {
-      case .access(let vlan):
-        kinds.append(.access)
-        portVLAN.append(vlan)
-        nativeTagged.append(false)
-        tunnelTagType.append(.vlan)
-      case .trunk(_, let native, let tagged):
-        kinds.append(.trunk)
-        portVLAN.append(native ?? 0)
-        nativeTagged.append(tagged)
-        tunnelTagType.append(.vlan)
-      case .dot1qTunnel(let vlan, let tagType):
-        kinds.append(.tunnel)
-        portVLAN.append(vlan)
-        nativeTagged.append(false)
-        tunnelTagType.append(tagType)
-      }
-    }
   }
 
   /// The number of ports.
   public var portCount: Int { ports.count }
+
+  /// The counters of `port`.
+  public func counters(of port: Int) -> PortCounters {
+    var merged = coldCounters[port]
+    let state = portTable.states[checked(port)]
+    merged.receivedPackets = state.receivedPackets
+    merged.receivedBytes = state.receivedBytes
+    merged.forwardedPackets = state.forwardedPackets
+    merged.floodedPackets = state.floodedPackets
+    return merged
+  }
+
+  /// `port`, after trapping unless it is a port of this bridge: one unsigned
+  /// compare, after which `portTable` is indexed with it unchecked.
+  @inline(__always)
+  private func checked(_ port: Int) -> Int {
+    precondition(UInt(bitPattern: port) < UInt(bitPattern: portTable.count), "no such port")
+    return port
+  }
+
+  /// Gives this bridge its own `portTable` before a write, if a copy shares it.
+  @inline(__always)
+  private mutating func makePortTableUnique() {
+    if !isKnownUniquelyReferenced(&portTable) { portTable = PortTable(copying: portTable) }
+  }
 
   /// Decides what to do with `frame`, received on `ingress` at `now`.
   public mutating func receive(_ frame: UnsafeRawBufferPointer, on ingress: Int, at now: Instant)
@@ -151,76 +223,93 @@ public struct Bridge: Sendable {
   public mutating func process(_ frame: UnsafeRawBufferPointer, on port: Int, at now: Instant)
     -> (decision: ForwardingDecision, ingress: IngressFrame)
   {
-    // Counted as forwarded on arrival, the common fate, in the same access as
-    // the receive counters; a flood or a drop moves it (`countFlooded`, `drop`).
-    counters[port].countArrival(byteCount: frame.count)
+    // Counted as forwarded on arrival, the common fate, next to the state read
+    // below; a flood or a drop moves it (`countFlooded`, `drop`).
+    makePortTableUnique()
+    // Here rather than where the source is refreshed: see `MACTable.learnInPlace`.
+    table.makeUnique()
+    let ingressState = portTable.states + checked(port)
+    ingressState.pointee.receivedPackets &+= 1
+    ingressState.pointee.receivedBytes &+= UInt64(frame.count)
+    ingressState.pointee.forwardedPackets &+= 1
     let dropped = IngressFrame(vlan: 0, tagControl: 0, tagType: .vlan, strippedTagLength: 0)
-    guard isUp[port] else { return (drop(.portDown, on: port), dropped) }
+    let state = ingressState.pointee
+    guard state.isUp else { return drop(.portDown, on: port, dropped) }
     let ethernet: EthernetFrame
     do {
       ethernet = try EthernetFrame(validating: frame)
     } catch {
-      return (drop(.runt, on: port), dropped)
+      return drop(.runt, on: port, dropped)
     }
     let source = ethernet.source
-    guard source.isValidSource else { return (drop(.invalidSource, on: port), dropped) }
+    guard source.isValidSource else { return drop(.invalidSource, on: port, dropped) }
     let ingress: IngressFrame
-    switch classify(ethernet, on: port) {
+    switch classify(ethernet, on: port, state) {
     case .accepted(let classified): ingress = classified
-    case .refused(let reason): return (drop(reason, on: port), dropped)
+    case .refused(let reason): return drop(reason, on: port, dropped)
     }
     // Checked before learning, so a refused source never enters the table.
-    let guarded = guards[port]
+    let guarded = state.guards
     if guarded.contains(.inspects), let reason = ports[port].security.violation(in: ethernet) {
-      return (drop(reason, on: port), ingress)
+      return drop(reason, on: port, ingress)
     }
     let vlan = ingress.vlan
-    let limit = guarded.contains(.limitsLearning) ? learningLimit[port] : .max
-    switch table.learn(source, vlan: vlan, on: port, at: now, limit: limit) {
-    case .staticConflict: return (drop(.staticConflict, on: port), ingress)
-    case .limitReached: return (drop(.macLimit, on: port), ingress)
-    default: break
+    let key = MACTableKey(vlan: vlan, mac: source).rawValue
+    let found = table.refreshInPlace(key, on: port, at: now)
+    if found != MACTable.refreshed, let reason = learnChange(key, found, on: port, at: now) {
+      return drop(reason, on: port, ingress)
     }
     let destination = ethernet.destination
     if destination.isMulticast {
-      if destination.isReservedGroup { return (drop(.reservedGroup, on: port), ingress) }
-      counters[port].countFlooded()
+      if destination.isReservedGroup { return drop(.reservedGroup, on: port, ingress) }
+      countFlooded(on: port)
       return (.flood(vlan: vlan), ingress)
     }
     guard let egress = table.lookup(destination, vlan: vlan, at: now) else {
-      counters[port].countFlooded()
+      countFlooded(on: port)
       return (.flood(vlan: vlan), ingress)
     }
-    if egress == port { return (drop(.samePort, on: port), ingress) }
-    guard isUp[egress] else { return (drop(.portDown, on: port), ingress) }
-    guard isMember(egress, of: vlan) else { return (drop(.vlanNotAllowed, on: port), ingress) }
-    if refusesEgress(on: egress, of: ingress) { return (drop(.doubleTagged, on: port), ingress) }
-    if guarded.contains(.protected) && guards[egress].contains(.protected) {
-      return (drop(.protectedPort, on: port), ingress)
+    if egress == port { return drop(.samePort, on: port, ingress) }
+    let egressState = portTable.states[checked(egress)]
+    guard egressState.isUp else { return drop(.portDown, on: port, ingress) }
+    guard isMember(egress, of: vlan) else { return drop(.vlanNotAllowed, on: port, ingress) }
+    if refuses(egressState, ingress) { return drop(.doubleTagged, on: port, ingress) }
+    if guarded.contains(.protected) && egressState.guards.contains(.protected) {
+      return drop(.protectedPort, on: port, ingress)
     }
     return (.forward(port: egress, vlan: vlan), ingress)
   }
 
+  /// Moves an arrived frame from forwarded to flooded. Only for `process`,
+  /// which made `portTable` unique before and has not copied it since.
+  @inline(__always)
+  private mutating func countFlooded(on port: Int) {
+    portTable.states[checked(port)].forwardedPackets &-= 1
+    portTable.states[port].floodedPackets &+= 1
+  }
+
   /// Ingress classification: which VLAN a frame belongs to on this port, or why it is refused.
   @inline(__always)
-  private func classify(_ frame: EthernetFrame, on port: Int) -> Classification {
+  private func classify(_ frame: EthernetFrame, on port: Int, _ state: PortState)
+    -> Classification
+  {
     let tagged = frame.tagCount > 0
     let outer = tagged ? frame.tag(at: 0) : VLANTag(protocolID: .vlan, controlInformation: 0)
     let priorityBits = outer.controlInformation & 0xF000
-    switch kinds[port] {
+    switch state.kind {
     case .access:
       // Untagged and priority-tagged frames only: accepting a tagged frame, or a
       // priority tag hiding a second tag, would let a guest hop into another VLAN.
       if frame.tagCount > 1 || (tagged && outer.vlanID != 0) {
         return .refused(.taggedOnAccessPort)
       }
-      let vlan = portVLAN[port]
+      let vlan = state.vlan
       return .accepted(
         IngressFrame(
           vlan: vlan, tagControl: priorityBits | vlan, tagType: .vlan,
           strippedTagLength: tagged ? VLANTag.byteCount : 0))
     case .trunk:
-      let native = portVLAN[port]
+      let native = state.vlan
       if tagged && outer.vlanID != 0 {
         let vlan = outer.vlanID
         guard isMember(port, of: vlan) else { return .refused(.vlanNotAllowed) }
@@ -240,11 +329,11 @@ public struct Bridge: Sendable {
       return .refused(.monitorPort)
     case .tunnel:
       // The customer's frame travels whole, tag included; its priority rides on the outer tag.
-      let vlan = portVLAN[port]
+      let vlan = state.vlan
       return .accepted(
         IngressFrame(
           vlan: vlan, tagControl: (tagged ? outer.controlInformation & 0xE000 : 0) | vlan,
-          tagType: tunnelTagType[port], strippedTagLength: 0, hasInnerTag: tagged))
+          tagType: state.tunnelTagType, strippedTagLength: 0, hasInnerTag: tagged))
     }
   }
 
@@ -253,11 +342,12 @@ public struct Bridge: Sendable {
   /// received priority and tag type) on trunks otherwise.
   @inline(__always)
   public func encapsulation(for port: Int, of ingress: IngressFrame) -> EgressEncapsulation {
-    switch kinds[port] {
+    let state = portTable.states[checked(port)]
+    switch state.kind {
     case .access, .tunnel, .monitor:
       return EgressEncapsulation(pushedTag: nil, skippedLength: ingress.strippedTagLength)
     case .trunk:
-      if ingress.vlan == portVLAN[port] && !nativeTagged[port] {
+      if ingress.vlan == state.vlan && !state.nativeTagged {
         return EgressEncapsulation(pushedTag: nil, skippedLength: ingress.strippedTagLength)
       }
       let control = (ingress.tagControl & 0xF000) | ingress.vlan
@@ -273,8 +363,13 @@ public struct Bridge: Sendable {
   /// dropped and counted as `doubleTagged`.
   @inline(__always)
   public func refusesEgress(on port: Int, of ingress: IngressFrame) -> Bool {
-    ingress.hasInnerTag && kinds[port] == .trunk && ingress.vlan == portVLAN[port]
-      && !nativeTagged[port]
+    refuses(portTable.states[checked(port)], ingress)
+  }
+
+  @inline(__always)
+  private func refuses(_ egress: PortState, _ ingress: IngressFrame) -> Bool {
+    ingress.hasInnerTag && egress.kind == .trunk && ingress.vlan == egress.vlan
+      && !egress.nativeTagged
   }
 
   /// True when a frame of `vlan` flooded from `ingress` goes out of `port`:
@@ -282,8 +377,9 @@ public struct Bridge: Sendable {
   /// and never a protected port when the ingress port is protected too.
   @inline(__always)
   public func floods(to port: Int, vlan: UInt16, from ingress: Int) -> Bool {
-    port != ingress && isUp[port] && isMember(port, of: vlan)
-      && !(guards[port].contains(.protected) && guards[ingress].contains(.protected))
+    port != ingress && portTable.states[checked(port)].isUp && isMember(port, of: vlan)
+      && !(portTable.states[port].guards.contains(.protected)
+        && portTable.states[checked(ingress)].guards.contains(.protected))
   }
 
   /// The ports a frame of `vlan` from `ingress` is flooded to, in port order.
@@ -294,8 +390,8 @@ public struct Bridge: Sendable {
   /// Counts a frame of `byteCount` bytes sent out of `port`.
   @inline(__always)
   public mutating func countTransmitted(byteCount: Int, on port: Int) {
-    counters[port].transmittedPackets &+= 1
-    counters[port].transmittedBytes &+= UInt64(byteCount)
+    coldCounters[port].transmittedPackets &+= 1
+    coldCounters[port].transmittedBytes &+= UInt64(byteCount)
   }
 
   /// Counts a frame of `byteCount` bytes received on `port` and refused
@@ -304,32 +400,36 @@ public struct Bridge: Sendable {
   /// add up (received = forwarded + flooded + dropped).
   @inline(never)
   public mutating func countRejected(_ reason: DropReason, byteCount: Int, on port: Int) {
-    counters[port].countReceived(byteCount: byteCount)
-    counters[port][dropped: reason] &+= 1
+    makePortTableUnique()
+    portTable.states[checked(port)].receivedPackets &+= 1
+    portTable.states[port].receivedBytes &+= UInt64(byteCount)
+    coldCounters[port][dropped: reason] &+= 1
   }
 
   /// Counts a flooded frame from `port` that no port took (each copy refused
   /// on its way out): a drop (`noDestination`) instead of a flood.
   @inline(never)
   public mutating func countUndelivered(on port: Int) {
-    counters[port].floodedPackets &-= 1
-    counters[port][dropped: .noDestination] &+= 1
+    makePortTableUnique()
+    portTable.states[checked(port)].floodedPackets &-= 1
+    coldCounters[port][dropped: .noDestination] &+= 1
   }
 
   /// Counts a frame bound out of `port` and lost there (its transmit failed,
   /// its queue was full, its interface is gone).
   @inline(__always)
   public mutating func countTransmitDrop(_ reason: DropReason, on port: Int) {
-    counters[port][transmitDropped: reason] &+= 1
+    coldCounters[port][transmitDropped: reason] &+= 1
   }
 
   /// Brings `port` up or down; going down forgets the addresses learned on it.
   public mutating func setPort(_ port: Int, isUp up: Bool) {
-    guard isUp[port] != up else { return }
-    isUp[port] = up
+    guard portTable.states[checked(port)].isUp != up else { return }
+    makePortTableUnique()
+    portTable.states[port].isUp = up
     ports[port].isUp = up
     if !up {
-      counters[port].linkDowns &+= 1
+      coldCounters[port].linkDowns &+= 1
       table.flush(port: port)
     }
   }
@@ -339,14 +439,17 @@ public struct Bridge: Sendable {
   /// dropped and counted as `monitorPort`. Mirrored copies reach it from the
   /// I/O layer, past the switch.
   public mutating func makeMonitor(_ port: Int) {
-    kinds[port] = .monitor
-    let words = port * VLANBitmap.wordCount..<(port + 1) * VLANBitmap.wordCount
-    for word in words { memberWords[word] = 0 }
+    makePortTableUnique()
+    portTable.states[checked(port)].kind = .monitor
+    (portTable.memberWords + port * VLANBitmap.wordCount).update(
+      repeating: 0, count: VLANBitmap.wordCount)
     table.flush(port: port)
   }
 
   /// True when `port` is a mirror's monitor port.
-  public func isMonitor(_ port: Int) -> Bool { kinds[port] == .monitor }
+  public func isMonitor(_ port: Int) -> Bool {
+    portTable.states[checked(port)].kind == .monitor
+  }
 
   /// Pins `mac` in `vlan` to `port`; it never ages and cannot move. False if the
   /// static part of the table is full.
@@ -361,17 +464,39 @@ public struct Bridge: Sendable {
     table.expire(at: now)
   }
 
+  // `port` must be checked (`checked(_:)`): the words are read unchecked.
   @inline(__always)
   private func isMember(_ port: Int, of vlan: UInt16) -> Bool {
-    memberWords[port &* VLANBitmap.wordCount &+ Int((vlan & 0x0FFF) >> 6)] >> UInt64(vlan & 63)
+    portTable.memberWords[port &* VLANBitmap.wordCount &+ Int((vlan & 0x0FFF) >> 6)]
+      >> UInt64(vlan & 63)
       & 1 == 1
+  }
+
+  /// Learning but for a refresh (`MACTable.learnChange`), out of line: why the
+  /// frame must be dropped, if it must.
+  @inline(never)
+  private mutating func learnChange(_ key: UInt64, _ found: Int32, on port: Int, at now: Instant)
+    -> DropReason?
+  {
+    let limit =
+      portTable.states[checked(port)].guards.contains(.limitsLearning) ? learningLimit[port] : .max
+    switch table.learnChange(key, found: found, on: port, at: now, limit: limit) {
+    case .staticConflict: return .staticConflict
+    case .limitReached: return .macLimit
+    default: return nil
+    }
   }
 
   // Out of line on purpose: drops are the rare path, and keeping them out of
   // `process` leaves the common path fewer registers to spill.
+  // It returns the whole result, so a drop site is a call and a return.
   @inline(never)
-  private mutating func drop(_ reason: DropReason, on port: Int) -> ForwardingDecision {
-    counters[port].countDroppedArrival(reason)
-    return .drop(reason)
+  private mutating func drop(_ reason: DropReason, on port: Int, _ ingress: IngressFrame)
+    -> (decision: ForwardingDecision, ingress: IngressFrame)
+  {
+    makePortTableUnique()
+    portTable.states[checked(port)].forwardedPackets &-= 1
+    coldCounters[port][dropped: reason] &+= 1
+    return (.drop(reason), ingress)
   }
 }

@@ -114,14 +114,76 @@ public struct MACTable: Sendable {
     var isStatic: Bool
   }
 
-  private var entries: [Entry]
+  /// The slab and the index, in memory the table manages itself, shared by
+  /// copies of the table until one of them writes (copy on write, below).
+  ///
+  /// Why not arrays: every `entries[i]` and `buckets[i]` of an array pays a
+  /// bounds check, and every write a uniqueness check; the per-frame refresh
+  /// does two probes and a write. Here the table checks uniqueness once per
+  /// mutating call (`makeUnique`), and indexes without bounds checks.
+  ///
+  /// Why that is safe: every index used is in range by construction.
+  /// - Bucket indexes come from `home(of:)` (a 64-bit hash shifted right by
+  ///   `bucketShift`, so below `bucketCount`) or are masked with `bucketMask`.
+  /// - Slab indexes come from a bucket (slab index + 1, written only by
+  ///   `insertIntoIndex` with an index from `freeSlots`), from `freeSlots`
+  ///   (filled with `0..<slotCount`), or from the recency list links (set only
+  ///   to slab indexes of linked entries, or -1, which is tested before use).
+  /// The learned part never exceeds `capacity` (eviction first) and the static
+  /// part `staticCapacity` (checked), so `freeSlots` never runs dry.
+  private final class Storage: @unchecked Sendable {
+    // @unchecked Sendable: a Storage is written only through a table that
+    // holds the sole reference to it (`makeUnique` copies it otherwise), so
+    // no two threads ever see a write to the same Storage.
+    let entries: UnsafeMutablePointer<Entry>
+    let slotCount: Int
+    // Open-addressed index: 0 is empty, otherwise slab index + 1.
+    let buckets: UnsafeMutablePointer<Int32>
+    let bucketCount: Int
+
+    init(slotCount: Int, bucketCount: Int) {
+      self.slotCount = slotCount
+      self.bucketCount = bucketCount
+      entries = .allocate(capacity: slotCount)
+      entries.initialize(
+        repeating: Entry(
+          key: 0, lastSeen: 0, linkedAt: 0, previous: -1, next: -1, port: 0, isStatic: false),
+        count: slotCount)
+      buckets = .allocate(capacity: bucketCount)
+      buckets.initialize(repeating: 0, count: bucketCount)
+    }
+
+    /// A copy of the slab and the index.
+    init(copying other: Storage) {
+      slotCount = other.slotCount
+      bucketCount = other.bucketCount
+      entries = .allocate(capacity: slotCount)
+      entries.initialize(from: other.entries, count: slotCount)
+      buckets = .allocate(capacity: bucketCount)
+      buckets.initialize(from: other.buckets, count: bucketCount)
+    }
+
+    deinit {
+      // Entry and Int32 are trivial: nothing to deinitialize.
+      entries.deallocate()
+      buckets.deallocate()
+    }
+  }
+
+  private var storage: Storage
+  // The slab, read and written in place (see `Storage`).
+  private var entries: UnsafeMutablePointer<Entry> {
+    @inline(__always) get { storage.entries }
+  }
+  // The index (see `Storage`).
+  private var buckets: UnsafeMutablePointer<Int32> {
+    @inline(__always) get { storage.buckets }
+  }
   // Learned entries per port, for per-port limits (`max-macs`).
   private var portEntryCounts: [Int32]
   private var oldest: Int32 = -1
   private var newest: Int32 = -1
   private var freeSlots: [Int32]
-  // Open-addressed index: 0 is empty, otherwise slab index + 1.
-  private var buckets: [Int32]
   private let bucketShift: UInt64
   private let bucketMask: Int
 
@@ -133,16 +195,12 @@ public struct MACTable: Sendable {
     self.agingNanoseconds = aging.nanoseconds
     self.relinkInterval = min(aging.nanoseconds / 64, 1_000_000_000)
     let slots = capacity + staticCapacity
-    entries = Array(
-      repeating: Entry(
-        key: 0, lastSeen: 0, linkedAt: 0, previous: -1, next: -1, port: 0, isStatic: false),
-      count: slots)
     freeSlots = (0..<Int32(slots)).reversed()
     portEntryCounts = Array(repeating: 0, count: portCount)
     // Load factor at most one half keeps probe sequences short.
     var bucketCount = 16
     while bucketCount < slots * 2 { bucketCount <<= 1 }
-    buckets = Array(repeating: 0, count: bucketCount)
+    storage = Storage(slotCount: slots, bucketCount: bucketCount)
     bucketMask = bucketCount - 1
     bucketShift = UInt64(64 - bucketCount.trailingZeroBitCount)
   }
@@ -156,7 +214,22 @@ public struct MACTable: Sendable {
   @inline(__always)
   private func home(of key: UInt64) -> Int {
     // Fibonacci hashing: the multiply spreads the low MAC bits into the top bits.
-    Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> bucketShift)
+    // `&>>`: the shift is below 64 by construction, so no over-shift test.
+    Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) &>> bucketShift)
+  }
+
+  /// `slot(of:)` as an `Int` for the per-frame path: read as unsigned, a bucket
+  /// minus one is provably -1 or a non-negative index, so using it needs no
+  /// sign extension and no further test.
+  @inline(__always)
+  private func slotIndex(of key: UInt64) -> Int {
+    var index = home(of: key)
+    while true {
+      let bucket = Int(UInt32(bitPattern: buckets[index]))
+      if bucket == 0 { return -1 }
+      if entries[bucket &- 1].key == key { return bucket &- 1 }
+      index = (index &+ 1) & bucketMask
+    }
   }
 
   @inline(__always)
@@ -166,8 +239,15 @@ public struct MACTable: Sendable {
       let bucket = buckets[index]
       if bucket == 0 { return -1 }
       if entries[Int(bucket &- 1)].key == key { return bucket &- 1 }
-      index = (index + 1) & bucketMask
+      index = (index &+ 1) & bucketMask
     }
+  }
+
+  /// Gives this table its own storage before a write, if a copy shares it.
+  /// Internal for `Bridge.process`, which calls it first thing (see `learnInPlace`).
+  @inline(__always)
+  mutating func makeUnique() {
+    if !isKnownUniquelyReferenced(&storage) { storage = Storage(copying: storage) }
   }
 
   @inline(__always)
@@ -179,9 +259,9 @@ public struct MACTable: Sendable {
   /// The port `mac` in `vlan` lives on, unless unknown or expired at `now`.
   @inline(__always)
   public func lookup(_ mac: MACAddress, vlan: UInt16, at now: Instant) -> Int? {
-    let found = slot(of: MACTableKey(vlan: vlan, mac: mac).rawValue)
-    guard found >= 0, !isExpired(Int(found), at: now) else { return nil }
-    return Int(entries[Int(found)].port)
+    let found = slotIndex(of: MACTableKey(vlan: vlan, mac: mac).rawValue)
+    guard found >= 0, !isExpired(found, at: now) else { return nil }
+    return Int(entries[found].port)
   }
 
   /// Records that `mac` in `vlan` was seen as a source on `port` at `now`.
@@ -195,29 +275,51 @@ public struct MACTable: Sendable {
   public mutating func learn(
     _ mac: MACAddress, vlan: UInt16, on port: Int, at now: Instant, limit: Int = .max
   ) -> LearnOutcome {
+    makeUnique()
     let key = MACTableKey(vlan: vlan, mac: mac).rawValue
-    let found = slot(of: key)
-    // The common case, inline: a known learned source, on its own port, still fresh.
-    if found >= 0 {
-      let index = Int(found)
-      if entries[index].port == Int32(port) && !entries[index].isStatic
+    let found = refreshInPlace(key, on: port, at: now)
+    if found == MACTable.refreshed { return .refreshed }
+    return learnChange(key, found: found, on: port, at: now, limit: limit)
+  }
+
+  /// What `refreshInPlace` returns when it refreshed the entry.
+  static let refreshed: Int32 = -2
+
+  /// The common case of `learn`, inline: a known learned source, on its own
+  /// port, still fresh, has its sighting stored. Returns `refreshed`, or else
+  /// what `learnChange` needs: the entry's slot, or -1 if there is none.
+  ///
+  /// For a caller that called `makeUnique()` and has not copied the table since.
+  /// The bridge does that at the top of `process`, where few values are live: a
+  /// uniqueness check is a call, and in the middle of the frame's work it made
+  /// the compiler spill everything live around it. The bridge also calls
+  /// `learnChange` out of line itself, so the learning limit is read only there.
+  @inline(__always)
+  mutating func refreshInPlace(_ key: UInt64, on port: Int, at now: Instant) -> Int32 {
+    let index = slotIndex(of: key)
+    // Slab indexes fit in an Int32 (`freeSlots` is made of them).
+    let found = Int32(truncatingIfNeeded: index)
+    if index >= 0 {
+      // Widened, not narrowed: comparing `Int32(port)` would test `port` for overflow.
+      if Int(entries[index].port) == port && !entries[index].isStatic
         && !isExpired(index, at: now)
       {
         entries[index].lastSeen = now.nanoseconds
         if now.nanoseconds &- entries[index].linkedAt >= relinkInterval { relink(found, at: now) }
-        return .refreshed
+        return MACTable.refreshed
       }
     }
-    return learnChange(key, found: found, on: port, at: now, limit: limit)
+    return found
   }
 
   /// Everything but a refresh: a new address, a move, an expired entry coming
   /// back, a static entry. Out of line, so that `learn` stays small enough to
-  /// be inlined into the bridge's per-frame path.
+  /// be inlined into the bridge's per-frame path. `found` is `slot(of: key)`.
   @inline(never)
-  private mutating func learnChange(
+  mutating func learnChange(
     _ key: UInt64, found: Int32, on port: Int, at now: Instant, limit: Int
   ) -> LearnOutcome {
+    makeUnique()
     var found = found
     if found >= 0, !entries[Int(found)].isStatic, Int(entries[Int(found)].port) != port {
       if isAtLimit(port, limit, at: now) { return .limitReached }
@@ -272,6 +374,7 @@ public struct MACTable: Sendable {
   /// static part of the table is full.
   @discardableResult
   public mutating func addStatic(_ mac: MACAddress, vlan: UInt16, port: Int) -> Bool {
+    makeUnique()
     let key = MACTableKey(vlan: vlan, mac: mac).rawValue
     let found = slot(of: key)
     if found >= 0 {
@@ -299,6 +402,7 @@ public struct MACTable: Sendable {
 
   /// Removes every learned entry on `port` (its link went down). Static entries stay.
   public mutating func flush(port: Int) {
+    makeUnique()
     var cursor = oldest
     while cursor >= 0 {
       let following = entries[Int(cursor)].next
@@ -313,6 +417,7 @@ public struct MACTable: Sendable {
   /// Removes every learned entry not seen for the aging time at `now`; returns how many.
   @discardableResult
   public mutating func expire(at now: Instant) -> Int {
+    makeUnique()
     var removed = 0
     // An entry is seen less than `relinkInterval` after it was placed, so
     // every expired entry was placed at least an aging time ago: those are a
@@ -337,7 +442,8 @@ public struct MACTable: Sendable {
   /// A snapshot of the live entries at `now`, sorted by VLAN, then MAC.
   public func entries(at now: Instant) -> [MACTableEntry] {
     var result: [MACTableEntry] = []
-    for bucket in buckets where bucket != 0 {
+    for bucket in UnsafeBufferPointer(start: buckets, count: storage.bucketCount) where bucket != 0
+    {
       let index = Int(bucket - 1)
       guard !isExpired(index, at: now) else { continue }
       let key = MACTableKey(rawValue: entries[index].key)

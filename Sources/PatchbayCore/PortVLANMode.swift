@@ -27,29 +27,54 @@ public enum PortVLANMode: Sendable, Equatable {
 /// What ingress classification learned about one frame: the VLAN it belongs to
 /// inside the switch and what a trunk must put back on the wire for it.
 public struct IngressFrame: Sendable, Equatable {
+  // The five fields packed in one word (VLAN in bits 0–15, tag control 16–31,
+  // tag type 32–47, stripped length 48–55, inner tag bit 56): the bridge keeps
+  // one register live for the classification across learning and lookup, and
+  // returns it with its decision in registers instead of through memory.
+  @usableFromInline var bits: UInt64
+
   /// The VLAN the frame belongs to.
-  public var vlan: UInt16
+  @inlinable
+  public var vlan: UInt16 {
+    get { UInt16(truncatingIfNeeded: bits) }
+    set { bits = bits & ~0xFFFF | UInt64(newValue) }
+  }
   /// The tag control information to send on a trunk: the received priority and
   /// drop-eligible bits with `vlan` as the ID.
-  public var tagControl: UInt16
+  @inlinable
+  public var tagControl: UInt16 {
+    get { UInt16(truncatingIfNeeded: bits >> 16) }
+    set { bits = bits & ~(0xFFFF << 16) | UInt64(newValue) << 16 }
+  }
   /// The tag protocol identifier to use on trunks (0x8100, or 0x88a8 for QinQ).
-  public var tagType: EtherType
+  @inlinable
+  public var tagType: EtherType {
+    get { EtherType(rawValue: UInt16(truncatingIfNeeded: bits >> 32)) }
+    set { bits = bits & ~(0xFFFF << 32) | UInt64(newValue.rawValue) << 32 }
+  }
   /// Bytes of a tag removed on ingress, right after the MAC addresses (0 or 4).
-  public var strippedTagLength: Int
+  @inlinable
+  public var strippedTagLength: Int {
+    get { Int(truncatingIfNeeded: bits >> 48 & 0xFF) }
+    set { bits = bits & ~(0xFF << 48) | UInt64(UInt8(newValue)) << 48 }
+  }
   /// True when, once the stripped tag is gone, the frame still starts with a tag
   /// (a customer's tag inside a service VLAN, or a double-tagged frame).
-  public var hasInnerTag: Bool
+  @inlinable
+  public var hasInnerTag: Bool {
+    get { bits >> 56 & 1 == 1 }
+    set { bits = bits & ~(1 << 56) | (newValue ? 1 << 56 : 0) }
+  }
 
-  /// Makes a classification.
+  /// Makes a classification. `strippedTagLength` must fit in a byte (it is 0 or 4).
+  @inlinable
   public init(
     vlan: UInt16, tagControl: UInt16, tagType: EtherType, strippedTagLength: Int,
     hasInnerTag: Bool = false
   ) {
-    self.vlan = vlan
-    self.tagControl = tagControl
-    self.tagType = tagType
-    self.strippedTagLength = strippedTagLength
-    self.hasInnerTag = hasInnerTag
+    bits =
+      UInt64(vlan) | UInt64(tagControl) << 16 | UInt64(tagType.rawValue) << 32
+      | UInt64(UInt8(strippedTagLength)) << 48 | (hasInnerTag ? 1 << 56 : 0)
   }
 }
 

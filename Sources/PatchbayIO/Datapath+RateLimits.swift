@@ -207,7 +207,7 @@ extension Datapath {
   func sampleRates(at now: Instant) {
     for global in ports.indices {
       let port = ports[global]
-      meters[global].sample(bridges[port.switchIndex].counters[port.portIndex], at: now)
+      meters[global].sample(bridges[port.switchIndex].counters(of: port.portIndex), at: now)
     }
   }
 }

@@ -58,6 +58,45 @@ struct BridgeTests {
     #expect(frame(from: hostA, to: hostB, tag: VLANTag(vlanID: 10)).count == 64)
   }
 
+  // The bridge keeps its per-port state and counters in storage of its own with
+  // copy on write: a copy must never see the other's frames, counters or links.
+  @Test func aCopyOfABridgeIsIndependent() {
+    var original = makeBridge(vlans: [1, 1, 1])
+    _ = original.receive(frame(from: hostA, to: hostB), on: 0, at: t0)
+    var copy = original
+    // First a refresh of a known source in the copy: its time is written in
+    // place, and the copy must have made its table its own first.
+    _ = copy.receive(frame(from: hostA, to: hostB), on: 0, at: t0 + .seconds(100))
+    let copied = copy.receive(frame(from: hostB, to: hostA), on: 1, at: t0 + .seconds(100))
+    #expect(copied == .forward(port: 0, vlan: 1))
+    copy.setPort(2, isUp: false)
+    copy.makeMonitor(2)
+    copy.countTransmitted(byteCount: 60, on: 1)
+    #expect(original.counters[1] == PortCounters())
+    #expect(original.counters[0].receivedPackets == 1)
+    #expect(original.counters[0].floodedPackets == 1)
+    #expect(!original.isMonitor(2))
+    #expect(original.floods(to: 2, vlan: 1, from: 1))
+    #expect(original.floods(to: 0, vlan: 1, from: 1))
+    #expect(original.table.lookup(hostB, vlan: 1, at: t0) == nil)
+    #expect(original.table.lookup(hostA, vlan: 1, at: t0 + .seconds(300)) == nil)
+    #expect(copy.table.lookup(hostA, vlan: 1, at: t0 + .seconds(300)) == 0)
+    #expect(copy.counters[0].receivedPackets == 2)
+    #expect(copy.counters[1].receivedPackets == 1)
+    #expect(copy.counters[1].forwardedPackets == 1)
+    #expect(copy.counters[1].transmittedPackets == 1)
+    #expect(copy.counters(of: 1) == copy.counters[1])
+    #expect(copy.counters[2].linkDowns == 1)
+    #expect(copy.isMonitor(2))
+    #expect(!copy.floods(to: 2, vlan: 1, from: 1))
+    #expect(copy.table.lookup(hostB, vlan: 1, at: t0 + .seconds(100)) == 1)
+    // And the original, written after the copy, does not reach the copy either.
+    let later = original.receive(frame(from: hostC, to: hostA), on: 2, at: t0)
+    #expect(later == .forward(port: 0, vlan: 1))
+    #expect(copy.counters[2].receivedPackets == 0)
+    #expect(copy.table.lookup(hostC, vlan: 1, at: t0) == nil)
+  }
+
   @Test func startsWithItsPortsUpAndCountersZero() {
     let bridge = makeBridge(vlans: [1, 1, 20], macTableSize: 16, macAging: .seconds(30))
     #expect(bridge.name == "core")

@@ -43,6 +43,27 @@ struct MACTableTests {
     #expect(table.capacity == 16)
   }
 
+  // The slab and index are shared by copies until one writes (copy on write).
+  @Test func aCopyOfATableIsIndependent() {
+    var original = MACTable(capacity: 16, aging: aging)
+    #expect(original.learn(mac(1), vlan: 1, on: 1, at: t0) == .learned)
+    var copy = original
+    #expect(copy.learn(mac(1), vlan: 1, on: 1, at: t0 + .seconds(100)) == .refreshed)
+    #expect(copy.learn(mac(2), vlan: 1, on: 2, at: t0) == .learned)
+    let added = copy.addStatic(mac(3), vlan: 1, port: 3)
+    #expect(added)
+    #expect(original.lookup(mac(2), vlan: 1, at: t0) == nil)
+    #expect(original.lookup(mac(3), vlan: 1, at: t0) == nil)
+    #expect(original.count == 1)
+    // The refresh in the copy did not reach the original: its entry still ages from t0.
+    #expect(original.lookup(mac(1), vlan: 1, at: t0 + aging) == nil)
+    #expect(copy.lookup(mac(1), vlan: 1, at: t0 + aging) == 1)
+    original.flush(port: 1)
+    #expect(copy.lookup(mac(1), vlan: 1, at: t0) == 1)
+    #expect(copy.count == 3)
+    #expect(original.count == 0)
+  }
+
   @Test func seeingAnAddressAgainOnItsPortRefreshes() {
     var table = MACTable(capacity: 16, aging: aging)
     #expect(table.learn(mac(1), vlan: 1, on: 3, at: t0) == .learned)
