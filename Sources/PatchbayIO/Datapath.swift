@@ -324,13 +324,14 @@ public final class Datapath: @unchecked Sendable {
     return slot.value!
   }
 
-  // Busy polling (`busy-poll`, off unless the topology asks): waking a sleeping thread on another vCPU is most of a
-  // round trip's cost through a userspace switch (a ping's RTT here was 58 µs
-  // sleeping, 11 µs polling). So for `busyPollNanoseconds` after a wakeup that
-  // found work, the loop asks epoll without waiting and yields the CPU between
-  // asks: a frame that arrives in the window finds the thread awake, and the
-  // hosts' processes still get the CPU whenever they want it (spinning without
-  // yielding took it from them: 118 µs). An idle lab sleeps.
+  // Busy polling (`busy-poll`, off unless the topology asks): waking a
+  // sleeping thread on another vCPU is most of a round trip's cost through a
+  // userspace switch (a ping's RTT here was 58 µs sleeping, 11 µs polling).
+  // So for `busyPollNanoseconds` after a wakeup that found work, the loop asks
+  // epoll without waiting and yields the CPU between asks: a frame that
+  // arrives in the window finds the thread awake, and the hosts' processes
+  // still get the CPU whenever they want it (spinning without yielding took
+  // it from them: 118 µs). An idle lab sleeps.
   //
   // Under load polling is the wrong trade: each poll finds a frame or two, so
   // a frame costs an epoll_wait and a read that finds nothing besides its own
