@@ -179,6 +179,9 @@ public struct PortStatus: Codable, Sendable, Equatable {
   public var drops: [String: UInt64]
   /// Frames bound out of the port and dropped there, by reason (only non-zero reasons).
   public var txDrops: [String: UInt64]
+  /// False for a port with `offload: false`: what leaves it is segmented and
+  /// checksummed in software.
+  public var offloads: Bool
 
   /// Makes a port status.
   public init(
@@ -187,8 +190,9 @@ public struct PortStatus: Codable, Sendable, Equatable {
     txBytes: UInt64, forwarded: UInt64 = 0, flooded: UInt64, linkDowns: UInt64 = 0,
     drops: [String: UInt64], txDrops: [String: UInt64] = [:], rxBitsPerSecond: UInt64 = 0,
     rxPacketsPerSecond: UInt64 = 0, txBitsPerSecond: UInt64 = 0,
-    txPacketsPerSecond: UInt64 = 0, queuedFrames: Int = 0
+    txPacketsPerSecond: UInt64 = 0, queuedFrames: Int = 0, offloads: Bool = true
   ) {
+    self.offloads = offloads
     self.rxBitsPerSecond = rxBitsPerSecond
     self.rxPacketsPerSecond = rxPacketsPerSecond
     self.txBitsPerSecond = txBitsPerSecond

@@ -246,7 +246,7 @@ final class LabDaemon: @unchecked Sendable {
       rxPacketsPerSecond: rates?.rates.receivedPacketsPerSecond ?? 0,
       txBitsPerSecond: rates?.rates.transmittedBitsPerSecond ?? 0,
       txPacketsPerSecond: rates?.rates.transmittedPacketsPerSecond ?? 0,
-      queuedFrames: rates?.queuedFrames ?? 0)
+      queuedFrames: rates?.queuedFrames ?? 0, offloads: port.acceptsOffloads)
   }
 
   /// The port's VLAN mode, or `monitor (mirror NAME)` for a mirror's monitor port.

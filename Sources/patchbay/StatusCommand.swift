@@ -83,7 +83,8 @@ enum StatusText {
       ]
       for port in switchStatus.ports {
         rows.append([
-          port.name, port.kind, port.interface, port.state, port.vlanMode, port.rateLimit,
+          port.name, port.offloads ? port.kind : "\(port.kind), offload off", port.interface,
+          port.state, port.vlanMode, port.rateLimit,
           formatBitRate(port.rxBitsPerSecond), formatBitRate(port.txBitsPerSecond),
           String(port.rxPackets), String(port.rxBytes), String(port.txPackets),
           String(port.txBytes), String(port.linkDowns), dropList(port.drops),

@@ -128,6 +128,11 @@ struct SoftwareOffloadTests {
       let status = try Harness.status(lab)
       let h1 = try #require(Harness.port("core/h1", in: status))
       let h2 = try #require(Harness.port("core/h2", in: status))
+      // status says which port takes no offloads, in JSON and in its table.
+      #expect(h1["offloads"] as? Bool == true && h2["offloads"] as? Bool == false)
+      let table = try Harness.patchbay("status", lab).output
+      #expect(
+        table.contains("core/h2  tap, offload off") && !table.contains("core/h1  tap, offload"))
       let superframes = h1["rxPackets"] as? Int ?? 0
       let segments = h2["txPackets"] as? Int ?? 0
       #expect(segments >= (100 << 20) / 1448, "\(segments) frames sent for 100 MiB")
