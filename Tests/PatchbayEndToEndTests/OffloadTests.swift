@@ -71,6 +71,19 @@ struct OffloadTests {
     return errors
   }
 
+  /// Runs a hashed TCP transfer of `mebibytes` from `from` to `to` (at `address`) and expects
+  /// it to arrive whole: the sender sent all of it, and the receiver's count and hash equal the
+  /// sender's.
+  static func expectIntactTransfer(
+    _ lab: String, from: String, to: String, address: String, mebibytes: Int,
+    sourceLocation: Testing.SourceLocation = #_sourceLocation
+  ) throws {
+    let (sent, received) = try transfer(
+      lab, from: from, to: to, address: address, mebibytes: mebibytes)
+    #expect(sent.hasPrefix("\(mebibytes << 20) "), "\(sent)", sourceLocation: sourceLocation)
+    #expect(sent == received, "sent \(sent), received \(received)", sourceLocation: sourceLocation)
+  }
+
   /// Runs a hashed TCP transfer of `mebibytes` from `from` to `to` (at `address`).
   static func transfer(
     _ lab: String, from: String, to: String, address: String, mebibytes: Int
@@ -101,11 +114,9 @@ struct OffloadTests {
       // Frame sizes at the receiver: with offloads the switch carries superframes.
       let capture = try Capture(
         namespace: "\(lab)-h2", filter: ["tcp", "port", "5001"], snaplen: 96)
-      let (sent, received) = try Self.transfer(
+      try OffloadTests.expectIntactTransfer(
         lab, from: "h1", to: "h2", address: "10.0.0.2", mebibytes: 100)
       let frames = try capture.stop()
-      #expect(sent.hasPrefix("104857600 "), "\(sent)")
-      #expect(sent == received, "sent \(sent), received \(received)")
       let after = try Self.checksumErrors(lab, "h2")
       #expect(after == before, "checksum errors at the receiver: \(before) -> \(after)")
       #expect(!frames.isEmpty)
@@ -140,14 +151,11 @@ struct OffloadTests {
       """
     try Harness.withLab(yaml, named: lab) { _ in
       let before = try Self.checksumErrors(lab, "h2")
-      let (sent, received) = try Self.transfer(
+      try OffloadTests.expectIntactTransfer(
         lab, from: "h1", to: "h2", address: "10.0.0.2", mebibytes: 100)
-      #expect(sent.hasPrefix("104857600 "), "\(sent)")
-      #expect(sent == received, "sent \(sent), received \(received)")
       // And back the other way, so both directions push and pop.
-      let (back, backReceived) = try Self.transfer(
+      try OffloadTests.expectIntactTransfer(
         lab, from: "h2", to: "h1", address: "10.0.0.1", mebibytes: 20)
-      #expect(back == backReceived, "sent \(back), received \(backReceived)")
       #expect(try Self.checksumErrors(lab, "h2") == before)
       let status = try Harness.status(lab)
       // The trunk carried tagged superframes: 4 bytes more per frame than the access side.

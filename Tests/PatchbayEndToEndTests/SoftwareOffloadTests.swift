@@ -119,10 +119,8 @@ struct SoftwareOffloadTests {
     let lab = "e2seg"
     try Harness.withLab(Self.lab(lab), named: lab) { _ in
       let before = try OffloadTests.checksumErrors(lab, "h2")
-      let (sent, received) = try OffloadTests.transfer(
+      try OffloadTests.expectIntactTransfer(
         lab, from: "h1", to: "h2", address: "10.0.0.2", mebibytes: 100)
-      #expect(sent.hasPrefix("104857600 "), "\(sent)")
-      #expect(sent == received, "sent \(sent), received \(received)")
       // The switch counts each segment it wrote as a frame sent: h2's port sent
       // at least one frame per 1448 bytes, far more than h1's superframes.
       let status = try Harness.status(lab)
@@ -141,10 +139,8 @@ struct SoftwareOffloadTests {
       #expect((h2["txDrops"] as? [String: Int] ?? [:]).isEmpty, "\(h2)")
 
       // And the other way: h2's kernel segments (its TAP takes no offloads), h1 takes them.
-      let (back, backReceived) = try OffloadTests.transfer(
+      try OffloadTests.expectIntactTransfer(
         lab, from: "h2", to: "h1", address: "10.0.0.1", mebibytes: 100)
-      #expect(back.hasPrefix("104857600 "), "\(back)")
-      #expect(back == backReceived, "sent \(back), received \(backReceived)")
       #expect(try OffloadTests.checksumErrors(lab, "h2") == before)
       let again = try #require(Harness.port("core/h2", in: try Harness.status(lab)))
       #expect((again["txDrops"] as? [String: Int] ?? [:]).isEmpty, "\(again)")
@@ -157,20 +153,18 @@ struct SoftwareOffloadTests {
     try Harness.withLab(Self.lab(lab), named: lab) { _ in
       // Toward h2 (offload: false): every frame within MTU + 14, every checksum right.
       let plain = try Dump(namespace: "\(lab)-h2", filter: ["tcp", "port", "5001"])
-      let (sent, received) = try OffloadTests.transfer(
+      try OffloadTests.expectIntactTransfer(
         lab, from: "h1", to: "h2", address: "10.0.0.2", mebibytes: 20)
       let text = try plain.stop()
-      #expect(sent == received, "sent \(sent), received \(received)")
       Self.expectWireSizedWithGoodChecksums(text)
       // tcpdump did verify them: -vv says "cksum 0x... (correct)" for a whole frame.
       #expect(text.contains("(correct)"))
 
       // Toward h3 (default): the same transfer arrives as superframes.
       let offloaded = try Dump(namespace: "\(lab)-h3", filter: ["tcp", "port", "5001"])
-      let (sent3, received3) = try OffloadTests.transfer(
+      try OffloadTests.expectIntactTransfer(
         lab, from: "h1", to: "h3", address: "10.0.0.3", mebibytes: 20)
       let text3 = try offloaded.stop()
-      #expect(sent3 == received3, "sent \(sent3), received \(received3)")
       let lengths3 = Self.frameLengths(text3)
       #expect(lengths3.contains { $0 > 1500 + 14 }, "no superframe reached h3")
     }
@@ -212,13 +206,10 @@ struct SoftwareOffloadTests {
         usleep(100_000)
       }
       let before = try OffloadTests.checksumErrors(lab, "h2")
-      let (sent, received) = try OffloadTests.transfer(
+      try OffloadTests.expectIntactTransfer(
         lab, from: "h1", to: "h2", address: "10.0.0.2", mebibytes: 100)
-      #expect(sent.hasPrefix("104857600 "), "\(sent)")
-      #expect(sent == received, "sent \(sent), received \(received)")
-      let (back, backReceived) = try OffloadTests.transfer(
+      try OffloadTests.expectIntactTransfer(
         lab, from: "h2", to: "h1", address: "10.0.0.1", mebibytes: 20)
-      #expect(back == backReceived, "sent \(back), received \(backReceived)")
       #expect(try OffloadTests.checksumErrors(lab, "h2") == before)
       let status = try Harness.status(lab)
       let h1 = try #require(Harness.port("core/h1", in: status))
@@ -255,10 +246,9 @@ struct SoftwareOffloadTests {
       """
     try Harness.withLab(yaml, named: lab) { _ in
       let dump = try Dump(namespace: "\(lab)-h2", filter: ["tcp", "port", "5001"])
-      let (sent, received) = try OffloadTests.transfer(
+      try OffloadTests.expectIntactTransfer(
         lab, from: "h1", to: "h2", address: "10.0.0.2", mebibytes: 20)
       let text = try dump.stop()
-      #expect(!sent.isEmpty && sent == received, "sent \(sent), received \(received)")
       Self.expectWireSizedWithGoodChecksums(text)
       let port = try #require(Harness.port("core/h2", in: try Harness.status(lab)))
       // Every segment of 20 MiB left through the queue: at least one frame per 1448 bytes.
@@ -287,10 +277,9 @@ struct SoftwareOffloadTests {
       """
     try Harness.withLab(yaml, named: lab) { _ in
       let dump = try Dump(namespace: "\(lab)-mon", filter: ["tcp", "port", "5001"])
-      let (sent, received) = try OffloadTests.transfer(
+      try OffloadTests.expectIntactTransfer(
         lab, from: "h1", to: "h2", address: "10.0.0.2", mebibytes: 20)
       let text = try dump.stop()
-      #expect(sent == received, "sent \(sent), received \(received)")
       Self.expectWireSizedWithGoodChecksums(text)
       // Both directions were copied: data toward h2 and h2's acknowledgements.
       #expect(text.contains("10.0.0.1.") && text.contains("10.0.0.2.5001 >"))
