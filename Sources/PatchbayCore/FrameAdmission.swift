@@ -27,7 +27,7 @@ public enum FrameAdmission {
     -> DropReason?
   {
     // The common frame (no offload request, within the MTU) costs two tests.
-    if header.flags & VirtioNetHeader.needsChecksum == 0 && !header.isGSO {
+    if !header.requestsOffload {
       return frameLength > maximumLength ? .oversize : nil
     }
     return offloadVerdict(header: header, frameLength: frameLength, maximumLength: maximumLength)

@@ -12,15 +12,6 @@ import PatchbayWire
 // Both buffers are allocated once with the datapath. Captures of the port
 // record the segments, which are what left it.
 extension Datapath {
-  /// True when the virtio-net header at `header` asks for GSO or a partial
-  /// checksum: the work a port without offloads needs done in software.
-  @inline(__always)
-  static func needsSoftwareOffload(_ header: UnsafeRawPointer) -> Bool {
-    let flags = header.load(fromByteOffset: VirtioNetHeader.Offset.flags, as: UInt8.self)
-    let type = header.load(fromByteOffset: VirtioNetHeader.Offset.gsoType, as: UInt8.self)
-    return flags & VirtioNetHeader.needsChecksum != 0 || type & ~VirtioNetHeader.ecnBit != 0
-  }
-
   /// Sends `frame`, already framed for `global` (a released queued frame, a
   /// mirrored copy), in software when the port takes no offloads and the
   /// frame's header asks for any; true when it did.
@@ -28,7 +19,8 @@ extension Datapath {
   func sentInSoftware(framed frame: UnsafeRawBufferPointer, port global: Int) -> Bool {
     guard
       isSegmenting[global]
-        && Datapath.needsSoftwareOffload(frame.baseAddress! - VirtioNetHeader.byteCount)
+        && VirtioNetHeader(unchecked: frame.baseAddress! - VirtioNetHeader.byteCount)
+          .requestsOffload
     else { return false }
     transmitInSoftware(
       frame, EgressEncapsulation(pushedTag: nil, skippedLength: 0), length: frame.count,

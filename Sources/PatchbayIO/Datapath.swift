@@ -634,7 +634,7 @@ public final class Datapath: @unchecked Sendable {
     }
     // One byte load for a port that takes offloads; the header only for one that does not.
     let isSegmenting = isSegmenting[global]
-    if isSegmenting && Datapath.needsSoftwareOffload(header) {
+    if isSegmenting && VirtioNetHeader(unchecked: header).requestsOffload {
       transmitInSoftware(frame, encapsulation, length: length, port: global)
       return
     }

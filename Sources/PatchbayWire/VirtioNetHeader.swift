@@ -127,6 +127,11 @@ public struct VirtioNetHeader: Hashable, Sendable {
   @inlinable @inline(__always)
   public var isGSO: Bool { gsoTypeByte & ~VirtioNetHeader.ecnBit != 0 }
 
+  /// True when the header asks for offload work: a superframe to segment or a
+  /// partial checksum to complete.
+  @inlinable @inline(__always)
+  public var requestsOffload: Bool { flags & VirtioNetHeader.needsChecksum != 0 || isGSO }
+
   /// The header for the same frame after `delta` bytes were inserted (+4: a tag
   /// pushed) or removed (-4: a tag popped) right after the MAC addresses. Offsets
   /// that point past the addresses move; a zero `headerLength` stays zero.
