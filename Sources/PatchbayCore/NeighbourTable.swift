@@ -23,11 +23,19 @@ public struct RouterFrame: Sendable, Hashable {
 /// never does): at most `perAddress` per address, as Linux's `unres_qlen`
 /// keeps a few, and `total` in all. An address that has not answered within
 /// `patience` gives up its frames, counted as unresolved.
+///
+/// Learned entries are bounded (`capacity`): any host on the physical LAN can
+/// ARP for the NAT's address, so without a bound a sender walking through
+/// source addresses would grow the table without limit. When it is full, the
+/// least recently confirmed learned entry gives way (counted in `evicted`);
+/// static entries never do and do not count against the bound.
 struct NeighbourTable: Sendable {
   struct Entry: Sendable {
     var mac: MACAddress
     var confirmed: Instant
     var isStatic: Bool
+    /// The entry's latest position in `recency` (learned entries only).
+    var stamp: UInt64 = 0
   }
 
   struct Waiting: Sendable {
@@ -39,6 +47,24 @@ struct NeighbourTable: Sendable {
   private(set) var entries: [IPv4Address: Entry] = [:]
   private(set) var waiting: [IPv4Address: Waiting] = [:]
   private var waitingCount = 0
+  /// The most learned entries kept at once.
+  let capacity: Int
+  /// An address that never gives way (the outside side's gateway: without it,
+  /// a flood of ARP from the physical LAN would push out the one neighbour
+  /// every outgoing frame needs).
+  var pinned: IPv4Address?
+  /// Learned entries that gave way to a newer address while the table was full.
+  private(set) var evicted = 0
+  /// Learned entries now in `entries`.
+  private(set) var learnedCount = 0
+  /// Learned addresses oldest first, each with the stamp it had when it was
+  /// put here; a record whose stamp no longer matches its entry is stale and
+  /// skipped. Appending on every confirmation (at most one a second per
+  /// address, see `learn`) and compacting when stale records pile up keeps
+  /// eviction O(1) amortised without a linked list.
+  private(set) var recency: [(address: IPv4Address, stamp: UInt64)] = []
+  private var recencyStart = 0
+  private var nextStamp: UInt64 = 1
   let perAddress = 3
   let total = 64
   /// How long an unanswered address keeps its frames.
@@ -50,7 +76,8 @@ struct NeighbourTable: Sendable {
   /// After this long without news a learned entry is forgotten.
   let forgetAfter: UInt64 = 300_000_000_000
 
-  init(static entries: [IPv4Address: MACAddress] = [:]) {
+  init(static entries: [IPv4Address: MACAddress] = [:], capacity: Int = 1024) {
+    self.capacity = max(1, capacity)
     for (address, mac) in entries {
       self.entries[address] = Entry(mac: mac, confirmed: .zero, isStatic: true)
     }
@@ -67,7 +94,16 @@ struct NeighbourTable: Sendable {
     {
       return []
     }
-    entries[address] = Entry(mac: mac, confirmed: now, isStatic: false)
+    if entries[address] == nil {
+      if learnedCount >= capacity { evictOldest() }
+      learnedCount += 1
+    } else if entries[address]!.isStatic {
+      learnedCount += 1
+    }
+    entries[address] = Entry(mac: mac, confirmed: now, isStatic: false, stamp: nextStamp)
+    recency.append((address, nextStamp))
+    nextStamp += 1
+    compactRecencyIfStale()
     guard let held = waiting.removeValue(forKey: address) else { return [] }
     waitingCount -= held.frames.count
     return held.frames
@@ -110,10 +146,42 @@ struct NeighbourTable: Sendable {
       let age = now.nanoseconds(since: entry.confirmed)
       if age >= forgetAfter {
         entries[address] = nil
+        learnedCount -= 1
       } else if age >= staleAfter {
         ask.append(address)
       }
     }
     return (expired, ask)
+  }
+
+  /// Removes the least recently confirmed learned entry.
+  private mutating func evictOldest() {
+    while recencyStart < recency.count {
+      let record = recency[recencyStart]
+      recencyStart += 1
+      if let entry = entries[record.address], !entry.isStatic, entry.stamp == record.stamp {
+        if record.address == pinned && learnedCount > 1 {
+          // Moved to the newest end instead; the next oldest gives way.
+          entries[record.address]!.stamp = nextStamp
+          recency.append((record.address, nextStamp))
+          nextStamp += 1
+          continue
+        }
+        entries[record.address] = nil
+        learnedCount -= 1
+        evicted += 1
+        return
+      }
+    }
+  }
+
+  /// Drops stale and consumed records once the array holds four times as many
+  /// as there are learned entries, so it stays within a small multiple of `capacity`.
+  private mutating func compactRecencyIfStale() {
+    guard recency.count > 4 * max(learnedCount, 16) else { return }
+    recency = recency[recencyStart...].filter { record in
+      entries[record.address].map { !$0.isStatic && $0.stamp == record.stamp } ?? false
+    }
+    recencyStart = 0
   }
 }

@@ -37,6 +37,14 @@ public struct UplinkRouter: Sendable {
   // The gateway the topology names; without one, the DHCP lease's router.
   let configuredGateway: IPv4Address?
 
+  /// The neighbour tables' fill and evictions.
+  public var neighbourStatistics: NeighbourStatistics {
+    NeighbourStatistics(
+      inside: insideNeighbours.learnedCount, outside: outsideNeighbours.learnedCount,
+      insideEvicted: insideNeighbours.evicted, outsideEvicted: outsideNeighbours.evicted,
+      capacity: outsideNeighbours.capacity)
+  }
+
   /// A router with an empty session table.
   public init(configuration: UplinkRouterConfiguration) {
     self.configuration = configuration
@@ -44,8 +52,10 @@ public struct UplinkRouter: Sendable {
       capacity: configuration.maximumSessions, timeouts: configuration.timeouts,
       reservedPorts: configuration.forwards.map { ($0.transport, $0.outsidePort) })
     dhcpServer = configuration.dhcp.map(DHCPServer.init(configuration:))
-    insideNeighbours = NeighbourTable(static: configuration.neighbours)
-    outsideNeighbours = NeighbourTable()
+    insideNeighbours = NeighbourTable(
+      static: configuration.neighbours, capacity: configuration.maximumNeighbours)
+    outsideNeighbours = NeighbourTable(capacity: configuration.maximumNeighbours)
+    outsideNeighbours.pinned = configuration.gateway
     var forwards: [UInt32: NATForward] = [:]
     for forward in configuration.forwards {
       forwards[UInt32(forward.transport.rawValue) << 16 | UInt32(forward.outsidePort)] = forward
@@ -88,6 +98,7 @@ public struct UplinkRouter: Sendable {
     let insideSweep = insideNeighbours.sweep(at: now)
     count(.unresolved, times: insideSweep.expired)
     for address in insideSweep.ask { askInside(address, at: now) }
+    outsideNeighbours.pinned = configuration.gateway
     let outsideSweep = outsideNeighbours.sweep(at: now)
     count(.unresolved, times: outsideSweep.expired)
     for address in outsideSweep.ask { askOutside(address, at: now) }

@@ -48,6 +48,8 @@ public struct UplinkRouterConfiguration: Sendable {
   public var neighbours: [IPv4Address: MACAddress]
   /// The most sessions tracked at once.
   public var maximumSessions: Int
+  /// The most learned neighbours kept per side (the lab's, the physical network's).
+  public var maximumNeighbours: Int
   /// Idle timeouts.
   public var timeouts: NATTimeouts
 
@@ -58,7 +60,7 @@ public struct UplinkRouterConfiguration: Sendable {
     dhcp: DHCPServerConfiguration? = nil,
     dnsServer: IPv4Address? = nil, forwards: [NATForward] = [],
     neighbours: [IPv4Address: MACAddress] = [:], maximumSessions: Int = 65_536,
-    timeouts: NATTimeouts = NATTimeouts()
+    maximumNeighbours: Int = 1024, timeouts: NATTimeouts = NATTimeouts()
   ) {
     self.insideAddress = insideAddress
     self.insideMAC = insideMAC
@@ -71,6 +73,7 @@ public struct UplinkRouterConfiguration: Sendable {
     self.forwards = forwards
     self.neighbours = neighbours
     self.maximumSessions = maximumSessions
+    self.maximumNeighbours = maximumNeighbours
     self.timeouts = timeouts
   }
 }

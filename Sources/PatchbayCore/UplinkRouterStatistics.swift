@@ -56,3 +56,27 @@ public struct UplinkRouterStatistics: Sendable, Hashable {
   /// The drops counted for `reason`.
   public subscript(reason: NATDropReason) -> UInt64 { drops[reason.rawValue] }
 }
+
+/// The router's two neighbour tables: how full each is and how many learned
+/// entries gave way to newer ones (the tables are bounded; see `NeighbourTable`).
+public struct NeighbourStatistics: Sendable, Hashable {
+  /// Learned entries on the lab's side.
+  public var inside: Int
+  /// Learned entries on the physical network's side.
+  public var outside: Int
+  /// Entries evicted from the lab's side.
+  public var insideEvicted: Int
+  /// Entries evicted from the physical network's side.
+  public var outsideEvicted: Int
+  /// The bound of each table.
+  public var capacity: Int
+
+  /// Makes a value.
+  public init(inside: Int, outside: Int, insideEvicted: Int, outsideEvicted: Int, capacity: Int) {
+    self.inside = inside
+    self.outside = outside
+    self.insideEvicted = insideEvicted
+    self.outsideEvicted = outsideEvicted
+    self.capacity = capacity
+  }
+}

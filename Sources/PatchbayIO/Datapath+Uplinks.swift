@@ -53,6 +53,8 @@ public struct UplinkSnapshot: Sendable {
   public var capacity: Int
   /// Router counters.
   public var statistics: UplinkRouterStatistics
+  /// The neighbour tables' fill and evictions.
+  public var neighbours: NeighbourStatistics
   /// DHCP leases in force.
   public var leases: [DHCPLease]
   /// DHCP server counters, if it has one.
@@ -81,7 +83,8 @@ extension Datapath {
           name: uplink.name, interface: uplink.interface, configuration: router.configuration,
           sessions: router.sessions,
           table: router.table.statistics, capacity: router.table.capacity,
-          statistics: router.statistics, leases: router.leases(at: now),
+          statistics: router.statistics, neighbours: router.neighbourStatistics,
+          leases: router.leases(at: now),
           dhcp: router.dhcpServer?.statistics, sentFrames: uplink.sentFrames,
           sentBytes: uplink.sentBytes, receivedFrames: uplink.receivedFrames,
           sendFailures: uplink.sendFailures, now: now)

@@ -74,6 +74,10 @@ extension LabDaemon {
       "icmp-errors-translated": statistics.icmpErrorsTranslated,
       "answered": statistics.answered,
       "ignored": statistics.ignored,
+      "neighbours-inside": UInt64(snapshot.neighbours.inside),
+      "neighbours-outside": UInt64(snapshot.neighbours.outside),
+      "neighbours-evicted": UInt64(
+        snapshot.neighbours.insideEvicted + snapshot.neighbours.outsideEvicted),
       "nic-sent-frames": snapshot.sentFrames,
       "nic-sent-bytes": snapshot.sentBytes,
       "nic-received-frames": snapshot.receivedFrames,

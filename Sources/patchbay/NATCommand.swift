@@ -87,6 +87,10 @@ struct NATCommand: ParsableCommand {
     let traffic = ["translated-out", "translated-in", "icmp-errors-translated", "answered"]
       .map { "\($0) \(counters[$0] ?? 0)" }.joined(separator: ", ")
     lines.append("  frames: \(traffic)")
+    let neighbours = ["neighbours-inside", "neighbours-outside", "neighbours-evicted"]
+      .map { "\($0.dropFirst("neighbours-".count)) \(counters[$0] ?? 0)" }
+      .joined(separator: ", ")
+    lines.append("  neighbours: \(neighbours)")
     let drops = uplink.drops.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
     lines.append("  drops: \(drops.isEmpty ? "none" : drops.joined(separator: ", "))")
     return lines

@@ -139,7 +139,7 @@ extension UplinkRouter {
   /// A router between the lab 10.0.0.0/24 and 192.0.2.0/24, gateway already resolved.
   static func testRouter(
     forwards: [NATForward] = [], dns: IPv4Address? = nil, maximumSessions: Int = 1024,
-    dhcp: Bool = false, resolved: Bool = true
+    dhcp: Bool = false, resolved: Bool = true, maximumNeighbours: Int = 1024
   ) -> UplinkRouter {
     var router = UplinkRouter(
       configuration: UplinkRouterConfiguration(
@@ -151,7 +151,7 @@ extension UplinkRouter {
             rangeEnd: IPv4Address("10.0.0.199")!, router: inside.address)
           : nil,
         dnsServer: dns, forwards: forwards, neighbours: [h1: h1MAC],
-        maximumSessions: maximumSessions))
+        maximumSessions: maximumSessions, maximumNeighbours: maximumNeighbours))
     if resolved {
       router.start(at: .zero)
       _ = router.takeOutput()
@@ -230,6 +230,25 @@ extension UplinkRouter {
     _ = router.fromInside(&ping, at: .seconds(1))
     router.tick(at: .seconds(5))
     #expect(router.statistics[.unresolved] == 1)
+  }
+
+  @Test func anARPFloodFromThePhysicalLANStaysWithinTheBoundAndKeepsTheGateway() throws {
+    var router = UplinkRouter.testRouter(maximumNeighbours: 64)
+    for index in 0..<10_000 {
+      let sender = IPv4Address(rawValue: 0xC000_0200 &+ 2 &+ UInt32(index % 200))
+      let senderMAC = MACAddress("02:00:00:01:00:01")!
+      var request = Frames.arp(.request, from: senderMAC, sender, to: .zero, outside.address)
+      _ = router.fromOutside(&request, at: .seconds(UInt64(2 + index)))
+      _ = router.takeOutput()
+    }
+    let neighbours = router.neighbourStatistics
+    #expect(neighbours.outside == 64)
+    // 200 senders, each learned once a second: every one beyond the 64 the
+    // table holds evicted an older one (the gateway is never among them).
+    #expect(neighbours.outsideEvicted == 10_000 - 64 + 1)
+    var ping = Frames.ping(h1MAC, insideMAC, h1, server, identifier: 9)
+    #expect(router.fromInside(&ping, at: .seconds(10_010)) == .toOutside)
+    #expect(try Seen(ping).destinationMAC == gatewayMAC)
   }
 
   @Test func unsolicitedFramesFromOutsideReachNobodyAndAreCounted() {
