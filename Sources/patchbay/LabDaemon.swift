@@ -33,7 +33,9 @@ final class LabDaemon: @unchecked Sendable {
     } catch {
       throw CLIError(error.description)
     }
-    defer { lock.release() }
+    // Removed as the daemon lets go (safe under the lock, see LabLock); a
+    // daemon that lost root's write access leaves it for `down`.
+    defer { lock.release(removingFile: true) }
     var pipeEnds: [Int32] = [0, 0]
     guard pipe(&pipeEnds) == 0 else { throw CLIError("cannot create a pipe") }
     for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
