@@ -132,8 +132,10 @@ func connectUnix(_ path: String, until deadline: IODeadline) -> Int32 {
   withUnsafeMutableBytes(of: &address.sun_path) { buffer in
     for (index, byte) in path.utf8.enumerated() { buffer[index] = byte }
   }
-  let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-    | Int32(SOCK_NONBLOCK.rawValue), 0)
+  let fd = socket(
+    AF_UNIX,
+    Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+      | Int32(SOCK_NONBLOCK.rawValue), 0)
   guard fd >= 0 else { return -errno }
   while true {
     let result = withUnsafePointer(to: &address) {

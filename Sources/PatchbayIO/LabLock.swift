@@ -86,7 +86,8 @@ public final class LabLock: @unchecked Sendable {
       let table = try? String(contentsOfFile: "/proc/locks", encoding: .utf8)
     else { return nil }
     // "1: FLOCK  ADVISORY  WRITE 1234 00:19:5678 0 EOF" (major:minor in hex).
-    let device = String(format: "%02x:%02x:%lu", deviceMajor(file.st_dev), deviceMinor(file.st_dev), file.st_ino)
+    let device = String(
+      format: "%02x:%02x:%lu", deviceMajor(file.st_dev), deviceMinor(file.st_dev), file.st_ino)
     for line in table.split(separator: "\n") {
       let fields = line.split(separator: " ")
       guard fields.count >= 6, fields[1] == "FLOCK", fields[5] == device,

@@ -54,7 +54,10 @@ import Testing
         Self.capture(ports: Array(repeating: "core/h1", count: 65)),
         "too many ports (65; at most 64)"
       ),
-      (Self.capture(ports: [long + "/" + long]), "port '\(String(repeating: "a", count: 32))...' is longer than 129 bytes"),
+      (
+        Self.capture(ports: [long + "/" + long]),
+        "port '\(String(repeating: "a", count: 32))...' is longer than 129 bytes"
+      ),
       (
         Self.capture(filter: String(repeating: "icmp or ", count: 600)),
         "filter is longer than 4096 bytes"

@@ -1,8 +1,8 @@
 import Foundation
+import PatchbayTopology
 import Testing
 
 @testable import PatchbayIO
-import PatchbayTopology
 
 @Suite(.serialized, .enabled(if: canMakeInterfaces, "needs root with CAP_NET_ADMIN"))
 struct LabResourcesTests {
