@@ -27,7 +27,7 @@ struct DownCommand: ParsableCommand {
     let name = try LabName.resolve(lab)
     let paths = LabPaths(name: name)
     // A daemon still setting up has no pid file yet, but holds the lock.
-    let pid = paths.runningPID ?? LabLock.holder(of: paths).flatMap { $0 > 0 ? $0 : nil }
+    let pid = paths.runningPID ?? LabLock.holder(of: paths).flatMap(Self.daemonPID)
     guard pid != nil || FileManager.default.fileExists(atPath: paths.directory) else {
       print("lab \(name) is not running")
       removeStaleLock(of: paths)
@@ -62,6 +62,19 @@ struct DownCommand: ParsableCommand {
       kill(pid, SIGKILL)
       _ = waitForExit(pid, seconds: 5)
     }
+  }
+
+  /// `pid` when it is a lab daemon (`patchbay up ...`), nil otherwise: the
+  /// lock's holder may be a janitor finishing a crashed lab's clean-up, which
+  /// must not be signalled, or a pid the kernel cannot show (0).
+  static func daemonPID(_ pid: Int32) -> Int32? {
+    guard pid > 0, let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")
+    else { return nil }
+    let arguments = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+    guard arguments.count > 1, arguments[0].hasSuffix("patchbay"), arguments[1] == "up" else {
+      return nil
+    }
+    return pid
   }
 
   /// Removes the lock file of a lab that is not running, if nobody holds it.
