@@ -18,13 +18,16 @@ public enum ControlFraming {
   /// make the daemon grow without bound.
   public static var maximumMessageSize: Int { PatchbayControl.maximumMessageSize }
 
+  /// The largest request the daemon reads (requests are a few hundred bytes).
+  public static var maximumRequestSize: Int { PatchbayControl.maximumRequestSize }
+
   /// Reads one request with `next`: the bytes up to a newline (a client that
   /// keeps its connection open, like `capture`) or the end (one that shut its
   /// write side down). Nil when reading failed or the request grew past
-  /// `maximumMessageSize`.
+  /// `maximumRequestSize`.
   public static func request(reading next: () -> Read) -> [UInt8]? {
     var data: [UInt8] = []
-    while data.count <= maximumMessageSize {
+    while data.count <= maximumRequestSize {
       switch next() {
       case .failed: return nil
       case .end: return data

@@ -1,6 +1,7 @@
 import CLinuxNet
 import Foundation
 import Glibc
+import Synchronization
 
 /// Why talking to a lab's control socket failed, in one line.
 public struct ControlError: Error, CustomStringConvertible, Sendable {
@@ -11,88 +12,42 @@ public struct ControlError: Error, CustomStringConvertible, Sendable {
   public init(_ description: String) { self.description = description }
 }
 
-/// The largest request or response accepted, so a confused peer cannot make the daemon grow without bound.
-let maximumMessageSize = 16 << 20
-
-/// Reads until EOF (or the size limit) from a blocking descriptor.
-func readAll(from fd: Int32) -> [UInt8]? {
-  var data: [UInt8] = []
-  var chunk = [UInt8](repeating: 0, count: 65_536)
-  while data.count <= maximumMessageSize {
-    let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-    if count < 0 {
-      if errno == EINTR { continue }
-      return nil
-    }
-    if count == 0 { return data }
-    data.append(contentsOf: chunk[0..<count])
-  }
-  return nil
-}
-
-/// Reads one request: up to a newline (a client that keeps its connection
-/// open, like `capture`) or EOF (one that shut its write side down). The
-/// framing is `ControlFraming.request(reading:)`'s.
-func readRequest(from fd: Int32) -> [UInt8]? {
-  var byte: UInt8 = 0
-  // Byte by byte, so nothing after the newline is consumed; requests are small.
-  return ControlFraming.request {
-    while true {
-      let count = Glibc.read(fd, &byte, 1)
-      if count < 0 {
-        if errno == EINTR { continue }
-        return .failed
-      }
-      return count == 0 ? .end : .byte(byte)
-    }
-  }
-}
-
-/// Writes every byte to a blocking socket; false when the peer is gone.
-/// `send` with MSG_NOSIGNAL, so a vanished peer never raises SIGPIPE.
-func writeAll(_ bytes: UnsafeRawBufferPointer, to fd: Int32) -> Bool {
-  var offset = 0
-  while offset < bytes.count {
-    let count = Glibc.send(
-      fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
-    if count < 0 {
-      if errno == EINTR { continue }
-      return false
-    }
-    offset += count
-  }
-  return true
-}
-
-/// Writes every byte of an array to a blocking socket.
-func writeAll(_ bytes: [UInt8], to fd: Int32) -> Bool {
-  bytes.withUnsafeBytes { writeAll($0, to: fd) }
-}
-
 /// The daemon side: accepts one JSON request per connection and answers it.
 /// Only root may talk to it (the socket is mode 0600, and the peer's uid is checked).
+///
+/// One thread serves every connection, so none may hold it: a client gets
+/// `ioTimeout` seconds to send its request and as long again to take the
+/// answer, and is dropped after. Running out of descriptors (EMFILE, ENFILE)
+/// pauses accepting for a moment; only `stop()` ends the loop.
 public final class ControlServer: @unchecked Sendable {
-  // Sendable: `listener` is set once in `init`; `isStopping` is only read by
-  // the accept thread after `stop()` shut the listener down.
+  // Sendable: `listener` is set once in `init`; `isStopping` and the counter are atomics.
 
   /// Where the socket lives.
   public let path: String
+  /// Seconds a client has to send its request, and again to read the answer.
+  public let ioTimeout: Double
+  /// How long accepting pauses after it failed for want of resources.
+  static let acceptBackoffMicroseconds: UInt32 = 100_000
   private let listener: Int32
   private let handler: @Sendable (ControlRequest) -> ControlResponse
   private let streamHandler: (@Sendable (ControlRequest, Int32) -> Void)?
-  private var isStopping = false
+  private let isStopping = Atomic<Bool>(false)
+  /// Times `accept` failed and the loop backed off (EMFILE and the like).
+  let acceptFailures = Atomic<Int>(0)
   private let finished = DispatchSemaphore(value: 0)
 
   /// Binds and listens at `path`; `handler` answers each request on the
   /// server's thread. A streamed command (`capture`) goes to `streamHandler`
   /// with the connection, which it then owns: it writes its stream and closes it.
   public init(
-    path: String, handler: @escaping @Sendable (ControlRequest) -> ControlResponse,
+    path: String, ioTimeout: Double = 5,
+    handler: @escaping @Sendable (ControlRequest) -> ControlResponse,
     streamHandler: (@Sendable (ControlRequest, Int32) -> Void)? = nil
   )
     throws(ControlError)
   {
     self.path = path
+    self.ioTimeout = ioTimeout
     self.handler = handler
     self.streamHandler = streamHandler
     let fd = pb_unix_listen(path, 16)
@@ -114,7 +69,7 @@ public final class ControlServer: @unchecked Sendable {
 
   /// Stops accepting, waits for the thread, and removes the socket file.
   public func stop() {
-    isStopping = true
+    isStopping.store(true, ordering: .sequentiallyConsistent)
     shutdown(listener, Int32(SHUT_RDWR))
     finished.wait()
     close(listener)
@@ -122,14 +77,29 @@ public final class ControlServer: @unchecked Sendable {
   }
 
   private func acceptLoop() {
-    while true {
+    var reported = false
+    while !isStopping.load(ordering: .sequentiallyConsistent) {
       let client = accept(listener, nil, nil)
       if client < 0 {
-        if errno == EINTR || errno == ECONNABORTED { continue }
-        return
+        let error = errno
+        if isStopping.load(ordering: .sequentiallyConsistent) { return }
+        if error == EINTR || error == ECONNABORTED { continue }
+        // Out of descriptors or memory: the connection waits in the backlog;
+        // try again in a moment rather than give up the socket for good.
+        acceptFailures.add(1, ordering: .relaxed)
+        if !reported {
+          reported = true
+          FileHandle.standardError.write(
+            Data(
+              "patchbay: control socket: accept: \(String(cString: strerror(error))); retrying\n"
+                .utf8))
+        }
+        usleep(Self.acceptBackoffMicroseconds)
+        continue
       }
+      reported = false
       _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-      if isStopping {
+      if isStopping.load(ordering: .sequentiallyConsistent) {
         close(client)
         return
       }
@@ -139,51 +109,60 @@ public final class ControlServer: @unchecked Sendable {
 
   /// Answers one connection; true when a stream handler took it over.
   private func serve(_ client: Int32) -> Bool {
-    var timeout = timeval(tv_sec: 5, tv_usec: 0)
-    setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     let response: ControlResponse
     if pb_unix_peer_uid(client) != 0 {
       response = .failure("permission denied: only root may control a lab")
-    } else if let bytes = readRequest(from: client),
-      let request = ControlFraming.decodeRequest(bytes)
-    {
-      if request.command.isStreamed, let streamHandler {
-        // The stream waits on its reader for as long as it runs.
-        var none = timeval(tv_sec: 0, tv_usec: 0)
-        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &none, socklen_t(MemoryLayout<timeval>.size))
-        streamHandler(request, client)
-        return true
+    } else if let bytes = readRequest(from: client, until: IODeadline(after: ioTimeout)) {
+      if let request = ControlFraming.decodeRequest(bytes) {
+        if let problem = request.validationProblem {
+          response = .failure(problem)
+        } else if request.command.isStreamed, let streamHandler {
+          // The stream waits on its reader for as long as it runs.
+          streamHandler(request, client)
+          return true
+        } else {
+          response = handler(request)
+        }
+      } else {
+        response = .failure("malformed control request")
       }
-      response = handler(request)
     } else {
-      response = .failure("malformed control request")
+      // Too slow, too large, or gone: nobody may be listening for an answer.
+      response = .failure("malformed control request (too large, or not sent in time)")
     }
     if let data = try? JSONEncoder().encode(response) {
-      _ = writeAll(Array(data), to: client)
+      _ = writeAll(Array(data), to: client, until: IODeadline(after: ioTimeout))
     }
     return false
   }
 }
 
-/// The CLI side: one request, one response.
+/// The CLI side: one request, one response, each bounded in time, so that a
+/// wedged or stopped daemon makes a command fail rather than hang.
 public enum ControlClient {
-  /// Sends `request` to the daemon at `path` and returns its response.
-  public static func send(_ request: ControlRequest, to path: String) throws(ControlError)
-    -> ControlResponse
-  {
-    let fd = pb_unix_connect(path)
-    guard fd >= 0 else {
-      if -fd == EACCES {
-        throw ControlError("permission denied on \(path): run as root")
-      }
-      throw ControlError("cannot reach the lab at \(path): \(String(cString: strerror(-fd)))")
-    }
+  /// Seconds to connect, send the request and receive the whole answer.
+  public static let defaultTimeout: Double = 5
+
+  /// Sends `request` to the daemon at `path` and returns its response, all
+  /// within `timeout` seconds.
+  public static func send(
+    _ request: ControlRequest, to path: String, timeout: Double = defaultTimeout
+  ) throws(ControlError) -> ControlResponse {
+    let deadline = IODeadline(after: timeout)
+    let fd = try connect(to: path, until: deadline)
     defer { close(fd) }
-    guard let body = try? JSONEncoder().encode(request), writeAll(Array(body), to: fd) else {
+    guard let body = try? JSONEncoder().encode(request),
+      writeAll(Array(body), to: fd, until: deadline)
+    else {
       throw ControlError("cannot send to \(path)")
     }
     shutdown(fd, Int32(SHUT_WR))
-    guard let bytes = readAll(from: fd) else { throw ControlError("no answer from \(path)") }
+    guard let bytes = readAll(from: fd, until: deadline) else {
+      throw ControlError(
+        deadline.hasPassed
+          ? "the lab at \(path) did not answer within \(formatSeconds(timeout))"
+          : "no answer from \(path)")
+    }
     guard let response = ControlFraming.decodeResponse(bytes) else {
       throw ControlError("malformed answer from \(path)")
     }
@@ -193,22 +172,38 @@ public enum ControlClient {
   /// Sends a streamed request (`capture`) to the daemon at `path` and returns
   /// the open connection: the request ends with a newline and the write side
   /// stays open, so shutting it down later tells the daemon to stop.
-  public static func openStream(_ request: ControlRequest, to path: String) throws(ControlError)
-    -> Int32
-  {
-    let fd = pb_unix_connect(path)
-    guard fd >= 0 else {
-      if -fd == EACCES {
-        throw ControlError("permission denied on \(path): run as root")
-      }
-      throw ControlError("cannot reach the lab at \(path): \(String(cString: strerror(-fd)))")
-    }
+  /// Connecting and sending take at most `timeout` seconds; the stream itself has no deadline.
+  public static func openStream(
+    _ request: ControlRequest, to path: String, timeout: Double = defaultTimeout
+  ) throws(ControlError) -> Int32 {
+    let deadline = IODeadline(after: timeout)
+    let fd = try connect(to: path, until: deadline)
     guard let body = try? JSONEncoder().encode(request),
-      writeAll(Array(body) + [UInt8(ascii: "\n")], to: fd)
+      writeAll(Array(body) + [UInt8(ascii: "\n")], to: fd, until: deadline)
     else {
       close(fd)
       throw ControlError("cannot send to \(path)")
     }
     return fd
+  }
+
+  private static func connect(to path: String, until deadline: IODeadline) throws(ControlError)
+    -> Int32
+  {
+    let fd = connectUnix(path, until: deadline)
+    guard fd >= 0 else {
+      if -fd == EACCES {
+        throw ControlError("permission denied on \(path): run as root")
+      }
+      if -fd == ETIMEDOUT {
+        throw ControlError("the lab at \(path) does not accept connections")
+      }
+      throw ControlError("cannot reach the lab at \(path): \(String(cString: strerror(-fd)))")
+    }
+    return fd
+  }
+
+  private static func formatSeconds(_ seconds: Double) -> String {
+    seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\(seconds) s"
   }
 }

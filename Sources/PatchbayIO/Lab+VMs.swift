@@ -7,14 +7,21 @@ import PatchbayTopology
 /// their exit, and their power-down when the lab stops.
 extension Lab {
   /// Makes the persistent TAP that VM port `port` gives its QEMU to open, and
-  /// brings it up. Recorded before it exists, so a failure anywhere later
-  /// removes it with the rest.
+  /// brings it up. Recorded once it exists and is the lab's (`ip tuntap add`
+  /// refuses a name in use), so a failure later removes it with the rest and
+  /// a rollback never deletes an interface of that name someone else made.
   static func createVMTap(
     _ name: String, for port: PortSpec, paths: LabPaths, resources: inout LabResources
   ) throws {
-    resources.links.append(name)
-    try resources.save(paths)
     try IPRoute.run(["tuntap", "add", "dev", name, "mode", "tap"])
+    resources.links.append(name)
+    do {
+      try resources.save(paths)
+    } catch {
+      // Unrecorded, nothing would remove it later: remove it now.
+      _ = try? IPRoute.run(["link", "del", name])
+      throw error
+    }
     try IPRoute.run(["link", "set", name, "mtu", "\(port.mtu)", "up"])
   }
 

@@ -1,4 +1,5 @@
 import Foundation
+import PatchbayTopology
 
 /// Where a running lab keeps its state: `/run/patchbay/NAME/`.
 public struct LabPaths: Sendable {
@@ -19,6 +20,9 @@ public struct LabPaths: Sendable {
   public var controlSocket: String { "\(directory)/control.sock" }
   /// What the lab created, for clean-up after a crash.
   public var resourcesFile: String { "\(directory)/resources.json" }
+  /// The lab's lock (`LabLock`): beside the state directory, not in it, so
+  /// that it outlives the directory's removal by a crashed lab's clean-up.
+  public var lockFile: String { "\(LabPaths.root)/\(name).lock" }
   /// The detached daemon's log.
   public var logFile: String { "\(directory)/daemon.log" }
 
@@ -45,9 +49,10 @@ public struct LabPaths: Sendable {
     return command.contains("patchbay") ? pid : nil
   }
 
-  /// Names of every lab with a state directory, sorted.
+  /// Names of every lab with a state directory, sorted (lock files and
+  /// anything else not named by the lab-name rule are not labs).
   public static func knownLabs() -> [String] {
     ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
-      .filter { !$0.hasPrefix(".") }.sorted()
+      .filter(LabNameRule.isValid).sorted()
   }
 }

@@ -72,7 +72,6 @@ private let captureKeys = ["ports", "file", "filter", "snaplen", "ring"]
 private let ringKeys = ["files", "size"]
 private let mirrorKeys = ["from", "to", "filter"]
 
-private let maximumLabNameLength = 10
 private let macTableSizes = 1...1_048_576
 private let mtus = 68...65535
 private let cpuCounts = 1...64
@@ -482,19 +481,8 @@ private struct Loader {
 
   mutating func readLabName(_ entry: Entry) -> String? {
     guard let name = text(entry) else { return nil }
-    let allowed = name.unicodeScalars.allSatisfy {
-      ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-"
-    }
-    guard allowed, !name.isEmpty, name.first != "-" else {
-      error(
-        "invalid lab name '\(name)': use a-z, 0-9 and '-', starting with a letter or digit",
-        at: entry.valueLocation)
-      return nil
-    }
-    guard name.count <= maximumLabNameLength else {
-      error(
-        "lab name '\(name)' is longer than \(maximumLabNameLength) characters",
-        at: entry.valueLocation)
+    if let problem = LabNameRule.problem(with: name) {
+      error(problem, at: entry.valueLocation)
       return nil
     }
     return name

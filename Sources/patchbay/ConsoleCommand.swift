@@ -29,6 +29,7 @@ struct ConsoleCommand: ParsableCommand {
 
   func run() throws {
     try requireRoot("patchbay console")
+    let lab = try LabName.resolve(self.lab)
     let paths = LabPaths(name: lab)
     guard paths.runningPID != nil else { throw CLIError("lab \(lab) is not running") }
     let vms = (LabResources.load(paths)?.vmProcesses.keys).map { $0.sorted() } ?? []

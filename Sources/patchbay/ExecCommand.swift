@@ -21,6 +21,7 @@ struct ExecCommand: ParsableCommand {
     guard !command.isEmpty else {
       throw CLIError("no command given: patchbay exec \(lab) \(host) -- CMD...")
     }
+    let lab = try LabName.resolve(self.lab)
     let paths = LabPaths(name: lab)
     guard paths.runningPID != nil else { throw CLIError("lab \(lab) is not running") }
     let hosts = LabResources.load(paths)?.hosts ?? []

@@ -32,6 +32,6 @@ struct FDBCommand: ParsableCommand {
         record.type == "static" ? "-" : formatDuration(record.ageSeconds), record.type,
       ])
     }
-    print(table(rows).joined(separator: "\n"))
+    print(TerminalText.escapedLines(table(rows).joined(separator: "\n")))
   }
 }

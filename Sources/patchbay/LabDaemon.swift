@@ -26,6 +26,16 @@ final class LabDaemon: @unchecked Sendable {
   /// Builds and runs the lab until told to stop. With `detached`, prints the
   /// ready marker after the summary and moves its output to the lab's log.
   static func run(topology: Topology, topologyFile: String, detached: Bool) throws {
+    // Before anything is checked or cleared: a second `up` of this lab stops here.
+    let lock: LabLock
+    do {
+      lock = try LabLock.acquire(LabPaths(name: topology.name))
+    } catch {
+      throw CLIError(error.description)
+    }
+    // Removed as the daemon lets go (safe under the lock, see LabLock); a
+    // daemon that lost root's write access leaves it for `down`.
+    defer { lock.release(removingFile: true) }
     var pipeEnds: [Int32] = [0, 0]
     guard pipe(&pipeEnds) == 0 else { throw CLIError("cannot create a pipe") }
     for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
@@ -46,7 +56,7 @@ final class LabDaemon: @unchecked Sendable {
         path: lab.paths.controlSocket, handler: { request in daemon.handle(request) },
         streamHandler: { request, connection in daemon.capture(request, on: connection) })
       try "\(getpid())\n".write(toFile: lab.paths.pidFile, atomically: true, encoding: .utf8)
-      try dropPrivileges(of: lab)
+      try dropPrivileges(of: lab, lock: lock)
     } catch {
       lab.tearDown()
       throw CLIError("\(error)")
@@ -81,9 +91,11 @@ final class LabDaemon: @unchecked Sendable {
   /// Hands the removal of the lab's namespaces to a janitor process, then
   /// keeps only CAP_NET_ADMIN and CAP_NET_RAW in the datapath thread and
   /// nothing in this one. Without root (tests of the daemon's logic) there is nothing to drop.
-  private static func dropPrivileges(of lab: Lab) throws {
+  private static func dropPrivileges(of lab: Lab, lock: LabLock) throws {
     guard Privileges.isPrivileged else { return }
-    let janitor = try LabJanitor.start(lab: lab.topology.name)
+    // The janitor inherits the lab's lock: after a crash the lab stays
+    // locked until its leftovers are gone.
+    let janitor = try lock.inheritable { try LabJanitor.start(lab: lab.topology.name) }
     lab.leftoverRemover = { _ in janitor.clean() }
     try lab.dropPrivileges()
     let kept = Privileges.threadCapabilities().filter {

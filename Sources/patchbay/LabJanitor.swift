@@ -2,6 +2,7 @@ import ArgumentParser
 import CLinuxNet
 import Foundation
 import PatchbayIO
+import PatchbayTopology
 
 /// The daemon's side of its janitor: a process started with root's full
 /// privileges before the daemon drops its own, which removes the lab's
@@ -85,6 +86,7 @@ struct JanitorCommand: ParsableCommand {
   var name: String
 
   func run() throws {
+    if let problem = LabNameRule.problem(with: name) { throw CLIError(problem) }
     // The daemon's terminal may signal its process group; the janitor has its
     // own group already, and must outlive the daemon long enough to clean up.
     signal(SIGINT, SIG_IGN)

@@ -29,7 +29,8 @@ struct NATCommand: ParsableCommand {
     for uplink in uplinks {
       lines.append(contentsOf: describe(uplink))
     }
-    print(lines.joined(separator: "\n"))
+    // Host names come from guests: nothing of them may reach the terminal raw.
+    print(TerminalText.escapedLines(lines.joined(separator: "\n")))
   }
 
   private func describe(_ uplink: UplinkRecord) -> [String] {

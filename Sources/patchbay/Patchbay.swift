@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PatchbayControl
 import PatchbayTopology
 
 /// The `patchbay` command: builds, runs and inspects labs of switches, TAPs and namespace hosts.
@@ -60,9 +61,10 @@ struct CLIError: Error {
   }
 }
 
-/// Writes `line` and a newline to standard error.
+/// Writes `line` and a newline to standard error, its unprintable characters
+/// escaped: an error may quote what a daemon, a guest or a typo put there.
 func printError(_ line: String) {
-  FileHandle.standardError.write(Data((line + "\n").utf8))
+  FileHandle.standardError.write(Data((TerminalText.escaped(line) + "\n").utf8))
 }
 
 /// Fails unless running as root: labs need CAP_NET_ADMIN, and the control sockets are root's.

@@ -37,16 +37,17 @@ struct StatusCommand: ParsableCommand {
       print("no lab is running")
       return
     }
-    print(statuses.map(StatusText.render).joined(separator: "\n\n"))
+    print(TerminalText.escapedLines(statuses.map(StatusText.render).joined(separator: "\n\n")))
   }
 }
 
-/// JSON for `--json` outputs: sorted keys, pretty-printed.
+/// JSON for `--json` outputs: sorted keys, pretty-printed, every unprintable
+/// character in a string (a guest's host name) as a `\uNNNN` escape.
 enum JSONOutput {
   static func encode(_ value: some Encodable) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
+    return TerminalText.jsonSafe(String(decoding: try encoder.encode(value), as: UTF8.self))
   }
 }
 
@@ -116,8 +117,10 @@ enum StatusText {
   }
 }
 
-/// Left-aligned columns separated by two spaces.
+/// Left-aligned columns separated by two spaces, every cell escaped first
+/// (`TerminalText`), so the widths are those of what is printed.
 func table(_ rows: [[String]]) -> [String] {
+  let rows = rows.map { $0.map(TerminalText.escaped) }
   guard let columns = rows.map(\.count).max() else { return [] }
   var widths = [Int](repeating: 0, count: columns)
   for row in rows {

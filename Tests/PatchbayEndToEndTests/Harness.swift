@@ -150,6 +150,7 @@ enum Harness {
     for namespace in namespaces(of: lab) { _ = try? ip("netns", "del", namespace) }
     for interface in interfaces(of: lab) { _ = try? ip("link", "del", interface) }
     try? FileManager.default.removeItem(atPath: "/run/patchbay/\(lab)")
+    try? FileManager.default.removeItem(atPath: "/run/patchbay/\(lab).lock")
   }
 
   /// Brings up `yaml` detached, runs `body`, and always takes the lab down,
