@@ -33,6 +33,15 @@ final class LabDaemon: @unchecked Sendable {
     _ = pb_install_termination_handler(pipeEnds[1])
     if detached { setsid() }
 
+    // The user the daemon becomes after set-up, made now while it is root;
+    // threads started while the lab is built become it as they start.
+    if Privileges.isPrivileged {
+      do {
+        Privileges.runAs(try ServiceUser.ensure())
+      } catch {
+        throw CLIError(error.description)
+      }
+    }
     let lab: Lab
     do {
       lab = try Lab.build(topology, topologyFile: topologyFile)
@@ -41,6 +50,8 @@ final class LabDaemon: @unchecked Sendable {
     }
     let daemon = LabDaemon(lab: lab, stopWriter: pipeEnds[1])
     let server: ControlServer
+    // Opened while root: the state directory is root's alone, and the daemon is not, later.
+    let log = detached ? open(lab.paths.logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600) : -1
     do {
       server = try ControlServer(
         path: lab.paths.controlSocket, handler: { request in daemon.handle(request) },
@@ -60,7 +71,6 @@ final class LabDaemon: @unchecked Sendable {
     if detached {
       print(readyMarker)
       fflush(nil)
-      let log = open(lab.paths.logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
       if log >= 0 {
         dup2(log, 1)
         dup2(log, 2)
@@ -78,20 +88,44 @@ final class LabDaemon: @unchecked Sendable {
     if !detached { print("lab \(topology.name) stopped; everything it created is removed") }
   }
 
-  /// Hands the removal of the lab's namespaces to a janitor process, then
-  /// keeps only CAP_NET_ADMIN and CAP_NET_RAW in the datapath thread and
-  /// nothing in this one. Without root (tests of the daemon's logic) there is nothing to drop.
+  /// Hands the removal of the lab's namespaces to a janitor process (with
+  /// its own copy of the record), then makes every thread the service user,
+  /// keeping only CAP_NET_ADMIN and CAP_NET_RAW in the datapath thread and
+  /// nothing in this one, and confines them all to the daemon's system calls.
+  /// Without root (tests of the daemon's logic) there is nothing to drop.
   private static func dropPrivileges(of lab: Lab) throws {
-    guard Privileges.isPrivileged else { return }
-    let janitor = try LabJanitor.start(lab: lab.topology.name)
+    guard Privileges.isPrivileged, let user = Privileges.user else { return }
+    let janitor = try LabJanitor.start(lab: lab.topology.name, record: lab.record)
     lab.leftoverRemover = { _ in janitor.clean() }
     try lab.dropPrivileges()
-    let kept = Privileges.threadCapabilities().filter {
-      ($0.effective | $0.permitted | $0.bounding) & ~Privileges.datapath != 0
-    }
-    if !kept.isEmpty {
-      throw CLIError(
-        "threads \(kept.map(\.thread)) kept capabilities beyond CAP_NET_ADMIN and CAP_NET_RAW")
+    try check(Privileges.threadStates(), user: user, seccomp: false)
+    try SystemCallFilter.install()
+    try check(Privileges.threadStates(), user: user, seccomp: true)
+  }
+
+  /// Throws unless every thread is `user` (each file id too, but a capture
+  /// thread's, which is its directory's owner), in no other group, with no
+  /// capability beyond the datapath's, and (with `seccomp`) filtered.
+  private static func check(
+    _ threads: [Privileges.ThreadState], user: ServiceUser, seccomp: Bool
+  ) throws {
+    for thread in threads {
+      let expected = "uid \(user.uid), gid \(user.gid), no supplementary group"
+      guard thread.uids.prefix(3).allSatisfy({ $0 == user.uid }),
+        thread.gids.prefix(3).allSatisfy({ $0 == user.gid }), thread.groups.isEmpty
+      else {
+        throw CLIError(
+          "thread \(thread.thread) runs as uids \(thread.uids) gids \(thread.gids) groups \(thread.groups), not \(expected)"
+        )
+      }
+      guard (thread.effective | thread.permitted | thread.bounding) & ~Privileges.datapath == 0
+      else {
+        throw CLIError(
+          "thread \(thread.thread) kept capabilities beyond CAP_NET_ADMIN and CAP_NET_RAW")
+      }
+      if seccomp && thread.seccomp != 2 {
+        throw CLIError("thread \(thread.thread) has no system call filter")
+      }
     }
   }
 
