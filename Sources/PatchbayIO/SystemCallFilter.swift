@@ -65,6 +65,14 @@ public enum SystemCallFilter {
     "kill": (1, [UInt64(SIGTERM), UInt64(SIGKILL)]),
   ]
 
+  /// The listed names this machine's kernel does not know (skipped by
+  /// `install`): none on x86-64, where a misspelt name would show here.
+  public static var unknownNames: [String] {
+    (allowed + allowedWith.keys.sorted()).filter {
+      seccomp_syscall_resolve_name($0) == __NR_SCMP_ERROR
+    }
+  }
+
   /// Loads the filter into every thread of the process. Needs no_new_privs
   /// (which the drop set) and is for good: no thread can remove or widen it.
   public static func install() throws(LabError) {

@@ -51,7 +51,8 @@ final class LabDaemon: @unchecked Sendable {
     let daemon = LabDaemon(lab: lab, stopWriter: pipeEnds[1])
     let server: ControlServer
     // Opened while root: the state directory is root's alone, and the daemon is not, later.
-    let log = detached ? open(lab.paths.logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600) : -1
+    let log =
+      detached ? open(lab.paths.logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600) : -1
     do {
       server = try ControlServer(
         path: lab.paths.controlSocket, handler: { request in daemon.handle(request) },

@@ -147,7 +147,8 @@ struct PrivilegeTests {
       #expect(privileged.count == 1, "the datapath thread alone: \(privileged)")
       #expect(
         fileOwners.sorted()
-          == (["65534:65534"] + Array(repeating: "\(user.uid):\(user.gid)", count: threads.count - 1))
+          == (["65534:65534"]
+          + Array(repeating: "\(user.uid):\(user.gid)", count: threads.count - 1))
           .sorted(),
         "one capture thread writes as nobody, the rest as patchbay: \(fileOwners)")
       // Not dumpable: the patchbay user's other processes cannot ptrace it.
