@@ -53,6 +53,8 @@ final class LabDaemon: @unchecked Sendable {
     // Opened while root: the state directory is root's alone, and the daemon is not, later.
     let log =
       detached ? open(lab.paths.logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600) : -1
+    // Also made while root: it asks whether this machine has KVM (/dev/kvm is root's).
+    let summary = LabSummary.ready(topology, detached: detached)
     do {
       server = try ControlServer(
         path: lab.paths.controlSocket, handler: { request in daemon.handle(request) },
@@ -67,7 +69,7 @@ final class LabDaemon: @unchecked Sendable {
     // starts inherit no capability.
     server.start()
 
-    print(LabSummary.ready(topology, detached: detached))
+    print(summary)
     for warning in lab.warnings { print("warning: \(warning)") }
     if detached {
       print(readyMarker)

@@ -171,8 +171,24 @@ struct PrivilegeTests {
       #expect(set.output.hasPrefix("core/a: rate ingress 50mbit"), "\(set.errors)\(set.output)")
       let limit = Harness.port("core/a", in: try Harness.status(lab))?["rateLimit"] as? String
       #expect(limit?.hasPrefix("ingress 50mbit") == true, "\(limit ?? "none")")
+      // A `patchbay capture` client streams, then goes away without a word.
+      let stream = try CaptureTests.startCapture(
+        ["core/a"], file: "\(directory)-stream.pcapng", lab: lab)
+      defer { try? FileManager.default.removeItem(atPath: "\(directory)-stream.pcapng") }
+      _ = try Harness.exec(lab, "h1", "ping", "-c", "2", "-i", "0.2", "-W", "1", "10.0.41.2")
+      _ = stream.finish(signal: SIGKILL)
+      usleep(300_000)
+      #expect(try Harness.status(lab)["name"] as? String == lab, "the daemon still answers")
       // The daemon kept its threads' privileges as they were.
       #expect(try Self.threadStatus(of: pid).allSatisfy { $0["Seccomp"] == "2" })
+      // And the filter refused nothing it did: each refusal is a kernel log line.
+      let log = try Harness.run("/usr/bin/dmesg", [])
+      if log.status == 0 {
+        let refused = log.output.split(separator: "\n").filter {
+          $0.contains("type=1326") && $0.contains(" pid=\(pid) ")
+        }
+        #expect(refused.isEmpty, "system calls the filter refused: \(refused)")
+      }
     }
   }
 
