@@ -26,6 +26,12 @@ let package = Package(
       pkgConfig: "libpcap",
       providers: [.apt(["libpcap-dev"])]
     ),
+    // The daemon's system call allow-list.
+    .systemLibrary(
+      name: "CSeccomp",
+      pkgConfig: "libseccomp",
+      providers: [.apt(["libseccomp-dev"])]
+    ),
 
     // Pure layers: no I/O, no clock.
     .target(name: "PatchbayWire"),
@@ -39,7 +45,7 @@ let package = Package(
     .target(
       name: "PatchbayIO",
       dependencies: [
-        "CLinuxNet", "CPcap", "PatchbayWire", "PatchbayCore", "PatchbayTopology",
+        "CLinuxNet", "CPcap", "CSeccomp", "PatchbayWire", "PatchbayCore", "PatchbayTopology",
         .product(name: "SystemPackage", package: "swift-system"),
       ]
     ),

@@ -428,6 +428,7 @@ int pb_tx_queue_flush(int fd, pb_tx_queue *queue, unsigned int *sent_lengths, in
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/capability.h>
+#include <grp.h>
 
 extern char **environ;
 
@@ -562,3 +563,59 @@ int pb_set_file_owner(uint32_t uid, uint32_t gid) {
   return 0;
 }
 
+
+// Sets the calling thread's capability sets to `effective` and `permitted`
+// (bit N = capability N), inheritable empty.
+static int pb_set_capabilities(uint64_t effective, uint64_t permitted) {
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  memset(data, 0, sizeof data);
+  data[0].effective = (uint32_t)effective;
+  data[1].effective = (uint32_t)(effective >> 32);
+  data[0].permitted = (uint32_t)permitted;
+  data[1].permitted = (uint32_t)(permitted >> 32);
+  return syscall(SYS_capset, &header, data) == 0 ? 0 : -errno;
+}
+
+int pb_become_user(uint32_t uid, uint32_t gid, uint64_t keep, int64_t file_uid, int64_t file_gid) {
+  const uint64_t set_ids = 1ULL << CAP_SETUID | 1ULL << CAP_SETGID;
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -errno;
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
+    return -errno;
+  }
+  // The bounding set first: dropping from it needs CAP_SETPCAP, which goes below.
+  for (int cap = 0; cap < 64; cap++) {
+    if (keep & (1ULL << cap)) continue;
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) return -errno;
+  }
+  // Leaving uid 0 empties the permitted set unless this thread keeps it
+  // (securebits are per thread, like the ids below).
+  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) return -errno;
+  // The raw system calls change this thread alone: glibc's wrappers would
+  // change every thread at once, before the others kept their capabilities.
+  if (syscall(SYS_setgroups, 0, NULL) != 0) return -errno;
+  if (syscall(SYS_setresgid, gid, gid, gid) != 0) return -errno;
+  if (syscall(SYS_setresuid, uid, uid, uid) != 0) return -errno;
+  // The effective set is empty now; the file ids (which setresuid just made
+  // `uid`) can change to another owner only with CAP_SETUID and CAP_SETGID.
+  if (file_uid >= 0 && file_gid >= 0) {
+    int err = pb_set_capabilities(set_ids, keep | set_ids);
+    if (err != 0) return err;
+    setfsgid((gid_t)file_gid);
+    setfsuid((uid_t)file_uid);
+    if ((int64_t)setfsuid((uid_t)-1) != file_uid || (int64_t)setfsgid((gid_t)-1) != file_gid) {
+      return -EPERM;
+    }
+  }
+  int err = pb_set_capabilities(keep, keep);
+  if (err != 0) return err;
+  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) return -errno;
+  // Not dumpable: no process of the same user (a guest's QEMU) may ptrace
+  // this one or read its memory. Set for the whole process; the uid change
+  // did it too, but that depends on the sysctl fs.suid_dumpable.
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return -errno;
+  uid_t real, effective, saved;
+  if (getresuid(&real, &effective, &saved) != 0) return -errno;
+  if (real != uid || effective != uid || saved != uid) return -EPERM;
+  return 0;
+}

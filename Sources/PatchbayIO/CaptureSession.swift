@@ -83,11 +83,15 @@ public final class CaptureSession: @unchecked Sendable {
   /// Starts the writer thread. `detach` takes the session's taps out of the
   /// datapath; the thread calls it once, when the capture ends for any reason,
   /// before writing what is still in the ring.
+  /// Returns once the thread has dropped its privileges, so the daemon's
+  /// check of every thread never sees it privileged.
   func start(detach: @escaping @Sendable () -> Void) {
+    let restricted = DispatchSemaphore(value: 0)
     let thread = Thread { [self] in
       // A writer thread needs no privilege: it writes files (as their
       // directory's owner) or a socket the daemon already holds.
       Privileges.restrictCaptureThread(writingIn: (output as? FileCaptureOutput)?.directory)
+      restricted.signal()
       self.run()
       detach()
       self.drainAndFinish()
@@ -96,6 +100,7 @@ public final class CaptureSession: @unchecked Sendable {
     thread.name = "patchbay-capture"
     self.thread = thread
     thread.start()
+    restricted.wait()
   }
 
   /// Ends the capture and waits until its output is complete.

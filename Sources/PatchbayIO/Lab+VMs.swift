@@ -110,15 +110,21 @@ extension Lab {
         pressed ? Double(machine.stopTimeout.nanoseconds) / 1e9 : 0
     }
     var terminated: Set<ObjectIdentifier> = []
-    while case let left = running.filter({ !$0.hasEnded }), !left.isEmpty {
+    // A QEMU the daemon may not signal is left to the janitor, which ends it the same way.
+    var unreachable: Set<ObjectIdentifier> = []
+    while case let left = running.filter({
+      !$0.hasEnded && !unreachable.contains(ObjectIdentifier($0))
+    }), !left.isEmpty {
       let elapsed = Date().timeIntervalSince(start)
       for machine in left {
         let deadline = deadlines[ObjectIdentifier(machine)] ?? 0
+        var signalled = true
         if elapsed >= deadline + 3 {
-          machine.send(SIGKILL)
+          signalled = machine.send(SIGKILL)
         } else if elapsed >= deadline, terminated.insert(ObjectIdentifier(machine)).inserted {
-          machine.send(SIGTERM)
+          signalled = machine.send(SIGTERM)
         }
+        if !signalled { unreachable.insert(ObjectIdentifier(machine)) }
       }
       usleep(50_000)
     }

@@ -408,6 +408,9 @@ public final class Lab: @unchecked Sendable {
     try configureHostAddress(host, namespace: namespace)
   }
 
+  /// What the lab created, as recorded in `resources.json` (its janitor's copy).
+  public var record: LabResources { resources }
+
   /// Changes the record of what the lab created and writes it at once.
   func updateResources(_ change: (inout LabResources) -> Void) throws {
     change(&resources)
@@ -448,16 +451,21 @@ public final class Lab: @unchecked Sendable {
     datapath.setRateLimits(port: global, ingress: spec?.ingressLimit, egress: spec?.egressLimit)
   }
 
-  /// Drops root's privileges once the lab is built: the datapath thread keeps
+  /// Drops root's privileges once the lab is built: both threads become the
+  /// service user (`Privileges.runAs`), the datapath thread keeps
   /// CAP_NET_ADMIN and CAP_NET_RAW, the calling thread (and every thread it
   /// starts later) keeps nothing. Call it from the thread that will serve the
   /// control socket, before that starts.
   public func dropPrivileges() throws(LabError) {
-    let result = datapath.perform { _ in pb_restrict_capabilities(Privileges.datapath) }
-    guard result == 0 else {
-      throw LabError(
-        "cannot drop the datapath's capabilities: \(String(cString: strerror(-result)))")
+    let problem = datapath.perform { _ -> String? in
+      do throws(LabError) {
+        try Privileges.restrictThisThread(to: Privileges.datapath)
+        return nil
+      } catch {
+        return error.description
+      }
     }
+    if let problem { throw LabError("datapath thread: \(problem)") }
     try Privileges.restrictThisThread(to: Privileges.none)
   }
 

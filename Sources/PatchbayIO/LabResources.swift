@@ -31,12 +31,20 @@ public struct LabResources: Codable, Sendable, Equatable {
     try encoder.encode(self).write(to: URL(fileURLWithPath: paths.resourcesFile), options: .atomic)
   }
 
-  /// Removes whatever of the recorded resources still exists, then the state
-  /// directory. Returns what it could not remove, one line each.
+  /// Removes whatever of the resources recorded in `resources.json` still
+  /// exists, then the state directory. Returns what it could not remove, one line each.
   @discardableResult
   public static func removeLeftovers(of paths: LabPaths) -> [String] {
+    removeLeftovers(load(paths), of: paths)
+  }
+
+  /// Removes whatever of `resources` still exists, then the state directory
+  /// at `paths`: for a janitor that holds its own copy of the record and must
+  /// not trust the file, which the daemon could rewrite.
+  @discardableResult
+  public static func removeLeftovers(_ resources: LabResources?, of paths: LabPaths) -> [String] {
     var problems: [String] = []
-    if let resources = load(paths) {
+    if let resources {
       // QEMU first: it holds the TAPs below open.
       stopProcesses(resources.vmProcesses.values.sorted(), of: paths)
       for link in resources.links.reversed() where interfaceExists(link) {

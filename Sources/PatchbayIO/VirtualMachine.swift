@@ -50,6 +50,10 @@ final class VirtualMachine: @unchecked Sendable {
   let stopTimeout: Duration
   private let paths: LabPaths
   private let state: Mutex<VMState>
+  // The monitor connection opened at start and kept for the power button:
+  // once the daemon runs as the service user, it can no longer reach the
+  // socket in the root-only state directory. -1 once used (or never opened).
+  private let monitor = Mutex<Int32>(-1)
 
   private init(
     name: String, ports: [Int], invocation: QEMUInvocation, stopTimeout: Duration,
@@ -123,8 +127,14 @@ final class VirtualMachine: @unchecked Sendable {
       if let greeted {
         if Date().timeIntervalSince(greeted) > 0.2 { return }
       } else if let connection = monitorConnection() {
-        defer { close(connection) }
-        if readUntil(connection, count: 1, of: "\"QMP\"") { greeted = Date() }
+        // Kept: before capabilities are negotiated QMP sends no events, so
+        // nothing piles up in it until the power button is pressed.
+        if readUntil(connection, count: 1, of: "\"QMP\"") {
+          greeted = Date()
+          monitor.withLock { $0 = connection }
+        } else {
+          close(connection)
+        }
       }
       usleep(20_000)
     }
@@ -174,11 +184,22 @@ final class VirtualMachine: @unchecked Sendable {
   @discardableResult
   func pressPowerButton() -> Bool {
     guard markStopping() else { return false }
-    guard let connection = monitorConnection() else { return false }
+    // QMP greets first (the kept connection was greeted at start), takes
+    // commands only after capabilities are negotiated, and answers each
+    // command in order with a "return" (or "error").
+    let kept = monitor.withLock { connection in
+      defer { connection = -1 }
+      return connection
+    }
+    let connection: Int32
+    if kept >= 0 {
+      connection = kept
+    } else {
+      guard let fresh = monitorConnection() else { return false }
+      connection = fresh
+    }
     defer { close(connection) }
-    // QMP greets first, takes commands only after capabilities are negotiated,
-    // and answers each command in order with a "return" (or "error").
-    guard readUntil(connection, count: 1, of: "\"QMP\"") else { return false }
+    guard kept >= 0 || readUntil(connection, count: 1, of: "\"QMP\"") else { return false }
     let commands =
       "{\"execute\":\"qmp_capabilities\"}\n{\"execute\":\"system_powerdown\"}\n"
     let sent = commands.utf8CString.withUnsafeBufferPointer {
@@ -222,10 +243,14 @@ final class VirtualMachine: @unchecked Sendable {
     return true
   }
 
-  /// Sends QEMU `signal` if it still runs.
-  func send(_ signal: Int32) {
+  /// Sends QEMU `signal` if it still runs; false when the daemon may not
+  /// signal it (a QEMU running as another user than the daemon: the janitor
+  /// ends it then).
+  @discardableResult
+  func send(_ signal: Int32) -> Bool {
     let (pid, isAlive) = state.withLock { ($0.pid, $0.phase == .running || $0.phase == .stopping) }
-    if isAlive { kill(pid, signal) }
+    guard isAlive else { return true }
+    return kill(pid, signal) == 0 || errno != EPERM
   }
 
   /// True once QEMU has ended and been reaped.

@@ -43,6 +43,15 @@ final class LabDaemon: @unchecked Sendable {
     _ = pb_install_termination_handler(pipeEnds[1])
     if detached { setsid() }
 
+    // The user the daemon becomes after set-up, made now while it is root;
+    // threads started while the lab is built become it as they start.
+    if Privileges.isPrivileged {
+      do {
+        Privileges.runAs(try ServiceUser.ensure())
+      } catch {
+        throw CLIError(error.description)
+      }
+    }
     let lab: Lab
     do {
       lab = try Lab.build(topology, topologyFile: topologyFile)
@@ -51,6 +60,11 @@ final class LabDaemon: @unchecked Sendable {
     }
     let daemon = LabDaemon(lab: lab, stopWriter: pipeEnds[1])
     let server: ControlServer
+    // Opened while root: the state directory is root's alone, and the daemon is not, later.
+    let log =
+      detached ? open(lab.paths.logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600) : -1
+    // Also made while root: it asks whether this machine has KVM (/dev/kvm is root's).
+    let summary = LabSummary.ready(topology, detached: detached)
     do {
       server = try ControlServer(
         path: lab.paths.controlSocket, handler: { request in daemon.handle(request) },
@@ -65,12 +79,11 @@ final class LabDaemon: @unchecked Sendable {
     // starts inherit no capability.
     server.start()
 
-    print(LabSummary.ready(topology, detached: detached))
+    print(summary)
     for warning in lab.warnings { print("warning: \(warning)") }
     if detached {
       print(readyMarker)
       fflush(nil)
-      let log = open(lab.paths.logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
       if log >= 0 {
         dup2(log, 1)
         dup2(log, 2)
@@ -86,25 +99,6 @@ final class LabDaemon: @unchecked Sendable {
     let problems = lab.tearDown()
     for problem in problems { printError("patchbay: warning: \(problem)") }
     if !detached { print("lab \(topology.name) stopped; everything it created is removed") }
-  }
-
-  /// Hands the removal of the lab's namespaces to a janitor process, then
-  /// keeps only CAP_NET_ADMIN and CAP_NET_RAW in the datapath thread and
-  /// nothing in this one. Without root (tests of the daemon's logic) there is nothing to drop.
-  private static func dropPrivileges(of lab: Lab, lock: LabLock) throws {
-    guard Privileges.isPrivileged else { return }
-    // The janitor inherits the lab's lock: after a crash the lab stays
-    // locked until its leftovers are gone.
-    let janitor = try lock.inheritable { try LabJanitor.start(lab: lab.topology.name) }
-    lab.leftoverRemover = { _ in janitor.clean() }
-    try lab.dropPrivileges()
-    let kept = Privileges.threadCapabilities().filter {
-      ($0.effective | $0.permitted | $0.bounding) & ~Privileges.datapath != 0
-    }
-    if !kept.isEmpty {
-      throw CLIError(
-        "threads \(kept.map(\.thread)) kept capabilities beyond CAP_NET_ADMIN and CAP_NET_RAW")
-    }
   }
 
   /// Answers one control request (on the control thread).

@@ -9,6 +9,10 @@ import PatchbayTopology
 /// namespaces, veths and state once the daemon asks (tear-down) or goes away
 /// (a crash closes the pipe). Deleting a namespace takes CAP_SYS_ADMIN, which
 /// the daemon no longer has by then.
+///
+/// The janitor removes what the record handed to it at start names, never
+/// what `resources.json` says later: the daemon, once it runs as the service
+/// user, is not trusted to name what root deletes.
 final class LabJanitor: @unchecked Sendable {
   // Sendable: `clean()` runs once, on the thread tearing the lab down.
   private let pid: Int32
@@ -21,8 +25,9 @@ final class LabJanitor: @unchecked Sendable {
     self.reportReader = reportReader
   }
 
-  /// Starts `patchbay janitor NAME` for lab `name`.
-  static func start(lab name: String) throws -> LabJanitor {
+  /// Starts `patchbay janitor NAME` for lab `name` and hands it `record`:
+  /// one line of JSON on its standard input, ahead of the go byte.
+  static func start(lab name: String, record: LabResources) throws -> LabJanitor {
     var command: [Int32] = [0, 0]
     var report: [Int32] = [0, 0]
     guard pipe(&command) == 0 else { throw CLIError("cannot create a pipe") }
@@ -48,7 +53,22 @@ final class LabJanitor: @unchecked Sendable {
       close(report[0])
       throw CLIError("cannot start the lab's janitor: \(String(cString: strerror(-pid)))")
     }
-    return LabJanitor(pid: pid, commandWriter: command[1], reportReader: report[0])
+    let janitor = LabJanitor(pid: pid, commandWriter: command[1], reportReader: report[0])
+    // Compact JSON has no newline: the line ends the record. A record larger
+    // than the pipe holds is written while the janitor reads it.
+    var line = [UInt8]((try? JSONEncoder().encode(record)) ?? Data())
+    line.append(UInt8(ascii: "\n"))
+    var written = 0
+    while written < line.count {
+      let count = line[written...].withUnsafeBytes { write(command[1], $0.baseAddress, $0.count) }
+      if count < 0 && errno == EINTR { continue }
+      guard count > 0 else {
+        _ = janitor.clean()
+        throw CLIError("cannot hand the lab's record to its janitor")
+      }
+      written += count
+    }
+    return janitor
   }
 
   /// Asks the janitor to remove the lab's leftovers now, waits until it has,
@@ -75,8 +95,9 @@ final class LabJanitor: @unchecked Sendable {
   }
 }
 
-/// `patchbay janitor NAME` (hidden): waits on standard input, then removes the
-/// lab's leftovers and prints what it could not remove. Started by the daemon.
+/// `patchbay janitor NAME` (hidden): reads the lab's record from standard
+/// input, waits there for the go byte (or the daemon's end), then removes what
+/// the record names and prints what it could not remove. Started by the daemon.
 struct JanitorCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "janitor", abstract: "Removes a lab's leftovers for its daemon.",
@@ -92,9 +113,27 @@ struct JanitorCommand: ParsableCommand {
     signal(SIGINT, SIG_IGN)
     signal(SIGHUP, SIG_IGN)
     signal(SIGPIPE, SIG_IGN)
-    var byte: UInt8 = 0
-    while read(0, &byte, 1) < 0 && errno == EINTR {}
-    for problem in LabResources.removeLeftovers(of: LabPaths(name: name)) {
+    let paths = LabPaths(name: name)
+    // One line of record, then anything (the go byte) or end of file. The
+    // record is all that is read: nothing the daemon writes afterwards counts.
+    var input: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    var lineEnd: Int?
+    while lineEnd == nil || input.count == lineEnd! + 1 {
+      let count = read(0, &chunk, chunk.count)
+      if count < 0 && errno == EINTR { continue }
+      if count <= 0 { break }
+      if lineEnd == nil, let end = chunk[..<count].firstIndex(of: UInt8(ascii: "\n")) {
+        lineEnd = input.count + end
+      }
+      input += chunk[..<count]
+    }
+    // Without a whole record the daemon ended before handing it over, so
+    // before it dropped root's privileges: the file it wrote as root holds.
+    let record =
+      lineEnd.flatMap { try? JSONDecoder().decode(LabResources.self, from: Data(input[..<$0])) }
+      ?? LabResources.load(paths)
+    for problem in LabResources.removeLeftovers(record, of: paths) {
       print("janitor: \(problem)")
     }
   }

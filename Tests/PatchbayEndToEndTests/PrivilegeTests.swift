@@ -94,6 +94,146 @@ struct PrivilegeTests {
     }
   }
 
+  /// Every thread's status lines from /proc, by field name.
+  static func threadStatus(of pid: Int32) throws -> [[String: String]] {
+    let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
+    return try tasks.map { task in
+      let status = try String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8)
+      var fields: [String: String] = ["Tid": task]
+      for line in status.split(separator: "\n") {
+        let parts = line.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2 else { continue }
+        fields[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces)
+      }
+      return fields
+    }
+  }
+
+  /// The `patchbay` system user's uid and gid, from the password database.
+  static func serviceUser() throws -> (uid: String, gid: String) {
+    let entry = try #require(getpwnam("patchbay"), "up made the patchbay user")
+    return ("\(entry.pointee.pw_uid)", "\(entry.pointee.pw_gid)")
+  }
+
+  @Test func everyThreadRunsAsThePatchbayUserUnderASystemCallFilter() throws {
+    let lab = "e2pvuid"
+    let directory = try Self.nobodysDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    try Harness.withLab(Self.topology(lab, captureDirectory: directory), named: lab) { _ in
+      let text = try String(contentsOfFile: "/run/patchbay/\(lab)/pid", encoding: .utf8)
+      let pid = try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
+      let user = try Self.serviceUser()
+      #expect(user.uid != "0")
+      let threads = try Self.threadStatus(of: pid)
+      #expect(threads.count >= 4, "main, datapath, control, capture: \(threads.count)")
+      var fileOwners: [String] = []
+      for thread in threads {
+        let uids = (thread["Uid"] ?? "").split(whereSeparator: \.isWhitespace).map(String.init)
+        let gids = (thread["Gid"] ?? "").split(whereSeparator: \.isWhitespace).map(String.init)
+        // Real, effective, saved: the patchbay user's. The file ids too, but
+        // the capture thread's, which writes as its directory's owner (nobody).
+        #expect(uids.count == 4 && uids.prefix(3).allSatisfy { $0 == user.uid }, "\(thread)")
+        #expect(gids.count == 4 && gids.prefix(3).allSatisfy { $0 == user.gid }, "\(thread)")
+        fileOwners.append("\(uids.last ?? ""):\(gids.last ?? "")")
+        #expect(thread["Groups"] == "", "no supplementary group: \(thread)")
+        #expect(thread["Seccomp"] == "2", "a system call filter: \(thread)")
+        #expect(thread["NoNewPrivs"] == "1", "\(thread)")
+        let effective = UInt64(thread["CapEff"] ?? "", radix: 16)
+        let permitted = UInt64(thread["CapPrm"] ?? "", radix: 16)
+        #expect(effective == permitted, "\(thread)")
+        #expect(effective == 0 || effective == Self.netAdminAndRaw, "\(thread)")
+      }
+      let privileged = threads.filter { $0["CapEff"].flatMap { UInt64($0, radix: 16) } != 0 }
+      #expect(privileged.count == 1, "the datapath thread alone: \(privileged)")
+      #expect(
+        fileOwners.sorted()
+          == (["65534:65534"]
+          + Array(repeating: "\(user.uid):\(user.gid)", count: threads.count - 1))
+          .sorted(),
+        "one capture thread writes as nobody, the rest as patchbay: \(fileOwners)")
+      // Not dumpable: the patchbay user's other processes cannot ptrace it.
+      var info = stat()
+      #expect(stat("/proc/\(pid)/mem", &info) == 0 && info.st_uid == 0, "/proc/PID is root's")
+
+      // The lab still works under the filter: switching, the ring rotating in
+      // nobody's directory, status, fdb, nat and set over the control socket.
+      let ping = try Harness.exec(
+        lab, "h1", "ping", "-c", "60", "-i", "0.01", "-s", "1000", "-q", "10.0.41.2")
+      #expect(ping.status == 0, "\(ping.output)")
+      let files = try FileManager.default.contentsOfDirectory(atPath: directory)
+      #expect(files.count >= 2, "the ring rotated: \(files)")
+      #expect(Harness.port("core/a", in: try Harness.status(lab))?["state"] as? String == "up")
+      #expect(try Harness.fdb(lab).count == 2)
+      let nat = try Harness.patchbay("nat", lab)
+      #expect(nat.status == 0, "\(nat.errors)")
+      #expect(nat.output == "lab \(lab) has no uplinks\n", "\(nat.output)")
+      let set = try Harness.patchbay("set", lab, "core/a", "rate", "ingress=50mbit")
+      #expect(set.output.hasPrefix("core/a: rate ingress 50mbit"), "\(set.errors)\(set.output)")
+      let limit = Harness.port("core/a", in: try Harness.status(lab))?["rateLimit"] as? String
+      #expect(limit?.hasPrefix("ingress 50mbit") == true, "\(limit ?? "none")")
+      // A `patchbay capture` client streams, then goes away without a word.
+      let stream = try CaptureTests.startCapture(
+        ["core/a"], file: "\(directory)-stream.pcapng", lab: lab)
+      defer { try? FileManager.default.removeItem(atPath: "\(directory)-stream.pcapng") }
+      _ = try Harness.exec(lab, "h1", "ping", "-c", "2", "-i", "0.2", "-W", "1", "10.0.41.2")
+      _ = stream.finish(signal: SIGKILL)
+      usleep(300_000)
+      #expect(try Harness.status(lab)["name"] as? String == lab, "the daemon still answers")
+      // The daemon kept its threads' privileges as they were.
+      #expect(try Self.threadStatus(of: pid).allSatisfy { $0["Seccomp"] == "2" })
+      // And the filter refused nothing it did: each refusal is a kernel log line.
+      let log = try Harness.run("/usr/bin/dmesg", [])
+      if log.status == 0 {
+        let refused = log.output.split(separator: "\n").filter {
+          $0.contains("type=1326") && $0.contains(" pid=\(pid) ")
+        }
+        #expect(refused.isEmpty, "system calls the filter refused: \(refused)")
+      }
+    }
+  }
+
+  @Test func theJanitorRemovesWhatItWasHandedNotWhatTheFileSaysLater() throws {
+    let lab = "e2pvjan"
+    let decoyNamespace = "e2pv-decoy"
+    let decoyLink = "e2pv-decoy0"
+    let directory = try Self.nobodysDirectory()
+    defer {
+      try? FileManager.default.removeItem(atPath: directory)
+      _ = try? Harness.ip("netns", "del", decoyNamespace)
+      _ = try? Harness.ip("link", "del", decoyLink)
+    }
+    try Harness.withLab(Self.topology(lab, captureDirectory: directory), named: lab) { _ in
+      // Decoys outside the lab, which a rewritten record names instead of the lab's own.
+      _ = try? Harness.ip("netns", "del", decoyNamespace)
+      _ = try? Harness.ip("link", "del", decoyLink)
+      try #require(try Harness.ip("netns", "add", decoyNamespace).status == 0)
+      try #require(
+        try Harness.ip("link", "add", decoyLink, "type", "veth", "peer", "name", "e2pv-decoy1")
+          .status == 0)
+      let record = "/run/patchbay/\(lab)/resources.json"
+      let forged = """
+        {"hosts":[],"links":["\(decoyLink)"],"namespaces":["\(decoyNamespace)"],\
+        "topologyFile":"","vmProcesses":{}}
+        """
+      try forged.write(toFile: record, atomically: true, encoding: .utf8)
+      let text = try String(contentsOfFile: "/run/patchbay/\(lab)/pid", encoding: .utf8)
+      let pid = try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
+      kill(pid, SIGKILL)
+      var left = Harness.leftovers(of: lab)
+      for _ in 0..<50 where !left.isEmpty {
+        usleep(100_000)
+        left = Harness.leftovers(of: lab)
+      }
+      #expect(left.isEmpty, "the lab's own resources are gone: \(left)")
+      #expect(
+        FileManager.default.fileExists(atPath: "/run/netns/\(decoyNamespace)"),
+        "the decoy namespace is intact")
+      #expect(
+        FileManager.default.fileExists(atPath: "/sys/class/net/\(decoyLink)"),
+        "the decoy veth is intact")
+    }
+  }
+
   @Test func aCrashedDaemonLeavesNothingBehind() throws {
     let directory = try Self.nobodysDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -177,6 +177,14 @@ int pb_restrict_capabilities(uint64_t keep);
 /// write in a directory that belongs to that user. Returns 0 or -EPERM.
 int pb_set_file_owner(uint32_t uid, uint32_t gid);
 
+/// Makes the calling thread (alone) run as `uid`:`gid` (real, effective and
+/// saved ids, no supplementary groups) keeping only the capabilities in `keep`
+/// (bit N = capability N; bounding set too), with no_new_privs and the process
+/// not dumpable. With `file_uid` and `file_gid` not negative, its filesystem ids
+/// become those (a capture thread writing as its directory's owner). Needs
+/// root's privileges in this thread. Returns 0 or -errno.
+int pb_become_user(uint32_t uid, uint32_t gid, uint64_t keep, int64_t file_uid, int64_t file_gid);
+
 
 // The capture ring's shared words: one thread writes each, the other reads it.
 // C11 atomics through the compiler's builtins, because the ring lives in raw
