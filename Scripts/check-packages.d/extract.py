@@ -405,40 +405,49 @@ def module_origin(name):
 # ---------------------------------------------------------------- Swift and YAML
 
 
+_SWIFT_TOKEN = re.compile(r'//|"""|"')
+_SWIFT_STRING_END = re.compile(r'\\\(|\\.|["\n]')
+
+
 def _swift_literals(text):
-    """(line, content, multiline) of each string literal; interpolations become $X."""
-    i, line, out = 0, 1, []
-    while i < len(text):
-        if text.startswith("//", i):
-            i = text.find("\n", i)
-            i = len(text) if i < 0 else i
-            continue
-        if text.startswith('"""', i):
-            end = text.find('"""', i + 3)
+    """(line, content, multiline, offset) of each string literal; interpolations become $X."""
+    out, i = [], 0
+    while True:
+        m = _SWIFT_TOKEN.search(text, i)
+        if not m:
+            return out
+        line = text.count("\n", 0, m.start()) + 1
+        if m.group() == "//":
+            i = text.find("\n", m.end())
+            if i < 0:
+                return out
+        elif m.group() == '"""':
+            end = text.find('"""', m.end())
             end = len(text) if end < 0 else end
-            out.append((line, re.sub(r"\\\([^)]*\)", "$X", text[i + 3:end]), True, i))
-            line += text.count("\n", i, end)
+            out.append((line, re.sub(r"\\\([^)]*\)", "$X", text[m.end():end]), True, m.start()))
             i = end + 3
-            continue
-        if text[i] == '"':
-            j, content = i + 1, ""
-            while j < len(text) and text[j] not in '"\n':
-                if text.startswith("\\(", j):
-                    depth, j = 1, j + 2
+        else:
+            j, content = m.end(), ""
+            while True:
+                e = _SWIFT_STRING_END.search(text, j)
+                if not e:
+                    j = len(text)
+                    break
+                content += text[j:e.start()]
+                if e.group() == "\\(":  # an interpolation: skip to its closing parenthesis
+                    depth, j = 1, e.end()
                     while j < len(text) and depth:
                         depth += {"(": 1, ")": -1}.get(text[j], 0)
                         j += 1
                     content += "$X"
-                    continue
-                content += text[j:j + 2] if text[j] == "\\" else text[j]
-                j += 2 if text[j] == "\\" else 1
-            out.append((line, content, False, i))
-            i = j + 1
-            continue
-        if text[i] == "\n":
-            line += 1
-        i += 1
-    return out
+                elif e.group().startswith("\\"):
+                    content += e.group()[1:]
+                    j = e.end()
+                else:
+                    j = e.end()
+                    break
+            out.append((line, content, False, m.start()))
+            i = j
 
 
 def _run_lines(text):
