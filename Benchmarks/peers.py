@@ -150,7 +150,8 @@ class Switch:
         run(["ovs-vsctl", f"--db={socket}", "--no-wait", "init"])
         run(["ovs-vsctl", f"--db={socket}", "--no-wait", "set", "Open_vSwitch", ".",
              f"other_config:userspace-tso-enable={tso}"])
-        run(["ovs-vswitchd", socket, f"--pidfile={self.work / 'vswitchd.pid'}", "--detach",
+        # Debian keeps ovs-vswitchd off the PATH (its ovs-ctl starts it from there).
+        run(["/usr/lib/openvswitch-switch/ovs-vswitchd", socket, f"--pidfile={self.work / 'vswitchd.pid'}", "--detach",
              f"--log-file={self.work / 'vswitchd.log'}"])
         run(["ovs-vsctl", f"--db={socket}", "add-br", "pbbr", "--", "set", "bridge", "pbbr",
              "datapath_type=netdev"])

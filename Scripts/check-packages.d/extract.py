@@ -368,9 +368,18 @@ def shell_uses(text, line=1, builtins_extra=()):
 def python_uses(text, line=1, local=()):
     """Imports ("module") and the programs of literal argument lists ("command")."""
     try:
-        tree = ast.parse(text)
-    except SyntaxError:
+        tree = ast.parse(text.replace(DYNAMIC, "_"))
+    except (SyntaxError, ValueError):  # not Python after all (or not whole)
         return
+    # Functions that take an argument vector: subprocess's, and the file's own whose
+    # first parameter is named argv (def sh(argv, ...), run = lambda argv: ...).
+    runners = {"run", "Popen", "call", "check_call", "check_output"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.args.args and node.args.args[0].arg == "argv":
+            runners.add(node.name)
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda) and \
+                node.value.args.args and node.value.args.args[0].arg == "argv":
+            runners.update(t.id for t in node.targets if isinstance(t, ast.Name))
     for node in ast.walk(tree):
         number = line + getattr(node, "lineno", 1) - 1
         if isinstance(node, ast.Import):
@@ -380,12 +389,25 @@ def python_uses(text, line=1, local=()):
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             if node.module.split(".")[0] not in local:
                 yield number, node.module.split(".")[0], "module"
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.List) and \
+                _callee(node) in runners:
+            # run([...]), Popen([...]), a helper's ([...]): an argument vector, surely
+            items = [e.value if isinstance(e, ast.Constant) and isinstance(e.value, str) else DYNAMIC
+                     for e in node.args[0].elts]
+            for name, _ in _command_of([(w, number) for w in items]):
+                if DYNAMIC not in name and COMMAND_WORD.match(name) and name not in BUILTINS:
+                    yield number, name, "command"
         elif isinstance(node, (ast.List, ast.Tuple)) and node.elts:
             items = [e.value if isinstance(e, ast.Constant) and isinstance(e.value, str) else DYNAMIC
                      for e in node.elts]
             for name, _ in _command_of([(w, number) for w in items]):
                 if DYNAMIC not in name and COMMAND_WORD.match(name):
                     yield number, name, "maybe"
+
+
+def _callee(call):
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
 
 
 def module_origin(name):
