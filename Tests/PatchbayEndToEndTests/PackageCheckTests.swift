@@ -31,9 +31,15 @@ import Testing
     let result = try Harness.run(Self.script, ["--without", "kmod"])
     #expect(result.status == 1)
     let lines = result.errors.split(separator: "\n").map(String.init)
-    #expect(lines.count == 1, "\(lines)")
-    #expect(lines.first?.hasPrefix("check-packages: error: Scripts/guest-image:") == true)
-    #expect(lines.first?.contains("'depmod' comes from package kmod") == true, "\(lines)")
+    #expect(
+      lines.contains {
+        $0.hasPrefix("check-packages: error: Scripts/guest-image:")
+          && $0.contains("'depmod' comes from package kmod")
+      }, "\(lines)")
+    // Nothing else is reported: each problem is about kmod (this file's own look at
+    // /usr/sbin/depmod is one, as the tests run after Scripts/guest-image installed kmod).
+    #expect(!lines.isEmpty)
+    #expect(lines.allSatisfy { $0.contains("package kmod") }, "\(lines)")
   }
 
   /// Commands are found in command position only (a case branch, a pipeline, $(...)),
