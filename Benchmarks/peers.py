@@ -194,12 +194,11 @@ class Switch:
             self.process = None
         for name in ("vswitchd.pid", "db.pid", "vde.pid"):
             pidfile = self.work / name
-            if pidfile.exists():
-                try:
-                    os.kill(int(pidfile.read_text().split()[0]), signal.SIGTERM)
-                except (ValueError, ProcessLookupError, IndexError):
-                    pass
-                pidfile.unlink()
+            try:  # a daemon removes its own pid file as it exits: it may be gone already
+                os.kill(int(pidfile.read_text().split()[0]), signal.SIGTERM)
+            except (OSError, ValueError, IndexError):
+                pass
+            pidfile.unlink(missing_ok=True)
         # ovs-vswitchd removes its bridge device as it exits: give it a moment first.
         deadline = time.monotonic() + 5
         while self.mode.startswith("ovs") and link_exists("pbbr") and time.monotonic() < deadline:
