@@ -42,8 +42,7 @@ def shell_uses(text, line=1, builtins_extra=()):
     """(line, program, "command") for each external program the shell text runs, and
     the Python modules of its python here-documents."""
     parsed = Shell(text, line).run()
-    functions = set(re.findall(r"(?m)^\s*(?:function\s+)?([A-Za-z_][\w-]*)\s*\(\)", text))
-    functions |= set(builtins_extra) | {"ensure_packages", "build_patchbay"}
+    functions = shell_functions(text) | set(builtins_extra)
     for words in parsed.commands:
         plain = [w for w, _ in words]
         if plain and plain[0].startswith("python") and "-c" in plain[:-1]:
@@ -223,10 +222,16 @@ def swift_uses(text):
             yield from shell_uses(content, number)
 
 
-def uses(text, kind, path):
-    """(line, name, how) for a file of KIND (shell, python, swift, yaml)."""
+def shell_functions(text):
+    """The names of the functions a shell file defines (for the files that source it)."""
+    return set(re.findall(r"(?m)^\s*(?:function\s+)?([A-Za-z_][\w-]*)\s*\(\)", text))
+
+
+def uses(text, kind, path, library_functions=()):
+    """(line, name, how) for a file of KIND (shell, python, swift, yaml); LIBRARY_FUNCTIONS
+    are those of Scripts/lib.sh, which the scripts source."""
     if kind == "shell":
-        yield from shell_uses(text)
+        yield from shell_uses(text, 1, library_functions)
     elif kind == "python":
         local = {p.stem for p in path.parent.glob("*.py")}
         yield from python_uses(text, 1, local)

@@ -65,6 +65,8 @@ import Testing
     esac
     """.write(
       to: root.appendingPathComponent("Scripts/demo"), atomically: true, encoding: .utf8)
+    try "ensure_packages() { :; }\n".write(
+      to: root.appendingPathComponent("Scripts/lib.sh"), atomically: true, encoding: .utf8)
     try "import json\nimport scapy_not_installed\n".write(
       to: root.appendingPathComponent("Tests/Support/peer.py"), atomically: true, encoding: .utf8)
     let result = try Harness.run(Self.script, ["--root", root.path])
