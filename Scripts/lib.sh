@@ -24,10 +24,23 @@ ensure_packages() {
   fi
 }
 
+# Installs, as root, what the Swift toolchain (unpacked from swift.org into the PATH) needs
+# to build here and that a minimal Debian lacks: git (SwiftPM fetches the dependencies),
+# binutils (ld.gold), the libgcc-N-dev of the system's GCC runtime (crtbeginS.o, -lgcc),
+# and the libraries swift-frontend links (libedit2, libncurses6). Found in a debootstrap'ed
+# bookworm: without them `swift build` cannot link its own manifest. Not root: left as is.
+ensure_swift_build_packages() {
+  [ "$(id -u)" -eq 0 ] || return 0
+  local gcc_major
+  gcc_major="$(dpkg-query -W -f='${Version}' libgcc-s1 2>/dev/null | sed -n 's/^\([0-9]*\)\..*/\1/p')"
+  ensure_packages git binutils libedit2 libncurses6 ${gcc_major:+libgcc-$gcc_major-dev}
+}
+
 # Builds the patchbay binary (release unless PATCHBAY_DEBUG=1) and prints its path.
 build_patchbay() {
   local config=release
   [ "${PATCHBAY_DEBUG:-0}" = 1 ] && config=debug
+  ensure_swift_build_packages
   (cd "$PATCHBAY_ROOT" && swift build -c "$config" --product patchbay >&2)
   echo "$PATCHBAY_ROOT/.build/$config/patchbay"
 }

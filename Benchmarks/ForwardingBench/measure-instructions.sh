@@ -16,7 +16,7 @@
 #
 # Usage: ./measure-instructions.sh [SCENARIO...]
 #   SCENARIOs: access-256 access-10000 access-1000000 pop-10000 push-10000 (default: all)
-# Needs valgrind and python3. Takes a few minutes (the 1M-MAC set-up is slow under valgrind).
+# Needs valgrind and python3 (installs them when missing, which needs root). Takes a few minutes (the 1M-MAC set-up is slow under valgrind).
 
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -28,7 +28,9 @@ if [ ${#scenarios[@]} -eq 0 ]; then
   scenarios=(access-256 access-10000 access-1000000 pop-10000 push-10000)
 fi
 
-command -v valgrind >/dev/null || { echo "measure-instructions.sh: valgrind is not installed" >&2; exit 1; }
+# valgrind (callgrind, callgrind_annotate), installed when missing (as root).
+source ../../Scripts/lib.sh
+ensure_packages valgrind python3
 swift build -c release --product ForwardingCount >&2
 binary="$(swift build -c release --show-bin-path)/ForwardingCount"
 work="$(mktemp -d)"
