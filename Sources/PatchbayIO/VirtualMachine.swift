@@ -50,11 +50,14 @@ final class VirtualMachine: @unchecked Sendable {
   let stopTimeout: Duration
   private let paths: LabPaths
   private let state: Mutex<VMState>
+  /// Copies QEMU's console log into `VM.console`, capped.
+  let console: LogPump
 
   private init(
     name: String, ports: [Int], invocation: QEMUInvocation, stopTimeout: Duration,
-    paths: LabPaths, pid: Int32
+    paths: LabPaths, pid: Int32, console: LogPump
   ) {
+    self.console = console
     self.name = name
     self.ports = ports
     self.invocation = invocation
@@ -66,33 +69,59 @@ final class VirtualMachine: @unchecked Sendable {
   /// How long `start` waits for QEMU to open its monitor socket.
   static let startTimeout: TimeInterval = 15
 
+  /// Where QEMU writes the console log: its standard output, which is the
+  /// write end of the pipe that `start` hands it.
+  static let consoleOutput = "/dev/fd/1"
+
   /// Starts QEMU (in its own process group, so a terminal's Ctrl-C reaches
   /// only the daemon, which then powers the VM down) and waits until its
   /// monitor answers. Throws QEMU's own last words when it ends first.
+  /// QEMU's standard output is a pipe into `VM.console`, capped at
+  /// `consoleCap` bytes (`invocation` logs the console to `consoleOutput`);
+  /// its standard error goes to `VM.log`. Once QEMU is ready its sockets are
+  /// handed to `owner` (the user QEMU now runs as, whom the daemon becomes too).
   static func start(
     name: String, ports: [Int], invocation: QEMUInvocation, stopTimeout: Duration,
-    paths: LabPaths, recordPID: (Int32) throws(LabError) -> Void,
+    paths: LabPaths, consoleCap: Int, owner: ServiceUser?,
+    recordPID: (Int32) throws(LabError) -> Void,
     onExit: @escaping @Sendable (VirtualMachine, VMState) -> Void
   ) throws(LabError) -> VirtualMachine {
     let logPath = paths.qemuLog(ofVM: name)
-    let log = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    let log = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
     guard log >= 0 else {
       throw LabError("vm \(name): cannot create \(logPath): \(String(cString: strerror(errno)))")
     }
+    let console: LogPump
+    do {
+      console = try LogPump(
+        log: try CappedLog(path: paths.console(ofVM: name), cap: consoleCap),
+        label: "vm \(name)'s console")
+    } catch {
+      close(log)
+      throw error
+    }
     let pid = withArgumentVector([invocation.executable] + invocation.arguments) {
-      pb_spawn_io($0, -1, log, log)
+      pb_spawn_io($0, -1, console.writeEnd, log)
     }
     close(log)
+    // QEMU holds the only write end now: the pump ends when QEMU does.
+    console.closeWriteEnd()
     guard pid > 0 else {
       throw LabError(
         "vm \(name): cannot start \(invocation.executable): \(String(cString: strerror(-pid)))")
     }
     let machine = VirtualMachine(
       name: name, ports: ports, invocation: invocation, stopTimeout: stopTimeout, paths: paths,
-      pid: pid)
+      pid: pid, console: console)
     do {
       try recordPID(pid)
       try machine.waitUntilReady()
+      if let owner {
+        // QEMU made its sockets as root, before it dropped to `owner`.
+        for socket in [paths.monitorSocket(ofVM: name), paths.consoleSocket(ofVM: name)] {
+          lchown(socket, owner.uid, owner.gid)
+        }
+      }
     } catch {
       kill(pid, SIGKILL)
       var status: Int32 = 0
