@@ -113,7 +113,7 @@ import Testing
       // Told it is qcow2, the header's backing file is refused, in one line at the file.
       #expect(
         try diskProblems("{file: images/evil.img, format: qcow2}", in: directory) == [
-          "\(file):7:35: error: disk 'images/evil.img' names a backing file '/etc/shadow' in its qcow2 header; QEMU opens it only when the topology declares it (disk: {file: ..., backing: ...})"
+          "\(file):7:36: error: disk 'images/evil.img' names a backing file '/etc/shadow' in its qcow2 header; QEMU opens it only when the topology declares it (disk: {file: ..., backing: ...})"
         ])
       #expect(
         try diskProblems("images/top.qcow2", in: directory) == [
@@ -125,16 +125,16 @@ import Testing
           .isEmpty)
       #expect(
         try diskProblems("{file: images/top.qcow2, backing: images/disk.qcow2}", in: directory) == [
-          "\(file):7:35: error: disk 'images/top.qcow2' names backing file 'base.qcow2' in its qcow2 header, not the declared 'images/disk.qcow2'"
+          "\(file):7:36: error: disk 'images/top.qcow2' names backing file 'base.qcow2' in its qcow2 header, not the declared 'images/disk.qcow2'"
         ])
       #expect(
         try diskProblems("{file: images/base.qcow2, backing: images/chain.qcow2}", in: directory) == [
-          "\(file):7:35: error: disk 'images/base.qcow2' has no backing file in its qcow2 header, but backing 'images/chain.qcow2' is declared"
+          "\(file):7:36: error: disk 'images/base.qcow2' has no backing file in its qcow2 header, but backing 'images/chain.qcow2' is declared"
         ])
       try Self.qcow2Header(backing: "chain.qcow2").write(to: URL(fileURLWithPath: images + "top.qcow2"))
       #expect(
         try diskProblems("{file: images/top.qcow2, backing: images/chain.qcow2}", in: directory) == [
-          "\(file):7:35: error: backing 'images/chain.qcow2' names a backing file of its own ('deeper.img'); only one level is supported"
+          "\(file):7:36: error: backing 'images/chain.qcow2' names a backing file of its own ('deeper.img'); only one level is supported"
         ])
       // A file called .qcow2 that is none, and a name with control characters, in one line.
       #expect(

@@ -36,7 +36,7 @@ import Testing
 
   @Test func aDiskUnderTCGWithTwoNICsAndExtraArguments() {
     let vm = VMSpec(
-      name: "db", ports: [], disk: "x", memory: (256 << 20) + 512 << 10,
+      name: "db", ports: [], disk: "a,b.qcow2", memory: (256 << 20) + 512 << 10,
       qemuArgs: ["-snapshot", "-cpu", "max"], location: Self.here)
     let second = QEMUInvocation.NIC(tap: "lab-db2", mac: MACAddress(0x02, 0, 0, 0, 0, 2))
     let arguments = QEMUInvocation(

@@ -712,7 +712,7 @@ let badFiles: [BadFile] = [
     #expect(topology.vms.map(\.diskFormat) == [.qcow2, .raw, .qcow2, .raw])
     #expect(topology.vms.map(\.backing) == [nil, nil, "base.img", nil])
     // Checks against the machine point at the file's value in either form.
-    #expect(topology.vms[2].valueLocations["disk"] == SourceLocation(file: "lab.yaml", line: 12, column: 35))
+    #expect(topology.vms[2].valueLocations["disk"] == SourceLocation(file: "lab.yaml", line: 12, column: 38))
     #expect(topology.vms[0].valueLocations["disk"] == SourceLocation(file: "lab.yaml", line: 10, column: 29))
   }
 
@@ -734,10 +734,10 @@ let badFiles: [BadFile] = [
       """
     #expect(
       diagnostics(yaml) == [
-        "lab.yaml:9:46: error: invalid format 'vmdk': use raw or qcow2",
-        "lab.yaml:10:48: error: unknown key 'fromat' in disk of vm 'two'; did you mean 'format'?",
-        "lab.yaml:11:23: error: missing required key 'file' in disk of vm 'three'",
-        "lab.yaml:12:45: error: 'backing' needs a qcow2 disk (a raw image has no backing file)",
+        "lab.yaml:10:53: error: invalid format 'vmdk': use raw or qcow2",
+        "lab.yaml:11:47: error: unknown key 'fromat' in disk of vm 'two'; did you mean 'format'?",
+        "lab.yaml:12:25: error: missing required key 'file' in disk of vm 'three'",
+        "lab.yaml:13:47: error: 'backing' needs a qcow2 disk (a raw image has no backing file)",
       ])
   }
 
