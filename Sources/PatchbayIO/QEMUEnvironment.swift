@@ -140,7 +140,8 @@ public enum QEMUEnvironment {
       return
         "disk '\(disk)' names a backing file '\(printable(named))' in its qcow2 header; QEMU opens it only when the topology declares it (disk: {file: ..., backing: ...})"
     case (nil, let declared?):
-      return "disk '\(disk)' has no backing file in its qcow2 header, but backing '\(declared)' is declared"
+      return
+        "disk '\(disk)' has no backing file in its qcow2 header, but backing '\(declared)' is declared"
     case (let named?, let declared?):
       let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path + "/"
       let fromHeader = named.hasPrefix("/") ? named : folder + named

@@ -98,7 +98,10 @@ public struct QEMUInvocation: Sendable, Equatable {
       arguments += ["-append", line.filter { !$0.isEmpty }.joined(separator: " ")]
     }
     if let disk = files.disk {
-      arguments += ["-drive", Self.driveOption(disk: disk, format: vm.diskFormat ?? .raw, backing: files.backing)]
+      arguments += [
+        "-drive",
+        Self.driveOption(disk: disk, format: vm.diskFormat ?? .raw, backing: files.backing),
+      ]
     }
     for (index, nic) in nics.enumerated() {
       arguments += [
@@ -123,7 +126,8 @@ public struct QEMUInvocation: Sendable, Equatable {
     guard format == .qcow2 else { return option }
     if let backing {
       let backingFormat = DiskFormat(fileName: backing)
-      option += ",backing.driver=\(backingFormat.rawValue),backing.file.filename=\(escaped(backing))"
+      option +=
+        ",backing.driver=\(backingFormat.rawValue),backing.file.filename=\(escaped(backing))"
       if backingFormat == .qcow2 { option += ",backing.backing=" }
     } else {
       option += ",backing="

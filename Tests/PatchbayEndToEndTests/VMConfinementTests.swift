@@ -32,8 +32,10 @@ struct VMConfinementTests {
   static func serviceUser() throws -> (uid: String, gid: String) {
     let passwd = try String(contentsOfFile: "/etc/passwd", encoding: .utf8)
     let fields = try #require(
-      passwd.split(separator: "\n").map { $0.split(separator: ":", omittingEmptySubsequences: false) }
-        .first { $0.first == "patchbay" })
+      passwd.split(separator: "\n").map {
+        $0.split(separator: ":", omittingEmptySubsequences: false)
+      }
+      .first { $0.first == "patchbay" })
     return (String(fields[2]), String(fields[3]))
   }
 
@@ -88,7 +90,8 @@ struct VMConfinementTests {
       let console = VMTests.console("v1", until: "PATCHBAY-DONE", lab: lab)
       #expect(console.contains("PATCHBAY-PING 10.0.19.1 ok"), "\(console.suffix(1500))")
       // The disk is open, the backing file was never opened by anyone.
-      let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+      let descriptors =
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
       let targets = descriptors.compactMap {
         try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")
       }
@@ -133,7 +136,8 @@ struct VMConfinementTests {
       #expect(Harness.leftovers(of: lab).isEmpty, "\(Harness.leftovers(of: lab))")
       // Declared, the same disk is accepted.
       let declared = yaml.replacingOccurrences(
-        of: "disk: \(folder)/top.qcow2", with: "disk: {file: \(folder)/top.qcow2, backing: \(backing)}")
+        of: "disk: \(folder)/top.qcow2",
+        with: "disk: {file: \(folder)/top.qcow2, backing: \(backing)}")
       let accepted = try Harness.patchbay("validate", try Harness.topologyFile(declared, name: lab))
       #expect(accepted.status == 0, "\(accepted.errors)")
     }
@@ -142,6 +146,42 @@ struct VMConfinementTests {
   /// The size of `path`, 0 when missing.
   static func size(_ path: String) -> Int {
     ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
+  }
+
+  @Test func aHostProgramPrinting100MiBLeavesAtMostTheDefaultCapInRun() throws {
+    let lab = "e2qhlog"
+    let cap = 16 << 20
+    let yaml = """
+      name: \(lab)
+      switches:
+        core:
+          ports:
+            h1: {}
+      hosts:
+        h1:
+          port: core/h1
+          address: 10.0.17.1/24
+          run: head -c 104857600 /dev/zero | tr '\\0' x; echo; echo HOST-FLOOD-DONE; exec sleep 600
+      """
+    try Harness.withLab(yaml, named: lab) { _ in
+      let path = "/run/patchbay/\(lab)/h1.log"
+      var tail = ""
+      let deadline = Date().addingTimeInterval(120)
+      while Date() < deadline {
+        // Only the end: reading 16 MiB over and over would slow the flood.
+        if let handle = FileHandle(forReadingAtPath: path) {
+          let end = (try? handle.seekToEnd()) ?? 0
+          try? handle.seek(toOffset: end > 64 ? end - 64 : 0)
+          tail = String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
+          try? handle.close()
+        }
+        if tail.contains("HOST-FLOOD-DONE") { break }
+        usleep(200_000)
+      }
+      #expect(tail.hasSuffix("HOST-FLOOD-DONE\n"), "\(tail)")
+      #expect(Self.size(path) <= cap && Self.size(path + ".1") <= cap)
+      #expect(Self.size(path) + Self.size(path + ".1") > cap, "the log rotated once at least")
+    }
   }
 
   @Test func consoleAndHostLogsKeepAtMostTheirCapAndConsoleFollowsThroughRotations() throws {
@@ -207,7 +247,9 @@ struct VMConfinementTests {
       // The follower went on through every rotation, to the end.
       usleep(500_000)
       let followed = String(decoding: follower.finish(signal: SIGKILL).output, as: UTF8.self)
-      #expect(followed.contains("FLOOD-5999-") && followed.contains("FLOOD-42-END"), "\(followed.suffix(300))")
+      #expect(
+        followed.contains("FLOOD-5999-") && followed.contains("FLOOD-42-END"),
+        "\(followed.suffix(300))")
     }
   }
 }

@@ -42,14 +42,18 @@ import Testing
       // rotation says what went: everything but the two files' bytes.
       #expect(current.hasSuffix("line 79999\n"))
       let note = try #require(current.split(separator: "\n").first)
-      #expect(note.hasPrefix("[patchbay: this log keeps at most 8192 bytes; the 8192 before this line are in v1.console.1, "))
+      #expect(
+        note.hasPrefix(
+          "[patchbay: this log keeps at most 8192 bytes; the 8192 before this line are in v1.console.1, "
+        ))
       let kept = current.utf8.count - note.utf8.count - 1 + previous.utf8.count
       #expect(log.discarded > 0)
       // What the files keep and what was discarded add up to what was written
       // (the notes inside .1 are the daemon's, not the program's).
       let notesInPrevious = previous.split(separator: "\n").filter { $0.hasPrefix("[patchbay:") }
       let noteBytes = notesInPrevious.reduce(0) { $0 + $1.utf8.count + 1 }
-      #expect(kept - noteBytes <= bytes.count && bytes.count - (kept - noteBytes) <= Int(log.discarded))
+      #expect(
+        kept - noteBytes <= bytes.count && bytes.count - (kept - noteBytes) <= Int(log.discarded))
       // The seam: the line cut by the last rotation joins up, and the next follows it.
       let after = current.split(separator: "\n").dropFirst().map(String.init)
       let previousLines = previous.split(separator: "\n").map(String.init)
@@ -86,7 +90,9 @@ import Testing
     try withFolder { folder in
       let path = folder + "/h1.log"
       let pump = try LogPump(log: try CappedLog(path: path, cap: 4096), label: "host h1")
-      let result = withArgumentVector(["/bin/sh", "-c", "head -c 1000000 /dev/zero | tr '\\0' x; echo; echo last-line"]) {
+      let result = withArgumentVector([
+        "/bin/sh", "-c", "head -c 1000000 /dev/zero | tr '\\0' x; echo; echo last-line",
+      ]) {
         pb_spawn($0, pump.writeEnd)
       }
       #expect(result > 0)

@@ -71,7 +71,8 @@ import Testing
     #expect(QCOW2Header([UInt8](Self.qcow2Header())) == QCOW2Header([UInt8](Self.qcow2Header())))
     #expect(QCOW2Header([UInt8](Self.qcow2Header()))?.backingFile == nil)
     #expect(QCOW2Header([UInt8](Self.qcow2Header()))?.version == 3)
-    #expect(QCOW2Header([UInt8](Self.qcow2Header(backing: "../base.img")))?.backingFile == "../base.img")
+    #expect(
+      QCOW2Header([UInt8](Self.qcow2Header(backing: "../base.img")))?.backingFile == "../base.img")
     // Not qcow2: other magic, a short file, a name past the end, an unknown version.
     #expect(QCOW2Header([UInt8]("kernel, not an image at all".utf8)) == nil)
     #expect(QCOW2Header([0x51, 0x46, 0x49, 0xFB, 0, 0, 0, 3]) == nil)
@@ -103,10 +104,13 @@ import Testing
     try withImages { directory in
       let file = directory + "/lab.yaml"
       let images = directory + "/images/"
-      try Self.qcow2Header(backing: "base.qcow2").write(to: URL(fileURLWithPath: images + "top.qcow2"))
-      try Self.qcow2Header(backing: "/etc/shadow").write(to: URL(fileURLWithPath: images + "evil.img"))
+      try Self.qcow2Header(backing: "base.qcow2").write(
+        to: URL(fileURLWithPath: images + "top.qcow2"))
+      try Self.qcow2Header(backing: "/etc/shadow").write(
+        to: URL(fileURLWithPath: images + "evil.img"))
       try Self.qcow2Header().write(to: URL(fileURLWithPath: images + "base.qcow2"))
-      try Self.qcow2Header(backing: "deeper.img").write(to: URL(fileURLWithPath: images + "chain.qcow2"))
+      try Self.qcow2Header(backing: "deeper.img").write(
+        to: URL(fileURLWithPath: images + "chain.qcow2"))
       // A raw disk's bytes are never read: a qcow2 header in them is data.
       #expect(try diskProblems("images/evil.img", in: directory).isEmpty)
       #expect(try diskProblems("{file: images/evil.img, format: raw}", in: directory).isEmpty)
@@ -128,14 +132,17 @@ import Testing
           "\(file):7:36: error: disk 'images/top.qcow2' names backing file 'base.qcow2' in its qcow2 header, not the declared 'images/disk.qcow2'"
         ])
       #expect(
-        try diskProblems("{file: images/base.qcow2, backing: images/chain.qcow2}", in: directory) == [
-          "\(file):7:36: error: disk 'images/base.qcow2' has no backing file in its qcow2 header, but backing 'images/chain.qcow2' is declared"
-        ])
-      try Self.qcow2Header(backing: "chain.qcow2").write(to: URL(fileURLWithPath: images + "top.qcow2"))
+        try diskProblems("{file: images/base.qcow2, backing: images/chain.qcow2}", in: directory)
+          == [
+            "\(file):7:36: error: disk 'images/base.qcow2' has no backing file in its qcow2 header, but backing 'images/chain.qcow2' is declared"
+          ])
+      try Self.qcow2Header(backing: "chain.qcow2").write(
+        to: URL(fileURLWithPath: images + "top.qcow2"))
       #expect(
-        try diskProblems("{file: images/top.qcow2, backing: images/chain.qcow2}", in: directory) == [
-          "\(file):7:36: error: backing 'images/chain.qcow2' names a backing file of its own ('deeper.img'); only one level is supported"
-        ])
+        try diskProblems("{file: images/top.qcow2, backing: images/chain.qcow2}", in: directory)
+          == [
+            "\(file):7:36: error: backing 'images/chain.qcow2' names a backing file of its own ('deeper.img'); only one level is supported"
+          ])
       // A file called .qcow2 that is none, and a name with control characters, in one line.
       #expect(
         try diskProblems("images/vmlinuz.qcow2", in: directory).first?.hasSuffix(
@@ -145,7 +152,8 @@ import Testing
         try diskProblems("images/plain.qcow2", in: directory) == [
           "\(file):7:29: error: disk 'images/plain.qcow2' is not a qcow2 image (for a plain image say format: raw)"
         ])
-      try Self.qcow2Header(backing: "a\nb\u{1b}[2J").write(to: URL(fileURLWithPath: images + "top.qcow2"))
+      try Self.qcow2Header(backing: "a\nb\u{1b}[2J").write(
+        to: URL(fileURLWithPath: images + "top.qcow2"))
       let escaped = try diskProblems("images/top.qcow2", in: directory)
       #expect(escaped.count == 1 && escaped[0].contains("'a?b?[2J'"), "\(escaped)")
     }

@@ -99,7 +99,8 @@ import Testing
   }
 
   /// The value after `flag` whose text starts with `prefix`.
-  static func option(_ flag: String, startingWith prefix: String, in arguments: [String]) -> String? {
+  static func option(_ flag: String, startingWith prefix: String, in arguments: [String]) -> String?
+  {
     zip(arguments, arguments.dropFirst()).first { $0.0 == flag && $0.1.hasPrefix(prefix) }?.1
   }
 
@@ -113,18 +114,23 @@ import Testing
       files: (nil, nil, hostile + "/disk.img,file.locking=off", nil), accel: "tcg", vhost: false,
       consoleLog: hostile + "/console"
     ).arguments
-    let netdev = Self.qemuOptions(try #require(Self.option("-netdev", startingWith: "tap,", in: arguments)))
+    let netdev = Self.qemuOptions(
+      try #require(Self.option("-netdev", startingWith: "tap,", in: arguments)))
     #expect(netdev.map(\.key) == ["tap", "id", "ifname", "script", "downscript", "vhost"])
     #expect(netdev.first { $0.key == "ifname" }?.value == "tap0,script=/tmp/evil.sh,downscript=/x")
     #expect(netdev.first { $0.key == "script" }?.value == "no")
-    let drive = Self.qemuOptions(try #require(Self.option("-drive", startingWith: "file=", in: arguments)))
+    let drive = Self.qemuOptions(
+      try #require(Self.option("-drive", startingWith: "file=", in: arguments)))
     #expect(drive.map(\.key) == ["file", "if", "format"])
     #expect(drive.first?.value == hostile + "/disk.img,file.locking=off")
-    let chardev = Self.qemuOptions(try #require(Self.option("-chardev", startingWith: "socket,", in: arguments)))
-    #expect(chardev.map(\.key) == ["socket", "id", "path", "server", "wait", "logfile", "logappend"])
+    let chardev = Self.qemuOptions(
+      try #require(Self.option("-chardev", startingWith: "socket,", in: arguments)))
+    #expect(
+      chardev.map(\.key) == ["socket", "id", "path", "server", "wait", "logfile", "logappend"])
     #expect(chardev.first { $0.key == "path" }?.value == "/run/patchbay/a,b/vm1.serial")
     #expect(chardev.first { $0.key == "logfile" }?.value == hostile + "/console")
-    let qmp = Self.qemuOptions(try #require(Self.option("-qmp", startingWith: "unix:", in: arguments)))
+    let qmp = Self.qemuOptions(
+      try #require(Self.option("-qmp", startingWith: "unix:", in: arguments)))
     #expect(qmp.map(\.key) == ["unix:/run/patchbay/a,b/vm1.qmp", "server", "wait"])
   }
 
@@ -134,7 +140,8 @@ import Testing
         vm: vm, executable: "/q", paths: Self.paths, nics: [],
         files: (nil, nil, "/i/" + (vm.disk ?? ""), backing), accel: "tcg", vhost: false
       ).arguments
-      return Self.qemuOptions(try #require(Self.option("-drive", startingWith: "file=", in: arguments)))
+      return Self.qemuOptions(
+        try #require(Self.option("-drive", startingWith: "file=", in: arguments)))
     }
     func vm(_ disk: String, format: DiskFormat? = nil) -> VMSpec {
       var vm = VMSpec(name: "vm1", ports: [], disk: disk, location: Self.here)
@@ -154,9 +161,12 @@ import Testing
     #expect(
       layered.map(\.key)
         == ["file", "if", "format", "backing.driver", "backing.file.filename", "backing.backing"])
-    #expect(layered[3].value == "qcow2" && layered[4].value == "/i/base,1.qcow2" && layered[5].value == "")
+    #expect(
+      layered[3].value == "qcow2" && layered[4].value == "/i/base,1.qcow2" && layered[5].value == ""
+    )
     let rawBase = try drive(vm("disk.bin", format: .qcow2), backing: "/i/base.img")
-    #expect(rawBase.map(\.key) == ["file", "if", "format", "backing.driver", "backing.file.filename"])
+    #expect(
+      rawBase.map(\.key) == ["file", "if", "format", "backing.driver", "backing.file.filename"])
     #expect(rawBase[3].value == "raw")
   }
 

@@ -708,12 +708,19 @@ let badFiles: [BadFile] = [
         four: {port: core/d, disk: {file: images/four.QCOW2, format: raw}}
       """
     let topology = try #require(load(yaml))
-    #expect(topology.vms.map(\.disk) == ["images/one.qcow2", "images/two.img", "images/three.bin", "images/four.QCOW2"])
+    #expect(
+      topology.vms.map(\.disk) == [
+        "images/one.qcow2", "images/two.img", "images/three.bin", "images/four.QCOW2",
+      ])
     #expect(topology.vms.map(\.diskFormat) == [.qcow2, .raw, .qcow2, .raw])
     #expect(topology.vms.map(\.backing) == [nil, nil, "base.img", nil])
     // Checks against the machine point at the file's value in either form.
-    #expect(topology.vms[2].valueLocations["disk"] == SourceLocation(file: "lab.yaml", line: 12, column: 38))
-    #expect(topology.vms[0].valueLocations["disk"] == SourceLocation(file: "lab.yaml", line: 10, column: 29))
+    #expect(
+      topology.vms[2].valueLocations["disk"]
+        == SourceLocation(file: "lab.yaml", line: 12, column: 38))
+    #expect(
+      topology.vms[0].valueLocations["disk"]
+        == SourceLocation(file: "lab.yaml", line: 10, column: 29))
   }
 
   @Test func aBadDiskFormatOrKeyIsReportedAtItsPlace() {
