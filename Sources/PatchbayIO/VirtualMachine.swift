@@ -117,9 +117,12 @@ final class VirtualMachine: @unchecked Sendable {
       try recordPID(pid)
       try machine.waitUntilReady()
       if let owner {
-        // QEMU made its sockets as root, before it dropped to `owner`.
+        // QEMU made its sockets as root, before it dropped to `owner`. Root
+        // keeps them, `owner`'s group may connect too: a daemon that dropped
+        // its capabilities (still uid 0) or became `owner` can press the button.
         for socket in [paths.monitorSocket(ofVM: name), paths.consoleSocket(ofVM: name)] {
-          lchown(socket, owner.uid, owner.gid)
+          lchown(socket, uid_t.max, owner.gid)
+          chmod(socket, 0o660)
         }
       }
     } catch {
@@ -251,10 +254,22 @@ final class VirtualMachine: @unchecked Sendable {
     return true
   }
 
-  /// Sends QEMU `signal` if it still runs.
+  /// Sends QEMU `signal` if it still runs. QEMU runs as another user, so a
+  /// daemon thread without CAP_KILL may not signal it (EPERM): SIGTERM is then
+  /// QMP's `quit`, which ends QEMU the same way; a SIGKILL that cannot be sent
+  /// is left to the lab's clean-up, which runs with root's rights.
   func send(_ signal: Int32) {
     let (pid, isAlive) = state.withLock { ($0.pid, $0.phase == .running || $0.phase == .stopping) }
-    if isAlive { kill(pid, signal) }
+    guard isAlive, kill(pid, signal) != 0, errno == EPERM, signal == SIGTERM else { return }
+    guard let connection = monitorConnection() else { return }
+    defer { close(connection) }
+    guard readUntil(connection, count: 1, of: "\"QMP\"") else { return }
+    let commands = "{\"execute\":\"qmp_capabilities\"}\n{\"execute\":\"quit\"}\n"
+    let sent = commands.utf8CString.withUnsafeBufferPointer {
+      write(connection, $0.baseAddress, $0.count - 1)
+    }
+    // Stay until QEMU answers: it may drop the commands of a client already gone.
+    if sent == commands.utf8.count { _ = readUntil(connection, count: 2, of: "\"return\"") }
   }
 
   /// True once QEMU has ended and been reaped.
