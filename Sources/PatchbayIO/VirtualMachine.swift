@@ -52,12 +52,16 @@ final class VirtualMachine: @unchecked Sendable {
   private let state: Mutex<VMState>
   /// Copies QEMU's console log into `VM.console`, capped.
   let console: LogPump
+  /// Copies what QEMU itself prints into `VM.log`, capped: a guest can make
+  /// QEMU report errors (a bad virtio request) as often as it likes.
+  let messages: LogPump
 
   private init(
     name: String, ports: [Int], invocation: QEMUInvocation, stopTimeout: Duration,
-    paths: LabPaths, pid: Int32, console: LogPump
+    paths: LabPaths, pid: Int32, console: LogPump, messages: LogPump
   ) {
     self.console = console
+    self.messages = messages
     self.name = name
     self.ports = ports
     self.invocation = invocation
@@ -78,41 +82,39 @@ final class VirtualMachine: @unchecked Sendable {
   /// monitor answers. Throws QEMU's own last words when it ends first.
   /// QEMU's standard output is a pipe into `VM.console`, capped at
   /// `consoleCap` bytes (`invocation` logs the console to `consoleOutput`);
-  /// its standard error goes to `VM.log`. Once QEMU is ready its sockets are
-  /// handed to `owner` (the user QEMU now runs as, whom the daemon becomes too).
+  /// its standard error is a pipe into `VM.log`, capped alike. Once QEMU is
+  /// ready its sockets are opened to `owner`'s group (the user QEMU now runs as).
   static func start(
     name: String, ports: [Int], invocation: QEMUInvocation, stopTimeout: Duration,
     paths: LabPaths, consoleCap: Int, owner: ServiceUser?,
     recordPID: (Int32) throws(LabError) -> Void,
     onExit: @escaping @Sendable (VirtualMachine, VMState) -> Void
   ) throws(LabError) -> VirtualMachine {
-    let logPath = paths.qemuLog(ofVM: name)
-    let log = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
-    guard log >= 0 else {
-      throw LabError("vm \(name): cannot create \(logPath): \(String(cString: strerror(errno)))")
-    }
     let console: LogPump
+    let messages: LogPump
     do {
       console = try LogPump(
         log: try CappedLog(path: paths.console(ofVM: name), cap: consoleCap),
         label: "vm \(name)'s console")
+      messages = try LogPump(
+        log: try CappedLog(path: paths.qemuLog(ofVM: name), cap: consoleCap),
+        label: "vm \(name)'s QEMU")
     } catch {
-      close(log)
-      throw error
+      throw LabError("vm \(name): \(error.description)")
     }
     let pid = withArgumentVector([invocation.executable] + invocation.arguments) {
-      pb_spawn_io($0, -1, console.writeEnd, log)
+      pb_spawn_io($0, -1, console.writeEnd, messages.writeEnd)
     }
-    close(log)
-    // QEMU holds the only write end now: the pump ends when QEMU does.
+    // QEMU holds the only write ends now: the pumps end when QEMU does.
     console.closeWriteEnd()
+    messages.closeWriteEnd()
     guard pid > 0 else {
       throw LabError(
         "vm \(name): cannot start \(invocation.executable): \(String(cString: strerror(-pid)))")
     }
     let machine = VirtualMachine(
       name: name, ports: ports, invocation: invocation, stopTimeout: stopTimeout, paths: paths,
-      pid: pid, console: console)
+      pid: pid, console: console, messages: messages)
     do {
       try recordPID(pid)
       try machine.waitUntilReady()
@@ -165,6 +167,7 @@ final class VirtualMachine: @unchecked Sendable {
 
   /// The last non-empty line QEMU printed, without its `qemu-system-x86_64: ` prefix.
   private func lastWords() -> String {
+    messages.drain()
     let text = (try? String(contentsOfFile: paths.qemuLog(ofVM: name), encoding: .utf8)) ?? ""
     let line =
       text.split(whereSeparator: \.isNewline).last { !$0.allSatisfy(\.isWhitespace) }
