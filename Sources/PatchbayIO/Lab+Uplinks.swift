@@ -189,14 +189,11 @@ extension Lab {
   }
 
   /// Starts `command` with `sh -c` inside `host`'s namespace, in the state
-  /// directory, its output appended to `HOST.log`, with a clean signal mask;
-  /// does not wait for it. Returns its pid.
+  /// directory, its output into `HOST.log` (capped at the topology's
+  /// `log-cap`), with a clean signal mask; does not wait for it. Returns its pid.
   @discardableResult
   private func spawn(_ command: String, in host: HostSpec) throws(LabError) -> pid_t {
-    let log = "\(paths.directory)/\(host.name).log"
-    let output = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-    guard output >= 0 else { throw LabError("host \(host.name): cannot open \(log)") }
-    defer { close(output) }
+    let output = try hostLog(of: host).writeEnd
     // `cd` in the shell: the child starts where the daemon is.
     let arguments = [
       IPRoute.executable, "netns", "exec", paths.namespace(ofHost: host.name), "/bin/sh", "-c",
@@ -208,6 +205,22 @@ extension Lab {
         "host \(host.name): cannot run '\(command)': \(String(cString: strerror(-pid)))")
     }
     return pid
+  }
+
+  /// The pump into `HOST.log`, made at the host's first program. Its write
+  /// end stays open in the daemon for the host's next program.
+  private func hostLog(of host: HostSpec) throws(LabError) -> LogPump {
+    if let pump = hostLogs.withLock({ $0[host.name] }) { return pump }
+    let path = "\(paths.directory)/\(host.name).log"
+    let pump: LogPump
+    do {
+      pump = try LogPump(
+        log: try CappedLog(path: path, cap: topology.logCap), label: "host \(host.name)")
+    } catch {
+      throw LabError("host \(host.name): \(error.description)")
+    }
+    hostLogs.withLock { $0[host.name] = pump }
+    return pump
   }
 
   /// Runs a DHCP client (busybox udhcpc, in the foreground so it stays a child
@@ -244,6 +257,7 @@ extension Lab {
           break
         }
         if waitpid(client, nil, WNOHANG) == client || Date() > deadline {
+          hostLogs.withLock { $0[host.name] }?.drain()
           let log = "\(paths.directory)/\(host.name).log"
           let last =
             (try? String(contentsOfFile: log, encoding: .utf8))?

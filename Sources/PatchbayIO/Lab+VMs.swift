@@ -34,12 +34,22 @@ extension Lab {
       throw LabError(
         "QEMU is not installed: '\(QEMUEnvironment.executableName)' is not on PATH")
     }
+    // QEMU opens its TAPs, files and devices as root, then becomes `patchbay`
+    // (an unprivileged user with no capabilities) before the guest runs.
+    let user = try ServiceUser.ensure()
+    guard let userSwitch = QEMUEnvironment.userSwitch(executable: executable) else {
+      throw LabError(
+        "\(executable) offers neither -run-with user= nor -runas: it cannot drop root, and Patchbay does not run guests as root"
+      )
+    }
     for vm in topology.vms {
-      let invocation = try invocation(for: vm, executable: executable, topologyFile: topologyFile)
+      let invocation = try invocation(
+        for: vm, executable: executable, topologyFile: topologyFile,
+        user: (ServiceUser.name, userSwitch))
       let ports = try vm.ports.map { reference throws(LabError) in try globalIndex(of: reference) }
       let machine = try VirtualMachine.start(
         name: vm.name, ports: ports, invocation: invocation, stopTimeout: vm.stopTimeout,
-        paths: paths,
+        paths: paths, consoleCap: topology.logCap, owner: user,
         recordPID: { pid throws(LabError) in try self.recordVMProcess(vm.name, pid: pid) },
         onExit: { [weak self] machine, state in self?.vmExited(machine, state: state) })
       machines.withLock { $0.append(machine) }
@@ -48,9 +58,10 @@ extension Lab {
 
   /// QEMU's command line for `vm`: its TAPs, MACs and files, and the
   /// accelerator and vhost this machine has.
-  private func invocation(for vm: VMSpec, executable: String, topologyFile: String)
-    throws(LabError) -> QEMUInvocation
-  {
+  private func invocation(
+    for vm: VMSpec, executable: String, topologyFile: String,
+    user: (name: String, switch: QEMUInvocation.UserSwitch)
+  ) throws(LabError) -> QEMUInvocation {
     var nics: [QEMUInvocation.NIC] = []
     for (index, reference) in vm.ports.enumerated() {
       guard case .tap(let interface) = topology.port(reference)?.kind else {
@@ -59,15 +70,22 @@ extension Lab {
       nics.append(QEMUInvocation.NIC(tap: interface, mac: topology.macAddress(of: vm, nic: index)))
     }
     let resolve = { (path: String) in resolvedPath(path, topologyFile: topologyFile) }
-    let disk = vm.disk.map(resolve)
+    // `validate` checked these; `up` checks again, as the files may have changed since.
+    if let problem = QEMUEnvironment.backingProblem(of: vm, topologyFile: topologyFile) {
+      throw LabError("vm \(vm.name): \(problem)")
+    }
     let accel = QEMUEnvironment.accelerator(for: vm)
     return QEMUInvocation(
       vm: vm, executable: executable, paths: paths, nics: nics,
-      files: (vm.kernel.map(resolve), vm.initrd.map(resolve), disk),
-      diskFormat: disk.map(QEMUEnvironment.diskFormat(of:)) ?? .raw, accel: accel,
+      files: (
+        vm.kernel.map(resolve), vm.initrd.map(resolve), vm.disk.map(resolve),
+        vm.backing.map(resolve)
+      ),
+      accel: accel,
       // vhost-net moves frames in the kernel; under TCG there is no KVM
       // ioeventfd for it to hook, so QEMU's own path is the one that works.
-      vhost: accel == "kvm" && QEMUEnvironment.hasVhostNet)
+      vhost: accel == "kvm" && QEMUEnvironment.hasVhostNet, user: user,
+      consoleLog: VirtualMachine.consoleOutput)
   }
 
   private func recordVMProcess(_ name: String, pid: Int32) throws(LabError) {

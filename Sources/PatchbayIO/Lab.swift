@@ -47,6 +47,8 @@ public final class Lab: @unchecked Sendable {
   // The VMs' QEMU processes, in start order (appended while the lab comes up,
   // read by `status` and by tear-down).
   let machines = Mutex<[VirtualMachine]>([])
+  // Each host's `HOST.log`, capped, by host name (made at its first program).
+  let hostLogs = Mutex<[String: LogPump]>([:])
   let datapath: Datapath
   private var isTornDown = false
   /// Removes what the lab created once its daemon stopped switching (the

@@ -58,12 +58,22 @@ public enum QEMUEnvironment {
     vm.accel ?? (hasHardwareKVM ? "kvm" : "tcg")
   }
 
-  /// The image's format from its first bytes: qcow2 carries a magic number, anything else is raw.
-  public static func diskFormat(of path: String) -> QEMUInvocation.DiskFormat {
-    guard let handle = FileHandle(forReadingAtPath: path) else { return .raw }
-    defer { try? handle.close() }
-    let magic = (try? handle.read(upToCount: 4)) ?? Data()
-    return magic == Data([0x51, 0x46, 0x49, 0xFB]) ? .qcow2 : .raw
+  /// How this QEMU drops to another user once it has opened its files:
+  /// `-run-with user=` where its help lists it (QEMU 9.1 and later), else
+  /// `-runas` (Debian 12's QEMU 7.2); nil when it offers neither.
+  public static func userSwitch(helpText: String) -> QEMUInvocation.UserSwitch? {
+    let lines = helpText.split(whereSeparator: \.isNewline)
+    if lines.contains(where: { $0.hasPrefix("-run-with") && $0.contains("user=") }) {
+      return .runWith
+    }
+    if lines.contains(where: { $0.hasPrefix("-runas") }) { return .runas }
+    return nil
+  }
+
+  /// `userSwitch(helpText:)` for the QEMU at `executable` (it runs `-help`).
+  public static func userSwitch(executable: String) -> QEMUInvocation.UserSwitch? {
+    let result = IPRoute.run(program: [executable, "-help"])
+    return userSwitch(helpText: result.output)
   }
 
   /// Every VM problem this machine has with `topology`: a missing or
@@ -84,7 +94,7 @@ public enum QEMUEnvironment {
     }
     for vm in topology.vms {
       let files: [(key: String, path: String?)] = [
-        ("kernel", vm.kernel), ("initrd", vm.initrd), ("disk", vm.disk),
+        ("kernel", vm.kernel), ("initrd", vm.initrd), ("disk", vm.disk), ("backing", vm.backing),
       ]
       for case (let key, let path?) in files {
         let resolved = resolvedPath(path, topologyFile: topologyFile)
@@ -99,6 +109,8 @@ public enum QEMUEnvironment {
         } else if access(resolved, R_OK) != 0 {
           problems.append(
             TopologyDiagnostic(location: location, message: "\(key) '\(path)' is not readable"))
+        } else if key == "disk", let problem = backingProblem(of: vm, topologyFile: topologyFile) {
+          problems.append(TopologyDiagnostic(location: location, message: problem))
         }
       }
       if vm.accel == "kvm" && !hasKVM {
@@ -109,5 +121,48 @@ public enum QEMUEnvironment {
       }
     }
     return problems
+  }
+
+  /// What is wrong with a qcow2 disk's header: it is no qcow2 image, or it
+  /// names a backing file the topology did not declare (or another one than
+  /// declared). QEMU opens images as root, before it drops to the `patchbay`
+  /// user, so a name in a header must never choose a file for it.
+  static func backingProblem(of vm: VMSpec, topologyFile: String) -> String? {
+    guard let disk = vm.disk, vm.diskFormat == .qcow2 else { return nil }
+    let path = resolvedPath(disk, topologyFile: topologyFile)
+    guard let header = QCOW2Header.read(path: path) else {
+      return "disk '\(disk)' is not a qcow2 image (for a plain image say format: raw)"
+    }
+    switch (header.backingFile, vm.backing) {
+    case (nil, nil):
+      return nil
+    case (let named?, nil):
+      return
+        "disk '\(disk)' names a backing file '\(printable(named))' in its qcow2 header; QEMU opens it only when the topology declares it (disk: {file: ..., backing: ...})"
+    case (nil, let declared?):
+      return
+        "disk '\(disk)' has no backing file in its qcow2 header, but backing '\(declared)' is declared"
+    case (let named?, let declared?):
+      let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path + "/"
+      let fromHeader = named.hasPrefix("/") ? named : folder + named
+      let real = { (path: String) in URL(fileURLWithPath: path).resolvingSymlinksInPath().path }
+      guard real(fromHeader) == real(resolvedPath(declared, topologyFile: topologyFile)) else {
+        return
+          "disk '\(disk)' names backing file '\(printable(named))' in its qcow2 header, not the declared '\(declared)'"
+      }
+      let backingPath = resolvedPath(declared, topologyFile: topologyFile)
+      if DiskFormat(fileName: declared) == .qcow2,
+        let chained = QCOW2Header.read(path: backingPath)?.backingFile
+      {
+        return
+          "backing '\(declared)' names a backing file of its own ('\(printable(chained))'); only one level is supported"
+      }
+      return nil
+    }
+  }
+
+  /// A name read from an image, fit for one line of a terminal: control characters as `?`.
+  static func printable(_ text: String) -> String {
+    String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) })
   }
 }

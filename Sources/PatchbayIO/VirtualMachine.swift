@@ -54,11 +54,18 @@ final class VirtualMachine: @unchecked Sendable {
   // once the daemon runs as the service user, it can no longer reach the
   // socket in the root-only state directory. -1 once used (or never opened).
   private let monitor = Mutex<Int32>(-1)
+  /// Copies QEMU's console log into `VM.console`, capped.
+  let console: LogPump
+  /// Copies what QEMU itself prints into `VM.log`, capped: a guest can make
+  /// QEMU report errors (a bad virtio request) as often as it likes.
+  let messages: LogPump
 
   private init(
     name: String, ports: [Int], invocation: QEMUInvocation, stopTimeout: Duration,
-    paths: LabPaths, pid: Int32
+    paths: LabPaths, pid: Int32, console: LogPump, messages: LogPump
   ) {
+    self.console = console
+    self.messages = messages
     self.name = name
     self.ports = ports
     self.invocation = invocation
@@ -70,33 +77,60 @@ final class VirtualMachine: @unchecked Sendable {
   /// How long `start` waits for QEMU to open its monitor socket.
   static let startTimeout: TimeInterval = 15
 
+  /// Where QEMU writes the console log: its standard output, which is the
+  /// write end of the pipe that `start` hands it.
+  static let consoleOutput = "/dev/fd/1"
+
   /// Starts QEMU (in its own process group, so a terminal's Ctrl-C reaches
   /// only the daemon, which then powers the VM down) and waits until its
   /// monitor answers. Throws QEMU's own last words when it ends first.
+  /// QEMU's standard output is a pipe into `VM.console`, capped at
+  /// `consoleCap` bytes (`invocation` logs the console to `consoleOutput`);
+  /// its standard error is a pipe into `VM.log`, capped alike. Once QEMU is
+  /// ready its sockets are opened to `owner`'s group (the user QEMU now runs as).
   static func start(
     name: String, ports: [Int], invocation: QEMUInvocation, stopTimeout: Duration,
-    paths: LabPaths, recordPID: (Int32) throws(LabError) -> Void,
+    paths: LabPaths, consoleCap: Int, owner: ServiceUser?,
+    recordPID: (Int32) throws(LabError) -> Void,
     onExit: @escaping @Sendable (VirtualMachine, VMState) -> Void
   ) throws(LabError) -> VirtualMachine {
-    let logPath = paths.qemuLog(ofVM: name)
-    let log = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-    guard log >= 0 else {
-      throw LabError("vm \(name): cannot create \(logPath): \(String(cString: strerror(errno)))")
+    let console: LogPump
+    let messages: LogPump
+    do {
+      console = try LogPump(
+        log: try CappedLog(path: paths.console(ofVM: name), cap: consoleCap),
+        label: "vm \(name)'s console")
+      messages = try LogPump(
+        log: try CappedLog(path: paths.qemuLog(ofVM: name), cap: consoleCap),
+        label: "vm \(name)'s QEMU")
+    } catch {
+      throw LabError("vm \(name): \(error.description)")
     }
     let pid = withArgumentVector([invocation.executable] + invocation.arguments) {
-      pb_spawn_io($0, -1, log, log)
+      pb_spawn_io($0, -1, console.writeEnd, messages.writeEnd)
     }
-    close(log)
+    // QEMU holds the only write ends now: the pumps end when QEMU does.
+    console.closeWriteEnd()
+    messages.closeWriteEnd()
     guard pid > 0 else {
       throw LabError(
         "vm \(name): cannot start \(invocation.executable): \(String(cString: strerror(-pid)))")
     }
     let machine = VirtualMachine(
       name: name, ports: ports, invocation: invocation, stopTimeout: stopTimeout, paths: paths,
-      pid: pid)
+      pid: pid, console: console, messages: messages)
     do {
       try recordPID(pid)
       try machine.waitUntilReady()
+      if let owner {
+        // QEMU made its sockets as root, before it dropped to `owner`. Root
+        // keeps them, `owner`'s group may connect too: a daemon that dropped
+        // its capabilities (still uid 0) or became `owner` can press the button.
+        for socket in [paths.monitorSocket(ofVM: name), paths.consoleSocket(ofVM: name)] {
+          lchown(socket, uid_t.max, owner.gid)
+          chmod(socket, 0o660)
+        }
+      }
     } catch {
       kill(pid, SIGKILL)
       var status: Int32 = 0
@@ -143,6 +177,7 @@ final class VirtualMachine: @unchecked Sendable {
 
   /// The last non-empty line QEMU printed, without its `qemu-system-x86_64: ` prefix.
   private func lastWords() -> String {
+    messages.drain()
     let text = (try? String(contentsOfFile: paths.qemuLog(ofVM: name), encoding: .utf8)) ?? ""
     let line =
       text.split(whereSeparator: \.isNewline).last { !$0.allSatisfy(\.isWhitespace) }
@@ -244,8 +279,9 @@ final class VirtualMachine: @unchecked Sendable {
   }
 
   /// Sends QEMU `signal` if it still runs; false when the daemon may not
-  /// signal it (a QEMU running as another user than the daemon: the janitor
-  /// ends it then).
+  /// signal it. QEMU and the daemon both run as the service user after
+  /// set-up, so this fails only for a daemon run without that drop; the
+  /// janitor, which runs as root, ends such a QEMU then.
   @discardableResult
   func send(_ signal: Int32) -> Bool {
     let (pid, isAlive) = state.withLock { ($0.pid, $0.phase == .running || $0.phase == .stopping) }

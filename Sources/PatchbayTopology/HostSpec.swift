@@ -68,6 +68,11 @@ public struct VMSpec: Sendable {
   public var append: String?
   /// Disk image path.
   public var disk: String?
+  /// The disk's `format`, when the topology names it (else `diskFormat` follows the file name).
+  public var declaredDiskFormat: DiskFormat?
+  /// The disk's declared backing file (`backing:`, qcow2 only): the one file
+  /// QEMU may open behind it. Without it a backing file is refused.
+  public var backing: String?
   /// Guest memory in bytes (default 256 MiB).
   public var memory: Int
   /// Virtual CPUs (default 1).
@@ -86,6 +91,11 @@ public struct VMSpec: Sendable {
   /// Where each of its values is written, by key (`kernel`, `initrd`, `disk`,
   /// `accel`), so checks against the machine can point at the value.
   public var valueLocations: [String: SourceLocation] = [:]
+
+  /// The format QEMU opens the disk with: the declared one, else the file name's.
+  public var diskFormat: DiskFormat? {
+    disk.map { declaredDiskFormat ?? DiskFormat(fileName: $0) }
+  }
 
   /// The default `stop-timeout`: long enough for a distribution to shut down.
   public static let defaultStopTimeout = Duration.seconds(20)

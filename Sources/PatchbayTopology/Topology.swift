@@ -26,6 +26,10 @@ public struct Topology: Sendable {
   /// How long the datapath keeps polling after a frame before it sleeps
   /// (`busy-poll`, default 0 s: it sleeps at once).
   public var busyPoll: Duration
+  /// The most bytes each VM console log and host log keeps in the lab's state
+  /// directory (`log-cap`, default 16 MiB), besides one rotated `.1` file of
+  /// as much: both live in /run, in RAM.
+  public var logCap: Int
 
   /// The default `busy-poll`: off. Polling lowers a round trip from about 50 µs
   /// to about 12 µs, but a lab whose traffic never pauses for the window keeps
@@ -34,12 +38,18 @@ public struct Topology: Sendable {
   public static let defaultBusyPoll = Duration.zero
   /// The longest `busy-poll` a topology may ask for.
   public static let maximumBusyPoll = Duration.seconds(1)
+  /// The default `log-cap`: a console's worth of boots and then some, small
+  /// beside the RAM a VM takes.
+  public static let defaultLogCap = 16 << 20
+  /// The `log-cap` values a topology may ask for.
+  public static let logCaps: ClosedRange<UInt64> = 4096...(1 << 30)
 
   /// Makes a topology value (the loader is the normal way to get one).
   public init(
     name: String, sourcePath: String, switches: [SwitchSpec], hosts: [HostSpec] = [],
     vms: [VMSpec] = [], uplinks: [UplinkSpec] = [], captures: [CaptureSpec] = [],
-    mirrors: [MirrorSpec] = [], busyPoll: Duration = Topology.defaultBusyPoll
+    mirrors: [MirrorSpec] = [], busyPoll: Duration = Topology.defaultBusyPoll,
+    logCap: Int = Topology.defaultLogCap
   ) {
     self.name = name
     self.sourcePath = sourcePath
@@ -50,6 +60,7 @@ public struct Topology: Sendable {
     self.captures = captures
     self.mirrors = mirrors
     self.busyPoll = busyPoll
+    self.logCap = logCap
   }
 
   /// The switch named `name`, if any.

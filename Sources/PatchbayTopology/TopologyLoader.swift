@@ -51,6 +51,7 @@ private struct PortClaim {
 
 private let topLevelKeys = [
   "name", "switches", "hosts", "vms", "uplinks", "captures", "mirrors", "busy-poll",
+  "log-cap",
 ]
 private let switchKeys = ["mac-aging", "mac-table-size", "ports"]
 private let portKindKeys = ["tap", "attach", "uplink", "peer"]
@@ -64,6 +65,7 @@ private let vmKeys = [
   "port", "ports", "kernel", "initrd", "append", "disk", "memory", "cpus", "mac", "accel",
   "qemu-args", "stop-timeout",
 ]
+private let diskKeys = ["file", "format", "backing"]
 private let uplinkKeys = [
   "mode", "interface", "address", "gateway", "inside", "dhcp", "dns", "forward", "max-sessions",
 ]
@@ -411,6 +413,7 @@ private struct Loader {
     var captures: [CaptureSpec] = []
     var mirrors: [MirrorSpec] = []
     var busyPoll = Topology.defaultBusyPoll
+    var logCap = Topology.defaultLogCap
     for entry in entries {
       switch entry.key {
       case "switches":
@@ -445,6 +448,15 @@ private struct Loader {
               at: entry.valueLocation)
           }
         }
+      case "log-cap":
+        if let bytes = value(entry, ValueFormat.size) {
+          if Topology.logCaps.contains(bytes), let cap = Int(exactly: bytes) {
+            logCap = cap
+          } else {
+            error(
+              "invalid log-cap '\(text(entry) ?? "")': from 4KiB to 1GiB", at: entry.valueLocation)
+          }
+        }
       default:
         break
       }
@@ -476,7 +488,8 @@ private struct Loader {
     guard let labName, diagnostics.isEmpty else { return nil }
     return Topology(
       name: labName, sourcePath: file, switches: switches, hosts: hosts, vms: vms,
-      uplinks: uplinks, captures: captures, mirrors: mirrors, busyPoll: busyPoll)
+      uplinks: uplinks, captures: captures, mirrors: mirrors, busyPoll: busyPoll,
+      logCap: logCap)
   }
 
   mutating func readLabName(_ entry: Entry) -> String? {
@@ -850,7 +863,9 @@ private struct Loader {
       case "kernel": spec.kernel = text(entry)
       case "initrd": spec.initrd = text(entry)
       case "append": spec.append = text(entry)
-      case "disk": spec.disk = text(entry)
+      case "disk":
+        readDisk(entry, into: &spec)
+        continue
       case "memory":
         if let memory = value(entry, ValueFormat.size) {
           if memory >= minimumVMMemory, let bytes = Int(exactly: memory) {
@@ -893,6 +908,42 @@ private struct Loader {
       }
     }
     return portsRead ? spec : nil
+  }
+
+  /// `disk: PATH`, or `disk: {file: PATH, format: raw|qcow2, backing: PATH}`.
+  mutating func readDisk(_ entry: Entry, into spec: inout VMSpec) {
+    guard entry.value.mapping != nil else {
+      spec.disk = text(entry)
+      spec.valueLocations["disk"] = entry.valueLocation
+      return
+    }
+    let context = "in disk of vm '\(spec.name)'"
+    let entries = fields(of: entry.value, known: diskKeys, context: context, what: "'disk'")
+    requireKey("file", in: entries, context: context, at: entry.keyLocation)
+    for field in entries {
+      switch field.key {
+      case "file":
+        spec.disk = text(field)
+        spec.valueLocations["disk"] = field.valueLocation
+      case "format":
+        spec.declaredDiskFormat = value(field) { text throws(ValueFormatError) in
+          guard let format = DiskFormat(rawValue: text) else {
+            throw ValueFormatError("use raw or qcow2")
+          }
+          return format
+        }
+        spec.valueLocations["format"] = field.valueLocation
+      case "backing":
+        spec.backing = text(field)
+        spec.valueLocations["backing"] = field.valueLocation
+      default: break
+      }
+    }
+    if spec.backing != nil, spec.diskFormat == .raw,
+      let field = entries.first(where: { $0.key == "backing" })
+    {
+      error("'backing' needs a qcow2 disk (a raw image has no backing file)", at: field.keyLocation)
+    }
   }
 
   mutating func readStrings(_ entry: Entry) -> [String]? {

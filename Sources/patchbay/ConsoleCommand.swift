@@ -9,7 +9,8 @@ struct ConsoleCommand: ParsableCommand {
     commandName: "console",
     abstract: "Follow a VM's serial console (like tail -f), or type into it with -i.",
     discussion: """
-      The console is logged to /run/patchbay/NAME/VM.console from the VM's start. Without \
+      The console is logged to /run/patchbay/NAME/VM.console from the VM's start (at most the \
+      topology's log-cap, 16 MiB by default; the part before is in VM.console.1). Without \
       options this prints it and follows new output until the lab stops or Ctrl-C. With \
       --interactive it connects to the console itself: what you type reaches the guest; \
       Ctrl-] leaves.
@@ -60,6 +61,13 @@ struct ConsoleCommand: ParsableCommand {
         continue
       }
       if noFollow || paths.runningPID == nil { return }
+      // The log is capped: when full, the daemon moves it to VM.console.1 and
+      // empties it in place. A file shorter than what was read is a new start.
+      var now = stat()
+      if fstat(file, &now) == 0, now.st_size < lseek(file, 0, SEEK_CUR) {
+        lseek(file, 0, SEEK_SET)
+        continue
+      }
       usleep(100_000)
     }
   }

@@ -691,6 +691,80 @@ let badFiles: [BadFile] = [
     #expect(fixed.vms.map(\.stopTimeout) == [.seconds(90), .seconds(2)])
   }
 
+  @Test func aVMsDiskFormatIsDeclaredOrFollowsTheFileName() throws {
+    let yaml = """
+      name: lab
+      switches:
+        core:
+          ports:
+            a: {}
+            b: {}
+            c: {}
+            d: {}
+      vms:
+        one: {port: core/a, disk: images/one.qcow2}
+        two: {port: core/b, disk: images/two.img}
+        three: {port: core/c, disk: {file: images/three.bin, format: qcow2, backing: base.img}}
+        four: {port: core/d, disk: {file: images/four.QCOW2, format: raw}}
+      """
+    let topology = try #require(load(yaml))
+    #expect(
+      topology.vms.map(\.disk) == [
+        "images/one.qcow2", "images/two.img", "images/three.bin", "images/four.QCOW2",
+      ])
+    #expect(topology.vms.map(\.diskFormat) == [.qcow2, .raw, .qcow2, .raw])
+    #expect(topology.vms.map(\.backing) == [nil, nil, "base.img", nil])
+    // Checks against the machine point at the file's value in either form.
+    #expect(
+      topology.vms[2].valueLocations["disk"]
+        == SourceLocation(file: "lab.yaml", line: 12, column: 38))
+    #expect(
+      topology.vms[0].valueLocations["disk"]
+        == SourceLocation(file: "lab.yaml", line: 10, column: 29))
+  }
+
+  @Test func aBadDiskFormatOrKeyIsReportedAtItsPlace() {
+    let yaml = """
+      name: lab
+      switches:
+        core:
+          ports:
+            a: {}
+            b: {}
+            c: {}
+            d: {}
+      vms:
+        one: {port: core/a, disk: {file: one.img, format: vmdk}}
+        two: {port: core/b, disk: {file: two.qcow2, fromat: qcow2}}
+        three: {port: core/c, disk: {format: raw}}
+        four: {port: core/d, disk: {file: four.img, backing: base.img}}
+      """
+    #expect(
+      diagnostics(yaml) == [
+        "lab.yaml:10:53: error: invalid format 'vmdk': use raw or qcow2",
+        "lab.yaml:11:47: error: unknown key 'fromat' in disk of vm 'two'; did you mean 'format'?",
+        "lab.yaml:12:25: error: missing required key 'file' in disk of vm 'three'",
+        "lab.yaml:13:47: error: 'backing' needs a qcow2 disk (a raw image has no backing file)",
+      ])
+  }
+
+  @Test func theLogCapIsASizeWithinItsBounds() throws {
+    let base = "name: lab\nswitches:\n  core:\n    ports:\n      a: {}\n"
+    #expect(try #require(load(base)).logCap == 16 << 20)
+    #expect(try #require(load(base + "log-cap: 64KiB\n")).logCap == 64 << 10)
+    #expect(
+      diagnostics(base + "log-cap: 1KiB\n") == [
+        "lab.yaml:6:10: error: invalid log-cap '1KiB': from 4KiB to 1GiB"
+      ])
+    #expect(
+      diagnostics(base + "log-cap: lots\n").first?.hasPrefix(
+        "lab.yaml:6:10: error: invalid log-cap 'lots': ") == true)
+    #expect(
+      diagnostics(base + "log-caps: 1MiB\n") == [
+        "lab.yaml:6:1: error: unknown key 'log-caps' at the top level; did you mean 'log-cap'?"
+      ])
+  }
+
   @Test func aMirrorCopiesOnlyToATapOrAttachPortThatIsNoMirrorsSource() {
     let yaml = """
       name: lab
