@@ -52,6 +52,9 @@ public enum SystemCallFilter {
     "openat", "newfstatat", "getdents64", "unlink", "unlinkat", "dup2", "dup3",
     // QEMU reaped by its watcher thread.
     "wait4",
+    // Capped logs (console, QEMU's messages, hosts' programs) rotated in
+    // place through descriptors opened before the drop.
+    "pread64", "pwrite64", "ftruncate", "fstat", "lseek",
   ]
 
   /// System calls allowed only with one argument among a few values: the
@@ -60,7 +63,8 @@ public enum SystemCallFilter {
     // Datapath sockets: packet sockets, and AF_INET / AF_UNIX ones for interface ioctls.
     "socket": (0, [UInt64(AF_UNIX), UInt64(AF_INET), UInt64(AF_PACKET)]),
     // Interface flags (a returning interface brought up) and index (reopening its socket).
-    "ioctl": (1, [0x8913, 0x8914, 0x8933]),  // SIOCGIFFLAGS, SIOCSIFFLAGS, SIOCGIFINDEX
+    // FIONREAD: how much a log pipe holds.
+    "ioctl": (1, [0x8913, 0x8914, 0x8933, 0x541B]),  // SIOCGIFFLAGS, SIOCSIFFLAGS, SIOCGIFINDEX, FIONREAD
     // Foundation names each thread it starts.
     "prctl": (0, [15, 16]),  // PR_SET_NAME, PR_GET_NAME
     // A QEMU that ignores the power button.
