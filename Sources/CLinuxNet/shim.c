@@ -562,3 +562,9 @@ int pb_set_file_owner(uint32_t uid, uint32_t gid) {
   return 0;
 }
 
+void pb_file_owner(uint32_t *uid, uint32_t *gid) {
+  // An invalid id changes nothing and returns the current one.
+  *uid = (uint32_t)setfsuid((uid_t)-1);
+  *gid = (uint32_t)setfsgid((gid_t)-1);
+}
+

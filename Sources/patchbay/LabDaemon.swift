@@ -214,7 +214,14 @@ final class LabDaemon: @unchecked Sendable {
     }
     return LabStatus(
       name: topology.name, pid: getpid(), topologyFile: topology.sourcePath,
-      uptimeSeconds: Date().timeIntervalSince(started), switches: switches, hosts: hosts, vms: vms)
+      uptimeSeconds: Date().timeIntervalSince(started), switches: switches, hosts: hosts, vms: vms,
+      captures: lab.captureStates().map { capture in
+        CaptureStatus(
+          name: capture.name, destination: capture.destination,
+          state: capture.failure == nil ? "writing" : "failed", error: capture.failure,
+          captured: capture.statistics.captured, filteredOut: capture.statistics.filteredOut,
+          lost: capture.statistics.lost, unwritten: capture.statistics.unwritten)
+      })
   }
 
   private func portStatus(

@@ -1,4 +1,5 @@
 import Foundation
+import PatchbayWire
 import Testing
 
 @testable import PatchbayIO

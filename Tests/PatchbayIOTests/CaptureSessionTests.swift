@@ -1,4 +1,5 @@
 import Glibc
+import PatchbayWire
 import Synchronization
 import Testing
 

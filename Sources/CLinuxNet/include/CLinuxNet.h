@@ -177,6 +177,9 @@ int pb_restrict_capabilities(uint64_t keep);
 /// write in a directory that belongs to that user. Returns 0 or -EPERM.
 int pb_set_file_owner(uint32_t uid, uint32_t gid);
 
+/// The calling thread's filesystem uid and gid.
+void pb_file_owner(uint32_t *uid, uint32_t *gid);
+
 
 // The capture ring's shared words: one thread writes each, the other reads it.
 // C11 atomics through the compiler's builtins, because the ring lives in raw
