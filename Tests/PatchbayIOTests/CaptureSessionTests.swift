@@ -18,9 +18,9 @@ final class RecordingOutput: CaptureOutput, @unchecked Sendable {
     return true
   }
 
-  func write(blocks: UnsafeRawBufferPointer) -> Bool {
+  func write(blocks: UnsafeRawBufferPointer) -> CaptureWrite {
     self.blocks += blocks
-    return true
+    return .written
   }
 
   func idle(milliseconds: Int32) -> Bool { !stopAsked.load(ordering: .acquiring) }
