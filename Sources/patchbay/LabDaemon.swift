@@ -127,6 +127,10 @@ final class LabDaemon: @unchecked Sendable {
       output.refuse("malformed capture request")
       return
     }
+    if let problem = capture.problem {
+      output.refuse(problem)
+      return
+    }
     var ports: [PortReference] = []
     for text in capture.ports {
       guard let reference = PortReference(text) else {
