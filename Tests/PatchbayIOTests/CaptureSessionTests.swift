@@ -182,7 +182,8 @@ final class BlockingOutput: CaptureOutput, @unchecked Sendable {
     let started = Date()
     session.stop()
     let seconds = Date().timeIntervalSince(started)
-    #expect(output.abandoned.load(ordering: .acquiring))
+    let abandoned = output.abandoned.load(ordering: .acquiring)
+    #expect(abandoned)
     #expect(seconds < CaptureSession.stopSeconds * 2 + 1, "stop took \(seconds) s")
   }
 }
