@@ -1,8 +1,9 @@
 extension CaptureRequest {
   /// The largest snaplen (tcpdump's), and what a snaplen of 0 stands for on the CLI.
   public static let maximumSnaplen = 262_144
-  /// The most ports one capture takes, and the longest filter expression.
+  /// The most ports one capture takes.
   public static let maximumPorts = 256
+  /// The longest filter expression, in bytes.
   public static let maximumFilterBytes = 8192
 
   /// What is wrong with the request as the daemon would act on it, one
@@ -22,7 +23,8 @@ extension CaptureRequest {
       return "invalid direction '\(direction.prefix(64))': use in, out or both"
     }
     if let filter, filter.utf8.count > CaptureRequest.maximumFilterBytes {
-      return "filter too long (\(filter.utf8.count) bytes): at most \(CaptureRequest.maximumFilterBytes)"
+      return
+        "filter too long (\(filter.utf8.count) bytes): at most \(CaptureRequest.maximumFilterBytes)"
     }
     return nil
   }

@@ -82,10 +82,12 @@ private func readRaw(_ bytes: UnsafeRawBufferPointer) {
   let end = (bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!) + bytes.count
   for packet in PcapngReader.packets(in: bytes) where !packet.data.isEmpty {
     invariant(
-      packet.data.baseAddress! >= bytes.baseAddress! && packet.data.baseAddress! + packet.data.count <= end,
+      packet.data.baseAddress! >= bytes.baseAddress!
+        && packet.data.baseAddress! + packet.data.count <= end,
       "a packet's bytes lie outside its input")
   }
-  checkRing(bytes, fileSize: 4096, headerSize: 100, bytesInFile: 100, blocksInFile: 0, wholeBlocks: false)
+  checkRing(
+    bytes, fileSize: 4096, headerSize: 100, bytesInFile: 100, blocksInFile: 0, wholeBlocks: false)
 }
 
 /// The ring split's properties on `batch`.

@@ -126,7 +126,8 @@ public final class CaptureDirectory: @unchecked Sendable {
     case .failure(let error): throw CaptureError("cannot write \(full): \(error.description)")
     case .success(let value) where value < 0:
       if -value == ELOOP {
-        throw CaptureError("refused \(full): it is a symbolic link (capture files never follow one)")
+        throw CaptureError(
+          "refused \(full): it is a symbolic link (capture files never follow one)")
       }
       throw CaptureError("cannot write \(full): \(String(cString: strerror(-value)))")
     case .success(let value): fd = value

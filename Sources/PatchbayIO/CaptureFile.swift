@@ -170,10 +170,17 @@ public final class CaptureFile {
   private func writeBlocks(_ bytes: UnsafeRawBufferPointer, count: Int) throws(CaptureError) {
     if descriptor < 0 { try open() }
     try writeHeaderIfNeeded()
-    try writeOrThrow(bytes)
+    if let error = writeAll(bytes, keepingWholeBlocks: true) {
+      packetsInFile += keptBlocks
+      lastWriteBlocks += keptBlocks
+      throw error
+    }
     packetsInFile += count
     lastWriteBlocks += count
   }
+
+  /// Blocks a failed `writeAll(_:keepingWholeBlocks: true)` left in the file.
+  private var keptBlocks = 0
 
   private func writeOrThrow(_ bytes: [UInt8]) throws(CaptureError) {
     let error = bytes.withUnsafeBytes { writeAll($0) }
@@ -186,15 +193,29 @@ public final class CaptureFile {
 
   /// Writes every byte; the failure, if any (a value, so callers inside
   /// closures need no typed throws).
-  private func writeAll(_ bytes: UnsafeRawBufferPointer) -> CaptureError? {
+  private func writeAll(_ bytes: UnsafeRawBufferPointer, keepingWholeBlocks: Bool = false)
+    -> CaptureError?
+  {
     var offset = 0
     while offset < bytes.count {
       let count = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
       if count < 0 {
         if errno == EINTR { continue }
         let reason = String(cString: strerror(errno))
-        // Whole blocks only: what part of this write reached a file goes again.
-        if descriptor > 2 && directory != nil { _ = ftruncate(descriptor, off_t(written)) }
+        // Whole blocks only: the file keeps the blocks that reached it whole
+        // (a full disk takes what fits), and is cut back before the rest.
+        var kept = 0
+        keptBlocks = 0
+        if keepingWholeBlocks {
+          while kept + 12 <= offset {
+            let length = Pcapng.blockLength(at: bytes.baseAddress! + kept)
+            guard length >= 12, kept + length <= offset else { break }
+            kept += length
+            keptBlocks += 1
+          }
+        }
+        if descriptor > 2 && directory != nil { _ = ftruncate(descriptor, off_t(written + kept)) }
+        written += kept
         return CaptureError("cannot write \(files.last ?? "the capture"): \(reason)")
       }
       offset += count

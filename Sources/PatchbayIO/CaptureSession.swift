@@ -16,8 +16,9 @@ public struct CaptureStatistics: Sendable, Equatable, Codable {
   public var unwritten: UInt64
 
   /// Makes statistics.
-  public init(captured: UInt64 = 0, filteredOut: UInt64 = 0, lost: UInt64 = 0, unwritten: UInt64 = 0)
-  {
+  public init(
+    captured: UInt64 = 0, filteredOut: UInt64 = 0, lost: UInt64 = 0, unwritten: UInt64 = 0
+  ) {
     self.captured = captured
     self.filteredOut = filteredOut
     self.lost = lost
@@ -161,19 +162,29 @@ public final class CaptureSession: @unchecked Sendable {
   /// a reader: a writer still blocked after `stopSeconds` (a client stopped
   /// with SIGSTOP, or one that never reads) has its output abandoned, and
   /// after as long again it is left behind.
-  func stop() {
-    isStopping.store(true, ordering: .releasing)
-    guard thread != nil else { return }
-    if finished.wait(timeout: .now() + CaptureSession.stopSeconds) == .timedOut {
-      output.abandon()
-      guard finished.wait(timeout: .now() + CaptureSession.stopSeconds) == .success else {
-        report("its writer did not finish; left behind")
-        return
+  func stop() { CaptureSession.stop([self]) }
+
+  /// Stops `sessions` together: every one is told at once and they share
+  /// the deadlines, so tear-down with many stalled readers still takes at
+  /// most twice `stopSeconds`.
+  static func stop(_ sessions: [CaptureSession]) {
+    for session in sessions { session.isStopping.store(true, ordering: .releasing) }
+    let running = sessions.filter { $0.thread != nil }
+    let first = DispatchTime.now() + stopSeconds
+    let late = running.filter { $0.finished.wait(timeout: first) == .timedOut }
+    for session in late { session.output.abandon() }
+    let second = DispatchTime.now() + stopSeconds
+    for session in running {
+      if late.contains(where: { $0 === session }),
+        session.finished.wait(timeout: second) == .timedOut
+      {
+        session.report("its writer did not finish; left behind")
+        continue
       }
+      // Signalled again at once, so a second stop (tear-down racing a
+      // client's own stop) returns too instead of waiting forever.
+      session.finished.signal()
     }
-    // Signalled again at once, so a second stop (tear-down racing a client's
-    // own stop) returns too instead of waiting forever.
-    finished.signal()
   }
 
   private var captured: UInt64 = 0
@@ -203,7 +214,9 @@ public final class CaptureSession: @unchecked Sendable {
       isOutputGone = true
       return false
     case .written:
-      if let old = failure.withLock({ old in defer { old = nil }; return old }) {
+      if let old = failure.withLock({ old in
+        defer { old = nil }; return old
+      }) {
         report("writing again (after: \(old))")
       }
     case .failed(let reason, let writtenBlocks):

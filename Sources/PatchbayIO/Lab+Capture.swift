@@ -62,7 +62,8 @@ extension Lab {
       return next
     }
     let session = CaptureSession(
-      id: id, name: name, interfaces: interfaces, filter: filter, count: count, ringBytes: ringBytes,
+      id: id, name: name, interfaces: interfaces, filter: filter, count: count,
+      ringBytes: ringBytes,
       output: output)
     let entries = globals.enumerated().map { index, global in
       (

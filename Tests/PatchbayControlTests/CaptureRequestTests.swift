@@ -23,6 +23,8 @@ import Testing
     #expect(request(snaplen: 262_145).problem?.hasPrefix("invalid snaplen 262145") == true)
     #expect(request(count: 0).problem == "invalid count 0: must be at least 1")
     #expect(request(direction: "up").problem == "invalid direction 'up': use in, out or both")
-    #expect(request(filter: String(repeating: "x", count: 9000)).problem?.hasPrefix("filter too long") == true)
+    #expect(
+      request(filter: String(repeating: "x", count: 9000)).problem?.hasPrefix("filter too long")
+        == true)
   }
 }

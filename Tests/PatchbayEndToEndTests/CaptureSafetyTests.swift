@@ -140,15 +140,22 @@ struct CaptureSafetyTests {
 
   @Test func aStoppedCaptureReaderDoesNotHoldUpDown() throws {
     let lab = "e2cpstop"
-    try Harness.withLab(Self.topology(lab, subnet: 121, captures: ""), named: lab) { _ in
-      let client = try Background(
-        Harness.binary, ["capture", lab, "core/a", "-w", "-"], readsOutput: false)
+    // Exclusive: a flood ping loads the machine on purpose.
+    try Harness.withLab(
+      Self.topology(lab, subnet: 121, captures: ""), named: lab, exclusive: true
+    ) { _ in
+      // Two of them: they share the wait, so down is bounded however many stall.
+      let clients = try (0..<2).map { _ in
+        try Background(Harness.binary, ["capture", lab, "core/a", "-w", "-"], readsOutput: false)
+      }
       defer {
-        kill(client.process.processIdentifier, SIGCONT)
-        _ = client.finish(signal: SIGKILL)
+        for client in clients {
+          kill(client.process.processIdentifier, SIGCONT)
+          _ = client.finish(signal: SIGKILL)
+        }
       }
       usleep(300_000)
-      kill(client.process.processIdentifier, SIGSTOP)
+      for client in clients { kill(client.process.processIdentifier, SIGSTOP) }
       // Megabytes for a reader that reads nothing: the daemon's writer ends
       // up blocked on the connection.
       let ping = try Harness.exec(
@@ -176,7 +183,8 @@ struct CaptureSafetyTests {
     }
     let yaml = Self.topology(
       lab, subnet: 122, captures: "  full: {ports: [core/a], file: \(disk)/full.pcapng}")
-    try Harness.withLab(yaml, named: lab) { _ in
+    // Exclusive: a flood ping loads the machine on purpose.
+    try Harness.withLab(yaml, named: lab, exclusive: true) { _ in
       // About 3 KB a ping on port a: far more than 256 KiB.
       let flood = try Harness.exec(
         lab, "h1", "ping", "-f", "-c", "400", "-s", "1400", "-q", "10.0.122.2", timeout: 60)
@@ -197,7 +205,8 @@ struct CaptureSafetyTests {
         row?.contains("failed") == true && row?.contains("No space left on device") == true,
         "\(text.output)")
       // The failure is in the daemon's log once, not once per frame.
-      let log = (try? String(contentsOfFile: "/run/patchbay/\(lab)/daemon.log", encoding: .utf8))
+      let log =
+        (try? String(contentsOfFile: "/run/patchbay/\(lab)/daemon.log", encoding: .utf8))
         ?? ""
       let failures = log.split(separator: "\n").filter { $0.contains("No space left on device") }
       #expect(failures.count >= 1 && failures.count <= 3, "\(log)")

@@ -53,7 +53,8 @@ import Testing
     let (precious, bytes) = try target(in: root)
     try FileManager.default.createDirectory(
       atPath: root + "/elsewhere", withIntermediateDirectories: true)
-    try FileManager.default.createDirectory(atPath: root + "/lab", withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(
+      atPath: root + "/lab", withIntermediateDirectories: true)
     try FileManager.default.createSymbolicLink(
       atPath: root + "/lab/captures", withDestinationPath: root)
     #expect {
@@ -140,5 +141,38 @@ import Testing
         == "cannot write \(root)/x.pcapng: Permission denied"
     }
     #expect(try Data(contentsOf: URL(fileURLWithPath: precious)) == bytes)
+  }
+
+  @Test(.enabled(if: geteuid() == 0, "needs root to mount a small tmpfs"))
+  func aFullDiskKeepsTheWholeBlocksThatFitAndNothingCut() throws {
+    let root = try temporaryDirectory()
+    try #require(mount("tmpfs", root, "tmpfs", 0, "size=16k") == 0)
+    defer {
+      umount2(root, Int32(MNT_DETACH))
+      try? FileManager.default.removeItem(atPath: root)
+    }
+    let directory = try CaptureDirectory.open(ownedDirectory: root, creatingMissing: false)
+    let file = try CaptureFile(directory: directory, name: "full.pcapng", header: header)
+    let frame = [UInt8](repeating: 0xAB, count: 1000)
+    let length = Pcapng.packetBlockLength(captured: frame.count)
+    var blocks = [UInt8](repeating: 0, count: 40 * length)
+    blocks.withUnsafeMutableBytes { buffer in
+      frame.withUnsafeBytes { source in
+        for index in 0..<40 {
+          Pcapng.writePacketBlock(
+            to: buffer.baseAddress! + index * length, interface: 0, timestamp: UInt64(index),
+            direction: .inbound, frame: source.baseAddress!, captured: 1000, originalLength: 1000)
+        }
+      }
+    }
+    #expect(throws: CaptureError.self) { try blocks.withUnsafeBytes { try file.write(blocks: $0) } }
+    let kept = file.lastWriteBlocks
+    #expect(kept > 0 && kept < 40, "\(kept) blocks kept")
+    let contents = try [UInt8](Data(contentsOf: URL(fileURLWithPath: root + "/full.pcapng")))
+    #expect(contents.count == header.count + kept * length)
+    let packets = contents.withUnsafeBytes {
+      PcapngReader.packets(in: UnsafeRawBufferPointer(rebasing: $0[header.count...]))
+    }
+    #expect(packets.map(\.timestamp) == (0..<UInt64(kept)).map { $0 })
   }
 }
