@@ -103,6 +103,9 @@ import Testing
   func nobodysDirectory() throws -> String {
     let path = try temporaryDirectory()
     #expect(chown(path, 65534, 65534) == 0)
+    // Explicitly: ControlSocketTests, in parallel, narrow the process's umask
+    // for a moment while they bind, which would leave the owner no search right.
+    #expect(chmod(path, 0o755) == 0)
     return path
   }
 
