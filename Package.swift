@@ -46,6 +46,8 @@ let package = Package(
       name: "PatchbayIO",
       dependencies: [
         "CLinuxNet", "CPcap", "CSeccomp", "PatchbayWire", "PatchbayCore", "PatchbayTopology",
+        // The resources record's pure part (LabResourceRecord) lives there.
+        "PatchbayControl",
         .product(name: "SystemPackage", package: "swift-system"),
       ]
     ),
@@ -76,7 +78,8 @@ let package = Package(
     .testTarget(name: "PatchbayControlTests", dependencies: ["PatchbayControl", "PatchbayCore"]),
     .testTarget(name: "PatchbayFuzzingTests", dependencies: ["PatchbayFuzzing"]),
     .testTarget(
-      name: "PatchbayIOTests", dependencies: ["PatchbayIO", "PatchbayCore", "PatchbayWire"]),
+      name: "PatchbayIOTests",
+      dependencies: ["PatchbayIO", "PatchbayCore", "PatchbayWire", "PatchbayControl"]),
     .testTarget(
       name: "PatchbayEndToEndTests",
       dependencies: ["PatchbayWire", "PatchbayTopology"],

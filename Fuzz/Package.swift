@@ -15,7 +15,9 @@
 import PackageDescription
 
 /// One libFuzzer executable per target, `fuzz-NAME`, from `Sources/fuzz-NAME`.
-let targets = ["frame", "virtio", "topology", "control", "nat", "dhcp"]
+let targets = [
+  "frame", "virtio", "topology", "control", "nat", "dhcp", "pcapng", "capture", "resources",
+]
 
 let package = Package(
   name: "PatchbayFuzz",

@@ -197,6 +197,84 @@ def control_seeds():
     write("control", "capture-stream", stream)
 
 
+def pcapng_block(kind, body):
+    length = 12 + len(body)
+    return struct.pack("<II", kind, length) + body + struct.pack("<I", length)
+
+
+def pcapng_option(code, value):
+    return struct.pack("<HH", code, len(value)) + value + bytes((4 - len(value) % 4) % 4)
+
+
+def pcapng_header(names):
+    shb = pcapng_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)
+                       + pcapng_option(4, b"Patchbay") + pcapng_option(0, b""))
+    for name in names:
+        shb += pcapng_block(1, struct.pack("<HHI", 1, 0, 262144) + pcapng_option(2, name.encode())
+                            + pcapng_option(3, b"fuzz seed") + pcapng_option(9, b"\x09")
+                            + pcapng_option(0, b""))
+    return shb
+
+
+def pcapng_packet(interface, timestamp, direction, data, original=None):
+    padded = data + bytes((4 - len(data) % 4) % 4)
+    body = struct.pack("<IIIII", interface, timestamp >> 32, timestamp & 0xFFFFFFFF, len(data),
+                       original if original is not None else len(data))
+    return pcapng_block(6, body + padded + pcapng_option(2, struct.pack("<I", direction))
+                        + pcapng_option(0, b""))
+
+
+def pcapng_seeds():
+    ping = ethernet(B, A, 0x0800, ipv4("10.0.0.1", "10.0.0.2", 1, icmp(8, 0, 0x10001, b"x" * 32)))
+    arp_request = ethernet(BROADCAST, A, 0x0806, arp(1, A, "10.0.0.1", "00:00:00:00:00:00", "10.0.0.2"))
+
+    def packet(interface, inbound, data, extra=0):
+        return (bytes([interface, 1 if inbound else 0]) + struct.pack("!H", len(data))
+                + bytes([extra]) + data)
+
+    names = bytes([2]) + chunk(b"core/h1") + chunk(b"core/h2")
+    records = (packet(0, True, arp_request) + packet(1, False, arp_request)
+               + packet(0, True, ping) + packet(1, False, ping, extra=20))
+    # Files of 1024 bytes, an empty current file.
+    write("pcapng", "header-and-packets", bytes([0]) + names + struct.pack("!H", 256) + bytes([0])
+          + records)
+    # Files of 200 bytes, the current one holding 3 blocks: the ring rotates at once.
+    write("pcapng", "ring-rotates", bytes([0]) + names + struct.pack("!H", 50) + bytes([3])
+          + struct.pack("!H", 120) + records * 3)
+    # A real file, as a capture writes it (read as raw pcapng).
+    write("pcapng", "capture-file", pcapng_header(["core/h1", "core/h2"])
+          + pcapng_packet(0, 1 << 40, 1, ping) + pcapng_packet(1, (1 << 40) + 5, 2, ping)
+          + pcapng_packet(0, (1 << 40) + 9, 1, ping[:40], original=len(ping)))
+
+
+def capture_seeds():
+    def message(kind, payload):
+        return kind.encode() + struct.pack("<I", len(payload)) + payload
+
+    ping = ethernet(B, A, 0x0800, ipv4("10.0.0.1", "10.0.0.2", 1, icmp(8, 0, 0x10001, b"x" * 32)))
+    request = {"command": "capture", "capture": {"ports": ["core/h1", "core/h2"], "filter": "icmp",
+                                                 "snaplen": 96, "direction": "both", "count": 4}}
+    blocks = b"".join(pcapng_packet(i % 2, i, 1 + i % 2, ping[:96]) for i in range(4))
+    stream = (message("R", json.dumps({"ok": True}).encode())
+              + message("H", pcapng_header(["core/h1", "core/h2"])) + message("P", blocks)
+              + message("P", blocks[:len(blocks) // 2])
+              + message("S", json.dumps({"captured": 4, "filteredOut": 1, "lost": 0}).encode()))
+    write("capture", "ping-on-two-ports", json.dumps(request).encode() + b"\n" + stream)
+    refused = {"command": "capture", "capture": {"ports": ["core/h1"], "snaplen": -1,
+                                                 "direction": "sideways"}}
+    write("capture", "refused-request", json.dumps(refused).encode() + b"\n"
+          + message("R", json.dumps({"ok": False, "error": "invalid snaplen -1"}).encode()))
+
+
+def resources_seeds():
+    record = {"topologyFile": "/home/user/lab/lab.yaml", "namespaces": ["lab-host", "lab-h1"],
+              "links": ["lab-v1", "lab-v2"], "hosts": ["h1", "h2"], "vmProcesses": {"vm1": 4242}}
+    write("resources", "a-lab", json.dumps(record, indent=2, sort_keys=True))
+    write("resources", "empty", json.dumps({"topologyFile": "", "namespaces": [], "links": [],
+                                            "hosts": [], "vmProcesses": {}}))
+    write("resources", "strings", b"/tmp/lab.yaml\0lab-host\0lab-v1\0h1\0vm1\0\xff\xfe\0")
+
+
 INSIDE_MAC, OUTSIDE_MAC = "02:00:00:00:00:fe", "02:00:00:00:01:0a"
 H1, H1_MAC = "10.0.0.1", "02:00:00:00:00:01"
 GATEWAY_MAC, SERVER, NAT = "02:00:00:00:01:01", "198.51.100.7", "192.0.2.10"
@@ -299,7 +377,8 @@ def dhcp_seeds():
     write("dhcp", "client-binds", converse * 4)
 
 
-for target in ["frame", "virtio", "topology", "control", "nat", "dhcp"]:
+for target in ["frame", "virtio", "topology", "control", "nat", "dhcp", "pcapng", "capture",
+               "resources"]:
     shutil.rmtree(SEEDS / target, ignore_errors=True)
     (SEEDS / target).mkdir(parents=True)
 frame_seeds()
@@ -308,5 +387,8 @@ topology_seeds()
 control_seeds()
 nat_seeds()
 dhcp_seeds()
+pcapng_seeds()
+capture_seeds()
+resources_seeds()
 for target in sorted(p.name for p in SEEDS.iterdir()):
     print("%-9s %d seeds" % (target, len(list((SEEDS / target).iterdir()))))

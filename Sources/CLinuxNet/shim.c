@@ -619,3 +619,10 @@ int pb_become_user(uint32_t uid, uint32_t gid, uint64_t keep, int64_t file_uid, 
   if (real != uid || effective != uid || saved != uid) return -EPERM;
   return 0;
 }
+
+void pb_file_owner(uint32_t *uid, uint32_t *gid) {
+  // An invalid id changes nothing and returns the current one.
+  *uid = (uint32_t)setfsuid((uid_t)-1);
+  *gid = (uint32_t)setfsgid((gid_t)-1);
+}
+

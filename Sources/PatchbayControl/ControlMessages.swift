@@ -89,11 +89,14 @@ public struct LabStatus: Codable, Sendable, Equatable {
   public var hosts: [HostStatus]
   /// Its QEMU guests.
   public var vms: [VMStatus]
+  /// Its running captures (nil from a daemon that predates them).
+  public var captures: [CaptureStatus]?
 
   /// Makes a status value.
   public init(
     name: String, pid: Int32, topologyFile: String, uptimeSeconds: Double,
-    switches: [SwitchStatus], hosts: [HostStatus], vms: [VMStatus] = []
+    switches: [SwitchStatus], hosts: [HostStatus], vms: [VMStatus] = [],
+    captures: [CaptureStatus]? = nil
   ) {
     self.name = name
     self.pid = pid
@@ -102,6 +105,7 @@ public struct LabStatus: Codable, Sendable, Equatable {
     self.switches = switches
     self.hosts = hosts
     self.vms = vms
+    self.captures = captures
   }
 }
 

@@ -13,6 +13,12 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
   case nat
   /// The DHCP message parser, server and client (`fuzzDHCP`).
   case dhcp
+  /// pcapng read back and a capture ring's splitting of blocks between files (`fuzzPcapng`).
+  case pcapng
+  /// The capture control path: a capture request and the stream the CLI reads (`fuzzCaptureStream`).
+  case capture
+  /// `resources.json`, the record `down` and the janitor act on (`fuzzResources`).
+  case resources
 
   /// Runs `input` through the target.
   public func run(_ input: UnsafeRawBufferPointer) {
@@ -23,6 +29,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case .control: fuzzControlMessages(input)
     case .nat: fuzzNAT(input)
     case .dhcp: fuzzDHCP(input)
+    case .pcapng: fuzzPcapng(input)
+    case .capture: fuzzCaptureStream(input)
+    case .resources: fuzzResources(input)
     }
   }
 }

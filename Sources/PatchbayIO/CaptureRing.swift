@@ -1,4 +1,5 @@
 import CLinuxNet
+import PatchbayWire
 
 /// A single-producer, single-consumer ring of pcapng blocks between the
 /// datapath thread (which writes whole Enhanced Packet Blocks straight into it)

@@ -1,5 +1,6 @@
 import Foundation
 import PatchbayTopology
+import PatchbayWire
 
 // Captures and mirrors of a running lab: the topology's, started with it, and
 // those `patchbay capture` asks for while it runs.
@@ -49,7 +50,7 @@ extension Lab {
 
   @discardableResult
   private func startCapture(
-    ports references: [PortReference], filter: PacketFilter?, snaplen: Int,
+    name: String? = nil, ports references: [PortReference], filter: PacketFilter?, snaplen: Int,
     direction: CaptureDirection, count: Int?, ringBytes: Int, output: CaptureOutput
   ) throws(LabError) -> Int {
     let interfaces = try interfaces(of: references, snaplen: snaplen)
@@ -61,7 +62,8 @@ extension Lab {
       return next
     }
     let session = CaptureSession(
-      id: id, interfaces: interfaces, filter: filter, count: count, ringBytes: ringBytes,
+      id: id, name: name, interfaces: interfaces, filter: filter, count: count,
+      ringBytes: ringBytes,
       output: output)
     let entries = globals.enumerated().map { index, global in
       (
@@ -88,6 +90,11 @@ extension Lab {
     captures.withLock { $0[id] }?.stop()
   }
 
+  /// What each running capture did so far, in the order they started.
+  public func captureStates() -> [CaptureState] {
+    captures.withLock { $0.sorted { $0.key < $1.key }.map(\.value) }.map(\.state)
+  }
+
   /// The ids of the captures running now.
   public var captureIDs: [Int] { captures.withLock { $0.keys.sorted() } }
 
@@ -109,31 +116,31 @@ extension Lab {
   }
 
   /// Starts the topology's captures, each into its file (relative paths from
-  /// the topology file's directory; missing directories are made).
+  /// the topology file's directory; missing directories are made as the
+  /// owner of the one they are made in; a symlink on the way is refused).
   func startTopologyCaptures(filters: [String: PacketFilter], topologyFile: String)
     throws(LabError)
   {
     for capture in topology.captures {
       let path = resolvedPath(capture.file, topologyFile: topologyFile)
-      let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-      do {
-        try FileManager.default.createDirectory(
-          atPath: directory, withIntermediateDirectories: true)
-      } catch {
-        throw LabError(
-          "capture \(capture.name): cannot create \(directory): \(error.localizedDescription)")
-      }
+      let url = URL(fileURLWithPath: path)
       let interfaces = try interfaces(of: capture.ports, snaplen: capture.snaplen)
       let output: FileCaptureOutput
       do {
+        // Walked without following a symlink; folders made and files
+        // written as their folder's owner (see CaptureDirectory).
+        let directory = try CaptureDirectory.open(
+          ownedDirectory: url.deletingLastPathComponent().path, creatingMissing: true)
         output = try FileCaptureOutput(
-          path: path, ring: capture.ring.map { CaptureFile.Ring(files: $0.files, size: $0.size) },
+          directory: directory, name: url.lastPathComponent,
+          ring: capture.ring.map { CaptureFile.Ring(files: $0.files, size: $0.size) },
           header: Pcapng.header(interfaces: interfaces))
       } catch {
         throw LabError("capture \(capture.name): \(error.description)")
       }
       try startCapture(
-        ports: capture.ports, filter: filters["capture \(capture.name)"],
+        name: "capture \(capture.name)", ports: capture.ports,
+        filter: filters["capture \(capture.name)"],
         snaplen: capture.snaplen, direction: .both, count: nil,
         ringBytes: CaptureSession.defaultRingBytes, output: output)
     }

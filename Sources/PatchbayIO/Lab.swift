@@ -480,8 +480,8 @@ public final class Lab: @unchecked Sendable {
     isTornDown = true
     // VMs first, while the switch still carries what a guest says as it shuts down.
     stopVMs()
-    let running = captures.withLock { Array($0.values) }
-    for session in running { session.stop() }
+    // Together, so stalled capture readers cost one bounded wait, not one each.
+    CaptureSession.stop(captures.withLock { Array($0.values) })
     datapath.stop()
     for tap in taps { tap.close() }
     taps.removeAll()

@@ -1,34 +1,19 @@
 import Foundation
+import PatchbayControl
 
-/// What a lab created, written to `resources.json` as it is created, so that
-/// `down` can remove everything even after the daemon died.
-public struct LabResources: Codable, Sendable, Equatable {
-  /// The topology file the lab was built from.
-  public var topologyFile: String = ""
-  /// Network namespaces, in creation order.
-  public var namespaces: [String] = []
-  /// Interfaces to delete with `ip link del` if they outlive the daemon (TAPs
-  /// vanish with their descriptor, so only veths and the like go here).
-  public var links: [String] = []
-  /// Host names of the lab, for `exec`.
-  public var hosts: [String] = []
-  /// The QEMU process of each running VM, by VM name.
-  public var vmProcesses: [String: Int32] = [:]
+/// What a lab created (see `LabResourceRecord`, its pure part in PatchbayControl).
+public typealias LabResources = LabResourceRecord
 
-  /// Empty resources.
-  public init() {}
-
+extension LabResources {
   /// Reads the resources of the lab at `paths`, if recorded.
   public static func load(_ paths: LabPaths) -> LabResources? {
     guard let data = FileManager.default.contents(atPath: paths.resourcesFile) else { return nil }
-    return try? JSONDecoder().decode(LabResources.self, from: data)
+    return LabResources(decoding: data)
   }
 
   /// Writes the record atomically (a crash leaves the old or the new one, never half).
   public func save(_ paths: LabPaths) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try encoder.encode(self).write(to: URL(fileURLWithPath: paths.resourcesFile), options: .atomic)
+    try encoded().write(to: URL(fileURLWithPath: paths.resourcesFile), options: .atomic)
   }
 
   /// Removes whatever of the resources recorded in `resources.json` still

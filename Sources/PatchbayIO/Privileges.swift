@@ -95,16 +95,12 @@ public enum Privileges {
     }.sorted { $0.thread < $1.thread }
   }
 
-  /// Makes the calling thread write files as the owner of `directory` and drop
-  /// every capability: a capture thread creates a ring's next file in the
-  /// user's directory as that user, with no privilege left to misuse.
-  static func restrictCaptureThread(writingIn directory: String?) {
+  /// Makes the calling thread write files as `owner` (a capture directory's
+  /// owner, read from the directory the capture holds open) and drop every
+  /// capability: a capture thread creates a ring's next file in the user's
+  /// directory as that user, with no privilege left to misuse.
+  static func restrictCaptureThread(writingAs owner: (uid: uid_t, gid: gid_t)?) {
     guard isPrivileged else { return }
-    var owner: (uid: uid_t, gid: gid_t)?
-    if let directory {
-      var info = stat()
-      if stat(directory, &info) == 0 { owner = (info.st_uid, info.st_gid) }
-    }
     try? restrictThisThread(to: none, fileOwner: owner)
   }
 }

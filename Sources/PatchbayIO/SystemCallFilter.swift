@@ -55,6 +55,10 @@ public enum SystemCallFilter {
     // Capped logs (console, QEMU's messages, hosts' programs) rotated in
     // place through descriptors opened before the drop.
     "pread64", "pwrite64", "ftruncate", "fstat", "lseek",
+    // A capture writer reads its file ids before acting as the capture
+    // folder's owner; without CAP_SETUID a thread can only set them to an id
+    // it already has, so this grants nothing.
+    "setfsuid", "setfsgid",
   ]
 
   /// System calls allowed only with one argument among a few values: the

@@ -133,6 +133,10 @@ final class LabDaemon: @unchecked Sendable {
       output.refuse("malformed capture request")
       return
     }
+    if let problem = capture.problem {
+      output.refuse(problem)
+      return
+    }
     var ports: [PortReference] = []
     for text in capture.ports {
       guard let reference = PortReference(text) else {
@@ -220,7 +224,14 @@ final class LabDaemon: @unchecked Sendable {
     }
     return LabStatus(
       name: topology.name, pid: getpid(), topologyFile: topology.sourcePath,
-      uptimeSeconds: Date().timeIntervalSince(started), switches: switches, hosts: hosts, vms: vms)
+      uptimeSeconds: Date().timeIntervalSince(started), switches: switches, hosts: hosts, vms: vms,
+      captures: lab.captureStates().map { capture in
+        CaptureStatus(
+          name: capture.name, destination: capture.destination,
+          state: capture.failure == nil ? "writing" : "failed", error: capture.failure,
+          captured: capture.statistics.captured, filteredOut: capture.statistics.filteredOut,
+          lost: capture.statistics.lost, unwritten: capture.statistics.unwritten)
+      })
   }
 
   private func portStatus(

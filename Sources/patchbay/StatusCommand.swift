@@ -113,6 +113,17 @@ enum StatusText {
       }
       lines.append(contentsOf: table(rows).map { "  " + $0 })
     }
+    if let captures = status.captures, !captures.isEmpty {
+      lines.append("captures:")
+      var rows = [["CAPTURE", "STATE", "CAPTURED", "LOST", "UNWRITTEN", "TO", "ERROR"]]
+      for capture in captures {
+        rows.append([
+          capture.name, capture.state, String(capture.captured), String(capture.lost),
+          String(capture.unwritten), capture.destination, capture.error ?? "-",
+        ])
+      }
+      lines.append(contentsOf: table(rows).map { "  " + $0 })
+    }
     return lines.joined(separator: "\n")
   }
 }

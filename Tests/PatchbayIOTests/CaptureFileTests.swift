@@ -1,4 +1,5 @@
 import Foundation
+import PatchbayWire
 import Testing
 
 @testable import PatchbayIO
@@ -85,6 +86,24 @@ import Testing
     } throws: { error in
       (error as? CaptureError)?.description
         == "cannot write /nonexistent-dir/x.pcapng: No such file or directory"
+    }
+  }
+}
+
+/// A batch a ring cannot split into whole blocks (a length of 0, say, from a
+/// confused daemon on the CLI's side) is refused, not looped on.
+@Suite struct CaptureFileBatchTests {
+  @Test func aBatchOfBrokenBlocksIsRefused() throws {
+    let directory = FileManager.default.temporaryDirectory
+      .appendingPathComponent("patchbay-capture-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let file = try CaptureFile(
+      path: directory.appendingPathComponent("r.pcapng").path,
+      ring: CaptureFile.Ring(files: 2, size: 1000), header: [])
+    let broken = [UInt8](repeating: 0, count: 64)
+    #expect(throws: CaptureError.self) {
+      try broken.withUnsafeBytes { try file.write(blocks: $0) }
     }
   }
 }

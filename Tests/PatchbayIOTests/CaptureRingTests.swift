@@ -1,3 +1,4 @@
+import PatchbayWire
 import Testing
 
 @testable import PatchbayIO

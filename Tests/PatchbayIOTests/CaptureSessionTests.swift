@@ -1,4 +1,6 @@
+import Foundation
 import Glibc
+import PatchbayWire
 import Synchronization
 import Testing
 
@@ -17,9 +19,9 @@ final class RecordingOutput: CaptureOutput, @unchecked Sendable {
     return true
   }
 
-  func write(blocks: UnsafeRawBufferPointer) -> Bool {
+  func write(blocks: UnsafeRawBufferPointer) -> CaptureWrite {
     self.blocks += blocks
-    return true
+    return .written
   }
 
   func idle(milliseconds: Int32) -> Bool { !stopAsked.load(ordering: .acquiring) }
@@ -87,5 +89,101 @@ final class RecordingOutput: CaptureOutput, @unchecked Sendable {
     while !detached.load(ordering: .acquiring) { usleep(1000) }
     session.stop()
     #expect(output.statistics != nil)
+  }
+}
+
+/// An output whose writes fail while `failing` is set, like a full disk.
+final class FailingOutput: CaptureOutput, @unchecked Sendable {
+  // Sendable: the test flips `failing` atomically; the rest is the writer's.
+  let failing = Atomic<Bool>(true)
+  var writtenBlocks = 0
+
+  func begin(header: [UInt8]) -> Bool { true }
+
+  func write(blocks: UnsafeRawBufferPointer) -> CaptureWrite {
+    if failing.load(ordering: .acquiring) {
+      return .failed("cannot write x.pcapng: No space left on device", writtenBlocks: 0)
+    }
+    writtenBlocks += PcapngReader.packets(in: blocks).count
+    return .written
+  }
+
+  func idle(milliseconds: Int32) -> Bool {
+    usleep(UInt32(milliseconds) * 1000)
+    return true
+  }
+
+  func finish(_ statistics: CaptureStatistics) {}
+}
+
+/// An output whose writes block until it is abandoned, like a client
+/// stopped with SIGSTOP whose socket is full.
+final class BlockingOutput: CaptureOutput, @unchecked Sendable {
+  let released = DispatchSemaphore(value: 0)
+  let abandoned = Atomic<Bool>(false)
+
+  func begin(header: [UInt8]) -> Bool { true }
+
+  func write(blocks: UnsafeRawBufferPointer) -> CaptureWrite {
+    released.wait()
+    return .gone
+  }
+
+  func idle(milliseconds: Int32) -> Bool { true }
+
+  func finish(_ statistics: CaptureStatistics) {}
+
+  func abandon() {
+    abandoned.store(true, ordering: .releasing)
+    released.signal()
+  }
+}
+
+/// A capture whose output fails or stalls: the failure shows in its state
+/// and the frames are counted; stopping never waits on the reader.
+@Suite struct CaptureSessionFailureTests {
+  let interfaces = [Pcapng.Interface(name: "core/h1", description: "test", snaplen: 100)]
+
+  func push(_ ring: CaptureRing, count: Int) {
+    for fill in 0..<count { CaptureSessionTests().push(ring, fill: UInt8(fill)) }
+  }
+
+  func waitFor(_ condition: () -> Bool) {
+    let deadline = Date().addingTimeInterval(5)
+    while !condition() && Date() < deadline { usleep(5000) }
+  }
+
+  @Test func aFailingOutputShowsInTheStateCountsTheFramesAndRecovers() {
+    let output = FailingOutput()
+    let session = CaptureSession(
+      id: 1, name: "capture web", interfaces: interfaces, filter: nil, count: nil,
+      ringBytes: 1 << 17, output: output)
+    session.start {}
+    push(session.ring, count: 5)
+    waitFor { session.state.statistics.unwritten == 5 }
+    #expect(session.state.failure == "cannot write x.pcapng: No space left on device")
+    #expect(session.state.statistics.unwritten == 5 && session.state.statistics.captured == 0)
+    output.failing.store(false, ordering: .releasing)
+    push(session.ring, count: 3)
+    waitFor { session.state.statistics.captured == 3 }
+    #expect(session.state.failure == nil)
+    #expect(session.state.statistics.captured == 3 && session.state.statistics.unwritten == 5)
+    session.stop()
+    #expect(output.writtenBlocks == 3)
+  }
+
+  @Test func stopAbandonsAWriterBlockedOnItsReader() {
+    let output = BlockingOutput()
+    let session = CaptureSession(
+      id: 2, interfaces: interfaces, filter: nil, count: nil, ringBytes: 1 << 17, output: output)
+    session.start {}
+    push(session.ring, count: 1)
+    usleep(100_000)
+    let started = Date()
+    session.stop()
+    let seconds = Date().timeIntervalSince(started)
+    let abandoned = output.abandoned.load(ordering: .acquiring)
+    #expect(abandoned)
+    #expect(seconds < CaptureSession.stopSeconds * 2 + 1, "stop took \(seconds) s")
   }
 }

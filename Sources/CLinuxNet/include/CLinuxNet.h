@@ -185,6 +185,9 @@ int pb_set_file_owner(uint32_t uid, uint32_t gid);
 /// root's privileges in this thread. Returns 0 or -errno.
 int pb_become_user(uint32_t uid, uint32_t gid, uint64_t keep, int64_t file_uid, int64_t file_gid);
 
+/// The calling thread's filesystem uid and gid.
+void pb_file_owner(uint32_t *uid, uint32_t *gid);
+
 
 // The capture ring's shared words: one thread writes each, the other reads it.
 // C11 atomics through the compiler's builtins, because the ring lives in raw

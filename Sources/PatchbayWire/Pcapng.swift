@@ -114,7 +114,7 @@ public enum Pcapng {
 
   /// The total length of the block that starts at `block` (its second word).
   @inline(__always)
-  static func blockLength(at block: UnsafeRawPointer) -> Int {
+  public static func blockLength(at block: UnsafeRawPointer) -> Int {
     Int(block.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
   }
 
