@@ -70,8 +70,9 @@ private func actOnCapture(_ capture: CaptureRequest) {
   }
 }
 
-/// Reads `bytes` as `patchbay capture` reads the daemon's stream.
-private func readStream(_ bytes: UnsafeRawBufferPointer) {
+/// Reads `bytes` as `patchbay capture` reads the daemon's stream (the
+/// control target feeds it too).
+func readStream(_ bytes: UnsafeRawBufferPointer) {
   var offset = 0
   let fill = { (buffer: inout [UInt8]) -> Bool in
     guard bytes.count - offset >= buffer.count else { return false }
@@ -84,9 +85,10 @@ private func readStream(_ bytes: UnsafeRawBufferPointer) {
   var headerSize = 0
   while let (kind, payload) = CaptureStream.receive(filling: fill) {
     invariant(payload.count <= bytes.count, "a payload longer than the stream")
+    invariant(payload.count <= CaptureStream.maximumPayload, "a payload over the limit")
     switch kind {
     case .response:
-      if let response = ControlFraming.decodeResponse(payload) { roundTrip(response) }
+      if let response = ControlFraming.decodeResponse(payload) { checkRoundTrip(response) }
     case .header:
       headerSize = payload.count
       _ = PcapngReader.interfaceNames(in: payload)
@@ -108,16 +110,8 @@ private func readStream(_ bytes: UnsafeRawBufferPointer) {
       }
     case .summary:
       if let summary = try? JSONDecoder().decode(CaptureSummary.self, from: Data(payload)) {
-        roundTrip(summary)
+        checkRoundTrip(summary)
       }
     }
   }
-}
-
-/// A decoded value encodes, and decodes back to itself.
-private func roundTrip<Value: Codable & Equatable>(_ value: Value) {
-  guard let encoded = try? JSONEncoder().encode(value),
-    let decoded = try? JSONDecoder().decode(Value.self, from: encoded)
-  else { fatalError("invariant violated: a decoded \(Value.self) does not round-trip: \(value)") }
-  invariant(decoded == value, "\(Value.self) round trip: \(value) became \(decoded)")
 }

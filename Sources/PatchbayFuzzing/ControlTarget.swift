@@ -32,7 +32,7 @@ public func fuzzControlMessages(_ bytes: UnsafeRawBufferPointer) {
   }
   let whole = Array(bytes)
   if let response = ControlFraming.decodeResponse(whole) { checkRoundTrip(response) }
-  readCaptureStream(bytes)
+  readStream(bytes)
 }
 
 /// What the daemon does with a request, short of a running lab.
@@ -55,33 +55,8 @@ private func act(on request: ControlRequest) {
   }
 }
 
-/// Reads the input as `patchbay capture` reads the daemon's stream.
-private func readCaptureStream(_ bytes: UnsafeRawBufferPointer) {
-  var offset = 0
-  let fill = { (buffer: inout [UInt8]) -> Bool in
-    guard bytes.count - offset >= buffer.count else { return false }
-    buffer.withUnsafeMutableBytes {
-      $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + $0.count]))
-    }
-    offset += buffer.count
-    return true
-  }
-  guard let (kind, payload) = CaptureStream.receive(filling: fill), kind == .response,
-    let response = ControlFraming.decodeResponse(payload)
-  else { return }
-  checkRoundTrip(response)
-  while let (kind, payload) = CaptureStream.receive(filling: fill) {
-    invariant(payload.count <= CaptureStream.maximumPayload, "a payload over the limit")
-    guard kind == .summary else { continue }
-    if let summary = try? JSONDecoder().decode(CaptureSummary.self, from: Data(payload)) {
-      checkRoundTrip(summary)
-    }
-    return
-  }
-}
-
 /// A decoded value encodes, and decodes back to itself.
-private func checkRoundTrip<Value: Codable & Equatable>(_ value: Value) {
+func checkRoundTrip<Value: Codable & Equatable>(_ value: Value) {
   guard let encoded = try? JSONEncoder().encode(value) else {
     fatalError("invariant violated: a decoded \(Value.self) does not encode: \(value)")
   }
