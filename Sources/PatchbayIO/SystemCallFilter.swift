@@ -40,8 +40,9 @@ public enum SystemCallFilter {
     "exit", "exit_group", "gettid", "getpid", "geteuid", "rt_sigprocmask", "rt_sigreturn",
     "restart_syscall", "tgkill",
     // The datapath: TAPs and packet sockets, its epoll and wakeups, batched
-    // I/O; a returning interface brought up and its packet socket reopened.
-    "read", "write", "recvmmsg", "sendto", "sendmmsg", "epoll_wait", "epoll_pwait",
+    // I/O (writev: a frame framed for its port as MAC addresses, pushed tag
+    // and the rest); a returning interface brought up and its packet socket reopened.
+    "read", "write", "writev", "readv", "recvmmsg", "sendto", "sendmmsg", "epoll_wait", "epoll_pwait",
     "epoll_pwait2", "epoll_ctl", "poll", "ppoll", "bind", "setsockopt", "getsockopt", "close",
     "fcntl",
     // The control socket (its peer's uid from SO_PEERCRED), capture streams

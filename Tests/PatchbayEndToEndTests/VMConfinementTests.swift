@@ -125,8 +125,12 @@ struct VMConfinementTests {
           v1: {port: core/v1, kernel: \(guest)/vmlinuz, accel: tcg, disk: \(folder)/top.qcow2}
         """
       let file = try Harness.topologyFile(yaml, name: lab)
+      // The disk's column depends on how long the guest's path is.
+      let vmLine = String(yaml.split(separator: "\n")[6])
+      let column = vmLine.distance(
+        from: vmLine.startIndex, to: vmLine.range(of: "disk: ")!.upperBound) + 1
       let message =
-        "\(file):7:76: error: disk '\(folder)/top.qcow2' names a backing file '\(backing)' in its qcow2 header; QEMU opens it only when the topology declares it (disk: {file: ..., backing: ...})\n"
+        "\(file):7:\(column): error: disk '\(folder)/top.qcow2' names a backing file '\(backing)' in its qcow2 header; QEMU opens it only when the topology declares it (disk: {file: ..., backing: ...})\n"
       let validate = try Harness.patchbay("validate", file)
       #expect(validate.status == 1 && validate.errors == message, "\(validate.errors)")
       Harness.forceClean(lab)
