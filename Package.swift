@@ -41,21 +41,32 @@ let package = Package(
       dependencies: ["PatchbayWire", "PatchbayCore", .product(name: "Yams", package: "Yams")]
     ),
 
-    // Linux I/O: TAPs, namespaces, epoll, the datapath thread.
+    // The datapath: epoll, rings, queues, TAP and packet-socket I/O, capture taps, BPF.
+    // It knows frames and ports, never the topology.
     .target(
-      name: "PatchbayIO",
+      name: "PatchbayDatapath",
       dependencies: [
-        "CLinuxNet", "CPcap", "CSeccomp", "PatchbayWire", "PatchbayCore", "PatchbayTopology",
-        // The resources record's pure part (LabResourceRecord) lives there.
-        "PatchbayControl",
+        "CLinuxNet", "CPcap", "PatchbayWire", "PatchbayCore",
         .product(name: "SystemPackage", package: "swift-system"),
       ]
     ),
     .target(name: "PatchbayControl", dependencies: ["CLinuxNet", "PatchbayCore"]),
+    // A lab: set-up and teardown of ports, hosts, uplinks and VMs from a topology, the
+    // privileges, the daemon that runs it and the janitor that outlives it.
+    .target(
+      name: "PatchbayLab",
+      dependencies: [
+        "CLinuxNet", "CSeccomp", "PatchbayWire", "PatchbayCore", "PatchbayTopology",
+        "PatchbayDatapath", "PatchbayControl",
+        .product(name: "SystemPackage", package: "swift-system"),
+      ]
+    ),
+    // The command line: commands and rendering only.
     .executableTarget(
       name: "patchbay",
       dependencies: [
-        "PatchbayTopology", "PatchbayIO", "PatchbayControl", "PatchbayCore", "PatchbayWire",
+        "PatchbayTopology", "PatchbayLab", "PatchbayDatapath", "PatchbayControl", "PatchbayCore",
+        "PatchbayWire",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -78,8 +89,14 @@ let package = Package(
     .testTarget(name: "PatchbayControlTests", dependencies: ["PatchbayControl", "PatchbayCore"]),
     .testTarget(name: "PatchbayFuzzingTests", dependencies: ["PatchbayFuzzing"]),
     .testTarget(
-      name: "PatchbayIOTests",
-      dependencies: ["PatchbayIO", "PatchbayCore", "PatchbayWire", "PatchbayControl"]),
+      name: "PatchbayDatapathTests",
+      dependencies: ["PatchbayDatapath", "PatchbayCore", "PatchbayWire"]),
+    .testTarget(
+      name: "PatchbayLabTests",
+      dependencies: [
+        "PatchbayLab", "PatchbayDatapath", "PatchbayTopology", "PatchbayCore", "PatchbayWire",
+        "PatchbayControl",
+      ]),
     .testTarget(
       name: "PatchbayEndToEndTests",
       dependencies: ["PatchbayWire", "PatchbayTopology"],

@@ -1,4 +1,4 @@
-// libseccomp, for the daemon's system call allow-list (PatchbayIO/SystemCallFilter.swift).
+// libseccomp, for the daemon's system call allow-list (PatchbayLab/SystemCallFilter.swift).
 #ifndef PATCHBAY_CSECCOMP_H
 #define PATCHBAY_CSECCOMP_H
 

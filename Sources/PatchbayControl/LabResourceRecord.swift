@@ -3,7 +3,7 @@ import Foundation
 /// What a lab created, written to `resources.json` as it is created, so that
 /// `down` can remove everything even after the daemon died. The record alone,
 /// pure (its encoding and decoding), so it can be fuzzed without the I/O
-/// layer; PatchbayIO calls it `LabResources` and adds reading, writing and
+/// layer; PatchbayLab calls it `LabResources` and adds reading, writing and
 /// removing what it names.
 public struct LabResourceRecord: Codable, Sendable, Equatable {
   /// The topology file the lab was built from.

@@ -2,7 +2,8 @@ import ArgumentParser
 import CLinuxNet
 import Foundation
 import PatchbayControl
-import PatchbayIO
+import PatchbayDatapath
+import PatchbayLab
 import PatchbayTopology
 
 /// `patchbay capture [NAME] PORT... [-w FILE|-] [-f FILTER] [-s SNAPLEN] [-c COUNT]
@@ -48,11 +49,12 @@ struct CaptureCommand: ParsableCommand {
     let (labArgument, ports) = try splitArguments()
     let snaplen = self.snaplen == 0 ? CaptureCommand.maximumSnaplen : self.snaplen
     guard (1...CaptureCommand.maximumSnaplen).contains(snaplen) else {
-      throw CLIError("invalid snaplen \(self.snaplen): must be from 1 to 262144 (0 for 262144)")
+      throw PatchbayError(
+        "invalid snaplen \(self.snaplen): must be from 1 to 262144 (0 for 262144)")
     }
-    if let count, count < 1 { throw CLIError("invalid count \(count): must be at least 1") }
+    if let count, count < 1 { throw PatchbayError("invalid count \(count): must be at least 1") }
     guard CaptureDirection(rawValue: direction) != nil else {
-      throw CLIError("invalid direction '\(direction)': use in, out or both")
+      throw PatchbayError("invalid direction '\(direction)': use in, out or both")
     }
     let rotation = try ringSetting()
     // The daemon compiles the filter too; compiling here fails a typo before the lab is asked.
@@ -60,13 +62,13 @@ struct CaptureCommand: ParsableCommand {
       do {
         _ = try PacketFilter(filter, snaplen: snaplen)
       } catch {
-        throw CLIError(error.description)
+        throw PatchbayError(error.description)
       }
     }
     try requireRoot("patchbay capture")
     let name = try LabName.runningLab(labArgument)
     let paths = LabPaths(name: name)
-    guard paths.runningPID != nil else { throw CLIError("lab \(name) is not running") }
+    guard paths.runningPID != nil else { throw PatchbayError("lab \(name) is not running") }
     let request = ControlRequest(
       command: .capture,
       capture: CaptureRequest(
@@ -75,7 +77,7 @@ struct CaptureCommand: ParsableCommand {
     do {
       connection = try ControlClient.openStream(request, to: paths.controlSocket)
     } catch {
-      throw CLIError(error.description)
+      throw PatchbayError(error.description)
     }
     defer { close(connection) }
     // Ctrl-C shuts our side down; the daemon then ends the capture and sends its summary.
@@ -97,12 +99,14 @@ struct CaptureCommand: ParsableCommand {
       lab = first
       rest = rest.dropFirst()
     }
-    guard !rest.isEmpty else { throw CLIError("name at least one port to capture (SWITCH/PORT)") }
+    guard !rest.isEmpty else {
+      throw PatchbayError("name at least one port to capture (SWITCH/PORT)")
+    }
     for port in rest where PortReference(port) == nil {
-      throw CLIError("invalid port '\(port)': ports are named SWITCH/PORT")
+      throw PatchbayError("invalid port '\(port)': ports are named SWITCH/PORT")
     }
     for (index, port) in rest.enumerated() where rest.prefix(index).contains(port) {
-      throw CLIError("port '\(port)' is named twice")
+      throw PatchbayError("port '\(port)' is named twice")
     }
     return (lab, Array(rest))
   }
@@ -110,14 +114,14 @@ struct CaptureCommand: ParsableCommand {
   private func ringSetting() throws -> CaptureFile.Ring? {
     guard let ring else { return nil }
     guard let file, file != "-" else {
-      throw CLIError("--ring needs -w FILE: a ring of files cannot go to standard output")
+      throw PatchbayError("--ring needs -w FILE: a ring of files cannot go to standard output")
     }
     guard
       let setting = CaptureFile.Ring(
         ring,
         size: { text in (try? ValueFormat.size(text)).flatMap { Int(exactly: $0) } })
     else {
-      throw CLIError(
+      throw PatchbayError(
         "invalid ring '\(ring)': use N:SIZE with at least 2 files and a size, like 4:16MiB")
     }
     return setting
@@ -130,8 +134,8 @@ struct CaptureCommand: ParsableCommand {
   {
     guard let (kind, payload) = CaptureStream.receive(from: connection), kind == .response,
       let response = try? JSONDecoder().decode(ControlResponse.self, from: Data(payload))
-    else { throw CLIError("the lab sent no answer to the capture request") }
-    guard response.ok else { throw CLIError(response.error ?? "the lab refused the capture") }
+    else { throw PatchbayError("the lab sent no answer to the capture request") }
+    guard response.ok else { throw PatchbayError(response.error ?? "the lab refused the capture") }
     var sink: CaptureFile?
     var printer: PacketLinePrinter?
     while let (kind, payload) = CaptureStream.receive(from: connection) {
@@ -147,7 +151,7 @@ struct CaptureCommand: ParsableCommand {
             printer = PacketLinePrinter(header: payload)
           }
         } catch {
-          throw CLIError(error.description)
+          throw PatchbayError(error.description)
         }
       case .blocks:
         let failure = payload.withUnsafeBytes { (blocks) -> String? in
@@ -159,17 +163,17 @@ struct CaptureCommand: ParsableCommand {
             return (error as? CaptureError)?.description ?? "\(error)"
           }
         }
-        if let failure { throw CLIError(failure) }
+        if let failure { throw PatchbayError(failure) }
       case .summary:
         sink?.close()
         guard let summary = try? JSONDecoder().decode(CaptureSummary.self, from: Data(payload))
-        else { throw CLIError("the lab sent a malformed capture summary") }
+        else { throw PatchbayError("the lab sent a malformed capture summary") }
         return summary
       case .response:
-        throw CLIError("the lab sent a malformed capture stream")
+        throw PatchbayError("the lab sent a malformed capture stream")
       }
     }
     sink?.close()
-    throw CLIError("the lab ended the capture without a summary (did it stop?)")
+    throw PatchbayError("the lab ended the capture without a summary (did it stop?)")
   }
 }

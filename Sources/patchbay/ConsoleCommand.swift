@@ -1,7 +1,7 @@
 import ArgumentParser
 import CLinuxNet
 import Foundation
-import PatchbayIO
+import PatchbayLab
 
 /// `patchbay console NAME VM [--interactive] [--no-follow]`.
 struct ConsoleCommand: ParsableCommand {
@@ -32,11 +32,11 @@ struct ConsoleCommand: ParsableCommand {
     try requireRoot("patchbay console")
     let lab = try LabName.resolve(self.lab)
     let paths = LabPaths(name: lab)
-    guard paths.runningPID != nil else { throw CLIError("lab \(lab) is not running") }
+    guard paths.runningPID != nil else { throw PatchbayError("lab \(lab) is not running") }
     let vms = (LabResources.load(paths)?.vmProcesses.keys).map { $0.sorted() } ?? []
     guard vms.contains(vm) else {
       let known = vms.isEmpty ? "it has none" : "vms: \(vms.joined(separator: ", "))"
-      throw CLIError("lab \(lab) has no vm '\(vm)' (\(known))")
+      throw PatchbayError("lab \(lab) has no vm '\(vm)' (\(known))")
     }
     if interactive {
       try attach(to: paths.consoleSocket(ofVM: vm))
@@ -50,7 +50,7 @@ struct ConsoleCommand: ParsableCommand {
   private func follow(_ path: String, paths: LabPaths) throws {
     let file = open(path, O_RDONLY | O_CLOEXEC)
     guard file >= 0 else {
-      throw CLIError("cannot open \(path): \(String(cString: strerror(errno)))")
+      throw PatchbayError("cannot open \(path): \(String(cString: strerror(errno)))")
     }
     defer { close(file) }
     var buffer = [UInt8](repeating: 0, count: 65536)
@@ -77,7 +77,7 @@ struct ConsoleCommand: ParsableCommand {
   private func attach(to socketPath: String) throws {
     let connection = pb_unix_connect(socketPath)
     guard connection >= 0 else {
-      throw CLIError(
+      throw PatchbayError(
         "cannot connect to \(socketPath): \(String(cString: strerror(-connection))) (is the vm running?)"
       )
     }

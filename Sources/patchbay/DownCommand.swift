@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import PatchbayControl
-import PatchbayIO
+import PatchbayLab
 import PatchbayTopology
 
 /// `patchbay down NAME|FILE`.
@@ -40,12 +40,12 @@ struct DownCommand: ParsableCommand {
     do {
       lock = try LabLock.acquire(paths, waitingUpTo: Self.lockWait)
     } catch {
-      throw CLIError(error.description)
+      throw PatchbayError(error.description)
     }
     let problems = LabResources.removeLeftovers(of: paths)
     lock.release(removingFile: true)
     guard problems.isEmpty else {
-      throw CLIError("lab \(name) stopped, but: \(problems.joined(separator: "; "))")
+      throw PatchbayError("lab \(name) stopped, but: \(problems.joined(separator: "; "))")
     }
     print("lab \(name) is down")
   }
@@ -104,7 +104,7 @@ enum LabName {
     if looksLikeFile(argument) {
       return try TopologyFile.load(argument, checksVMs: false).name
     }
-    if let problem = LabNameRule.problem(with: argument) { throw CLIError(problem) }
+    if let problem = LabNameRule.problem(with: argument) { throw PatchbayError(problem) }
     return argument
   }
 
@@ -124,24 +124,24 @@ enum LabName {
     if let argument { return try resolve(argument) }
     let running = LabPaths.knownLabs().filter { LabPaths(name: $0).runningPID != nil }
     switch running.count {
-    case 0: throw CLIError("no lab is running")
+    case 0: throw PatchbayError("no lab is running")
     case 1: return running[0]
     default:
-      throw CLIError("several labs are running (\(running.joined(separator: ", "))); name one")
+      throw PatchbayError("several labs are running (\(running.joined(separator: ", "))); name one")
     }
   }
 
   /// Asks lab `name` and returns the response, or a one-line error.
   static func ask(_ name: String, _ request: ControlRequest) throws -> ControlResponse {
     let paths = LabPaths(name: name)
-    guard paths.runningPID != nil else { throw CLIError("lab \(name) is not running") }
+    guard paths.runningPID != nil else { throw PatchbayError("lab \(name) is not running") }
     let response: ControlResponse
     do {
       response = try ControlClient.send(request, to: paths.controlSocket)
     } catch {
-      throw CLIError(error.description)
+      throw PatchbayError(error.description)
     }
-    guard response.ok else { throw CLIError(response.error ?? "the lab refused the request") }
+    guard response.ok else { throw PatchbayError(response.error ?? "the lab refused the request") }
     return response
   }
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import PatchbayIO
+import PatchbayLab
 
 /// `patchbay exec NAME HOST -- CMD...`.
 struct ExecCommand: ParsableCommand {
@@ -19,15 +19,15 @@ struct ExecCommand: ParsableCommand {
   func run() throws {
     try requireRoot("patchbay exec")
     guard !command.isEmpty else {
-      throw CLIError("no command given: patchbay exec \(lab) \(host) -- CMD...")
+      throw PatchbayError("no command given: patchbay exec \(lab) \(host) -- CMD...")
     }
     let lab = try LabName.resolve(self.lab)
     let paths = LabPaths(name: lab)
-    guard paths.runningPID != nil else { throw CLIError("lab \(lab) is not running") }
+    guard paths.runningPID != nil else { throw PatchbayError("lab \(lab) is not running") }
     let hosts = LabResources.load(paths)?.hosts ?? []
     guard hosts.contains(host) else {
       let known = hosts.isEmpty ? "it has none" : "hosts: \(hosts.joined(separator: ", "))"
-      throw CLIError("lab \(lab) has no host '\(host)' (\(known))")
+      throw PatchbayError("lab \(lab) has no host '\(host)' (\(known))")
     }
     // `ip netns exec` also remounts /sys and applies /etc/netns, so tools inside see the namespace.
     let arguments = [IPRoute.executable, "netns", "exec", paths.namespace(ofHost: host)] + command
@@ -35,6 +35,6 @@ struct ExecCommand: ParsableCommand {
     var cArguments = arguments.map { strdup($0) }
     cArguments.append(nil)
     execv(IPRoute.executable, &cArguments)
-    throw CLIError("cannot run \(IPRoute.executable): \(String(cString: strerror(errno)))")
+    throw PatchbayError("cannot run \(IPRoute.executable): \(String(cString: strerror(errno)))")
   }
 }

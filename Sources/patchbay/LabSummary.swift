@@ -1,4 +1,4 @@
-import PatchbayIO
+import PatchbayLab
 import PatchbayTopology
 
 /// What `up` prints once a lab is ready: what it built and what to try.

@@ -1,5 +1,5 @@
 import Foundation
-import PatchbayIO
+import PatchbayLab
 import PatchbayWire
 
 /// `patchbay capture` without `-w`: one line per frame, like tcpdump's:

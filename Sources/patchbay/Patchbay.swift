@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PatchbayControl
+import PatchbayLab
 import PatchbayTopology
 
 /// The `patchbay` command: builds, runs and inspects labs of switches, TAPs and namespace hosts.
@@ -29,7 +30,7 @@ struct Patchbay: ParsableCommand {
     } catch let error as ExitCode {
       // The failure was reported already (a detached daemon's own error lines).
       Foundation.exit(error.rawValue)
-    } catch let error as CLIError {
+    } catch let error as PatchbayError {
       printError("patchbay: error: \(error.message)")
       Foundation.exit(error.exitCode)
     } catch {
@@ -48,28 +49,9 @@ struct Patchbay: ParsableCommand {
   }
 }
 
-/// A one-line failure of a command.
-struct CLIError: Error {
-  /// The line after `patchbay: error: `.
-  var message: String
-  /// The process's exit status.
-  var exitCode: Int32 = 1
-
-  init(_ message: String, exitCode: Int32 = 1) {
-    self.message = message
-    self.exitCode = exitCode
-  }
-}
-
-/// Writes `line` and a newline to standard error, its unprintable characters
-/// escaped: an error may quote what a daemon, a guest or a typo put there.
-func printError(_ line: String) {
-  FileHandle.standardError.write(Data((TerminalText.escaped(line) + "\n").utf8))
-}
-
 /// Fails unless running as root: labs need CAP_NET_ADMIN, and the control sockets are root's.
 func requireRoot(_ action: String) throws {
   guard geteuid() == 0 else {
-    throw CLIError("\(action) needs root (CAP_NET_ADMIN): run it with sudo")
+    throw PatchbayError("\(action) needs root (CAP_NET_ADMIN): run it with sudo")
   }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import PatchbayControl
+import PatchbayLab
 import PatchbayTopology
 
 /// `patchbay set NAME SWITCH/PORT rate ingress=RATE egress=RATE|off ...`.
@@ -29,16 +30,16 @@ struct SetCommand: ParsableCommand {
 
   func run() throws {
     guard setting == "rate" else {
-      throw CLIError("cannot set '\(setting)': only 'rate' can be changed on a running lab")
+      throw PatchbayError("cannot set '\(setting)': only 'rate' can be changed on a running lab")
     }
     guard PortReference(port) != nil else {
-      throw CLIError("invalid port '\(port)': ports are named SWITCH/PORT")
+      throw PatchbayError("invalid port '\(port)': ports are named SWITCH/PORT")
     }
     // The same checks the daemon makes, so a typo fails before anything is asked.
     do {
       _ = try RateLimitSpec().updated(with: values)
     } catch {
-      throw CLIError(error.reason)
+      throw PatchbayError(error.reason)
     }
     try requireRoot("patchbay set")
     let name = try LabName.resolve(lab)

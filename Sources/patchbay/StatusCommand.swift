@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import PatchbayControl
-import PatchbayIO
+import PatchbayLab
 
 /// `patchbay status [NAME] [--json]`.
 struct StatusCommand: ParsableCommand {
@@ -25,7 +25,7 @@ struct StatusCommand: ParsableCommand {
     }
     let statuses = try names.map { name in
       guard let status = try LabName.ask(name, ControlRequest(command: .status)).status else {
-        throw CLIError("lab \(name) sent no status")
+        throw PatchbayError("lab \(name) sent no status")
       }
       return status
     }

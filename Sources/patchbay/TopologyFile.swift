@@ -1,23 +1,25 @@
 import Foundation
-import PatchbayIO
+import PatchbayDatapath
+import PatchbayLab
 import PatchbayTopology
 
 /// Reading a topology file from disk: the one place the CLI turns a path into a `Topology`.
 enum TopologyFile {
   /// Reads and validates `path`; throws `TopologyError` with every problem, or
-  /// `CLIError` when the file cannot be read. With `checksVMs` (for `validate`
+  /// `PatchbayError` when the file cannot be read. With `checksVMs` (for `validate`
   /// and `up`) it also checks this machine for what the VMs need: `down FILE`
   /// and `graph` must work after a kernel was deleted or QEMU removed.
   static func load(_ path: String, checksVMs: Bool = true) throws -> Topology {
     guard let data = FileManager.default.contents(atPath: path) else {
       var isDirectory: ObjCBool = false
       if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
-        throw CLIError(isDirectory.boolValue ? "\(path) is a directory" : "cannot read \(path)")
+        throw PatchbayError(
+          isDirectory.boolValue ? "\(path) is a directory" : "cannot read \(path)")
       }
-      throw CLIError("no such file: \(path)")
+      throw PatchbayError("no such file: \(path)")
     }
     guard let text = String(data: data, encoding: .utf8) else {
-      throw CLIError("\(path) is not UTF-8 text")
+      throw PatchbayError("\(path) is not UTF-8 text")
     }
     let topology = try TopologyLoader.load(yaml: text, file: path)
     let problems =

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import PatchbayIO
+import PatchbayLab
 import PatchbayTopology
 
 /// `patchbay up FILE [--detach]`.
@@ -25,7 +25,10 @@ struct UpCommand: ParsableCommand {
     if detach && !daemonChild {
       try startDetached(topologyFile: absolute, name: topology.name)
     } else {
-      try LabDaemon.run(topology: topology, topologyFile: absolute, detached: daemonChild)
+      // Made while root: it asks whether this machine has KVM (/dev/kvm is root's).
+      try LabDaemon.run(
+        topology: topology, topologyFile: absolute, detached: daemonChild,
+        summary: LabSummary.ready(topology, detached: daemonChild))
     }
   }
 
@@ -43,7 +46,7 @@ struct UpCommand: ParsableCommand {
     process.standardError = output
     process.standardInput = FileHandle.nullDevice
     do { try process.run() } catch {
-      throw CLIError("cannot start the lab daemon: \(error.localizedDescription)")
+      throw PatchbayError("cannot start the lab daemon: \(error.localizedDescription)")
     }
     // The child closes its end of the pipe when it moves its output to the log
     // (ready) or when it exits (failed), so reading to EOF waits for either.

@@ -1,0 +1,491 @@
+import CLinuxNet
+import Foundation
+import PatchbayCore
+import PatchbayDatapath
+import PatchbayTopology
+import PatchbayWire
+import Synchronization
+
+/// Why a lab could not be built or stopped, in one line.
+public struct LabError: Error, CustomStringConvertible, Sendable {
+  /// The line.
+  public var description: String
+
+  /// Makes an error with `description`.
+  public init(_ description: String) { self.description = description }
+}
+
+/// A copy of one switch's state, taken on the datapath thread for `status` and `fdb`.
+public struct SwitchSnapshot: Sendable {
+  /// The switch's name.
+  public var name: String
+  /// Per-port counters.
+  public var counters: [PortCounters]
+  /// Per-port state.
+  public var portIsUp: [Bool]
+  /// Live MAC table entries.
+  public var entries: [MACTableEntry]
+  /// MAC table events.
+  public var statistics: MACTableStatistics
+  /// The table's learned-entry limit.
+  public var capacity: Int
+  /// The table's aging time in nanoseconds.
+  public var agingNanoseconds: UInt64
+}
+
+/// A running lab: its TAPs, namespaces and datapath. Built all-or-nothing by
+/// `build(_:)`; removed by `tearDown()`.
+public final class Lab: @unchecked Sendable {
+  // Sendable: set-up and tear-down happen on one thread; the datapath state is
+  // reached only through `Datapath.perform`.
+
+  /// The topology the lab was built from.
+  public let topology: Topology
+  /// Its state paths.
+  public let paths: LabPaths
+  private var taps: [TapDevice]
+  private var resources: LabResources
+  // The VMs' QEMU processes, in start order (appended while the lab comes up,
+  // read by `status` and by tear-down).
+  let machines = Mutex<[VirtualMachine]>([])
+  // Each host's `HOST.log`, capped, by host name (made at its first program).
+  let hostLogs = Mutex<[String: LogPump]>([:])
+  let datapath: Datapath
+  private var isTornDown = false
+  /// Removes what the lab created once its daemon stopped switching (the
+  /// default needs root's privileges; a daemon that dropped them hands this
+  /// to its janitor). Returns what it could not remove, one line each.
+  public var leftoverRemover: @Sendable (LabPaths) -> [String] = {
+    LabResources.removeLeftovers(of: $0)
+  }
+  // The limits in force on each port, by `SWITCH/PORT`: the topology's, then
+  // whatever `patchbay set` changed.
+  private let limits: Mutex<[PortReference: RateLimitSpec]>
+  // Running captures by id (topology captures and `patchbay capture` clients).
+  let captures = Mutex<[Int: CaptureSession]>([:])
+  let nextCaptureID = Mutex(1)
+  // Compiled mirror filters: the datapath reads their instructions, so they live as long as the lab.
+  var mirrorFilters: [PacketFilter] = []
+  /// Things worth telling the user about a lab that did come up (an attached
+  /// interface that does not exist yet).
+  public internal(set) var warnings: [String] = []
+
+  private init(
+    topology: Topology, paths: LabPaths, taps: [TapDevice], resources: LabResources,
+    datapath: Datapath
+  ) {
+    self.topology = topology
+    self.paths = paths
+    self.taps = taps
+    self.resources = resources
+    self.datapath = datapath
+    var limits: [PortReference: RateLimitSpec] = [:]
+    for switchSpec in topology.switches {
+      for port in switchSpec.ports { if let rate = port.rate { limits[port.reference] = rate } }
+    }
+    self.limits = Mutex(limits)
+  }
+
+  /// Builds the lab and starts switching. On any failure, removes everything it
+  /// had created and throws one line saying why.
+  public static func build(_ topology: Topology, topologyFile: String) throws(LabError) -> Lab {
+    let paths = LabPaths(name: topology.name)
+    try preflight(topology, paths: paths)
+    let filters = try compileFilters(of: topology)
+    var taps: [TapDevice] = []
+    var resources = LabResources()
+    resources.topologyFile = topologyFile
+    resources.hosts = topology.hosts.map(\.name)
+    do {
+      try FileManager.default.createDirectory(
+        atPath: paths.directory, withIntermediateDirectories: true,
+        attributes: [.posixPermissions: 0o700])
+      try resources.save(paths)
+    } catch {
+      throw LabError("cannot create \(paths.directory): \(error.localizedDescription)")
+    }
+    var warnings: [String] = []
+    var packetSockets: [Int32] = []
+    do {
+      // Veth hosts first: their root-namespace ends are what uplinks and attach ports use.
+      for host in topology.hosts {
+        guard let veth = host.veth else { continue }
+        try setUpVethHost(
+          host, veth: veth, topology: topology, paths: paths, resources: &resources)
+      }
+      var datapathPorts: [DatapathPort] = []
+      var attached: [String?] = []
+      var uplinks: [DatapathUplink] = []
+      for (switchIndex, switchSpec) in topology.switches.enumerated() {
+        for (portIndex, port) in switchSpec.ports.enumerated() {
+          if case .peer(let other) = port.kind {
+            datapathPorts.append(
+              try patchCable(to: other, from: port, at: (switchIndex, portIndex), in: topology))
+            attached.append(nil)
+            continue
+          }
+          if case .attach(let interface) = port.kind {
+            let entry = try attach(interface, for: port, at: (switchIndex, portIndex))
+            if entry.descriptor >= 0 {
+              packetSockets.append(entry.descriptor)
+            } else {
+              warnings.append(
+                "port \(port.reference): interface \(interface) does not exist yet; the port stays down until it appears"
+              )
+            }
+            datapathPorts.append(entry)
+            attached.append(interface)
+            continue
+          }
+          var interface = ""
+          var hostOnly: UplinkSpec?
+          switch port.kind {
+          case .tap(let name): interface = name
+          case .uplink(let name):
+            guard let uplink = topology.uplinks.first(where: { $0.name == name }) else {
+              throw LabError("port \(port.reference): uplink \(name) does not exist")
+            }
+            switch uplink.mode {
+            case .nat:
+              let configuration = try routerConfiguration(
+                for: uplink, port: port.reference, in: topology, warnings: &warnings)
+              let descriptor = try openUplinkSocket(uplink.interface ?? "", uplink: name)
+              packetSockets.append(descriptor)
+              uplinks.append(
+                DatapathUplink(
+                  name: name, router: UplinkRouter(configuration: configuration),
+                  interface: uplink.interface ?? "", descriptor: descriptor,
+                  port: datapathPorts.count))
+              datapathPorts.append(
+                DatapathPort(
+                  router: uplinks.count - 1, switchIndex: switchIndex, portIndex: portIndex))
+              attached.append(nil)
+              continue
+            case .bridge:
+              // The physical NIC becomes the port, as an attach port.
+              let nic = uplink.interface ?? ""
+              guard pb_if_index(nic) != 0 else {
+                throw LabError("uplink \(name): interface '\(nic)' does not exist")
+              }
+              let entry = try attach(nic, for: port, at: (switchIndex, portIndex))
+              packetSockets.append(entry.descriptor)
+              datapathPorts.append(entry)
+              attached.append(nic)
+              continue
+            case .hostOnly:
+              interface = topology.hostOnlyInterface(ofUplink: name)
+              hostOnly = uplink
+            }
+          case .attach, .peer:
+            throw LabError("port \(port.reference): not supported yet")
+          }
+          // A VM's port: a persistent TAP that its QEMU opens later, attached like `attach:`.
+          if topology.vm(on: port.reference) != nil {
+            try createVMTap(interface, for: port, paths: paths, resources: &resources)
+            let entry = try attach(interface, for: port, at: (switchIndex, portIndex))
+            packetSockets.append(entry.descriptor)
+            datapathPorts.append(entry)
+            attached.append(interface)
+            continue
+          }
+          let tap = try TapDevice.create(named: interface, offloads: port.acceptsOffloads)
+          taps.append(tap)
+          try setMTU(of: tap, for: port)
+          if let hostOnly {
+            try configureHostOnly(tap, uplink: hostOnly)
+            datapathPorts.append(
+              DatapathPort(
+                descriptor: tap.descriptor.rawValue, switchIndex: switchIndex,
+                portIndex: portIndex))
+            attached.append(nil)
+            continue
+          }
+          // Each host is set up right after its TAP, so the TAP leaves this
+          // namespace before the next one is created with a possibly equal name.
+          if let host = topology.host(on: port.reference) {
+            try tap.setMAC(topology.macAddress(of: host))
+            try setUpHost(host, interface: interface, paths: paths, resources: &resources)
+          } else {
+            try tap.setUp()
+          }
+          datapathPorts.append(
+            DatapathPort(
+              descriptor: tap.descriptor.rawValue, switchIndex: switchIndex, portIndex: portIndex))
+          attached.append(nil)
+        }
+      }
+      var global = 0
+      var bridges: [Bridge] = []
+      for spec in topology.switches {
+        var configurations: [BridgePortConfiguration] = []
+        for port in spec.ports {
+          // A packet-socket port whose interface is missing starts down.
+          let entry = datapathPorts[global]
+          global += 1
+          configurations.append(
+            BridgePortConfiguration(
+              name: port.name, mode: port.vlanMode.bridgeMode,
+              isUp: entry.kind != .packetSocket || entry.descriptor >= 0,
+              security: topology.security(of: port)))
+        }
+        bridges.append(
+          Bridge(
+            name: spec.name, ports: configurations, macTableSize: spec.macTableSize,
+            macAging: spec.macAging))
+      }
+      // A mirror's monitor port carries only the copies: it leaves the switch's VLANs.
+      for mirror in topology.mirrors {
+        let (switchIndex, portIndex) = try position(of: mirror.to, in: topology)
+        bridges[switchIndex].makeMonitor(portIndex)
+      }
+      // From here the datapath owns the packet sockets: its deinit closes them
+      // (also when its initializer fails), so the rollback must not.
+      packetSockets.removeAll()
+      let datapath = try Datapath(
+        bridges: bridges, ports: datapathPorts, attachedInterfaces: attached, routers: uplinks,
+        mtus: topology.switches.flatMap(\.ports).map(\.mtu),
+        acceptsOffloads: topology.switches.flatMap(\.ports).map(\.acceptsOffloads),
+        busyPoll: topology.busyPoll)
+      for (global, port) in topology.switches.flatMap(\.ports).enumerated() {
+        guard let rate = port.rate else { continue }
+        datapath.setRateLimits(port: global, ingress: rate.ingressLimit, egress: rate.egressLimit)
+      }
+      datapath.start()
+      let lab = Lab(
+        topology: topology, paths: paths, taps: taps, resources: resources, datapath: datapath)
+      lab.warnings = warnings
+      do {
+        try lab.startMirrors(filters: filters)
+        try lab.startTopologyCaptures(filters: filters, topologyFile: topologyFile)
+        try lab.startHostPrograms()
+        lab.waitForUplinkLeases()
+        try lab.startDHCPClients()
+        try lab.startVMs(topologyFile: topologyFile)
+      } catch {
+        // Guests that just started have no use for a power button: end them now.
+        lab.stopVMs(gracefully: false)
+        lab.tearDown()
+        throw error
+      }
+      return lab
+    } catch {
+      for tap in taps { tap.close() }
+      // Closing a packet socket also ends the promiscuous mode it asked for.
+      for descriptor in packetSockets { close(descriptor) }
+      LabResources.removeLeftovers(of: paths)
+      throw error as? LabError ?? LabError(String(describing: error))
+    }
+  }
+
+  /// The (switch, port) indices of `reference`.
+  private static func position(of reference: PortReference, in topology: Topology)
+    throws(LabError) -> (switchIndex: Int, portIndex: Int)
+  {
+    guard
+      let switchIndex = topology.switches.firstIndex(where: { $0.name == reference.switchName }),
+      let portIndex = topology.switches[switchIndex].ports.firstIndex(where: {
+        $0.name == reference.portName
+      })
+    else { throw LabError("lab \(topology.name) has no port '\(reference)'") }
+    return (switchIndex, portIndex)
+  }
+
+  /// Every capture's and mirror's filter, compiled before anything is built,
+  /// keyed `capture NAME` / `mirror NAME`.
+  private static func compileFilters(of topology: Topology) throws(LabError) -> [String:
+    PacketFilter]
+  {
+    var filters: [String: PacketFilter] = [:]
+    do {
+      for capture in topology.captures {
+        if let filter = capture.filter {
+          filters["capture \(capture.name)"] = try PacketFilter(filter, snaplen: capture.snaplen)
+        }
+      }
+      for mirror in topology.mirrors {
+        if let filter = mirror.filter {
+          filters["mirror \(mirror.name)"] = try PacketFilter(filter)
+        }
+      }
+    } catch {
+      throw LabError(error.description)
+    }
+    return filters
+  }
+
+  /// One end of a patch cable: the datapath joins the two ports in-process.
+  private static func patchCable(
+    to other: PortReference, from port: PortSpec, at position: (switchIndex: Int, portIndex: Int),
+    in topology: Topology
+  ) throws(LabError) -> DatapathPort {
+    guard let (peerSwitch, peerPort) = try? Lab.position(of: other, in: topology) else {
+      throw LabError("port \(port.reference): peer \(other) does not exist")
+    }
+    return DatapathPort(
+      switchIndex: position.switchIndex, portIndex: position.portIndex,
+      peerSwitchIndex: peerSwitch, peerPortIndex: peerPort)
+  }
+
+  /// An existing interface (a QEMU-owned TAP, a veth), attached with a packet
+  /// socket and brought up; descriptor -1 when the interface does not exist yet.
+  private static func attach(
+    _ interface: String, for port: PortSpec, at position: (switchIndex: Int, portIndex: Int)
+  ) throws(SystemCallError) -> DatapathPort {
+    var descriptor: Int32 = -1
+    if pb_if_index(interface) != 0 {
+      _ = pb_if_set_up(interface, 1)
+      var index: Int32 = 0
+      descriptor = try checked("attach (AF_PACKET)", interface) {
+        pb_packet_open(interface, &index)
+      }
+    }
+    return DatapathPort(
+      packetSocket: descriptor, switchIndex: position.switchIndex, portIndex: position.portIndex)
+  }
+
+  /// Refuses to start over anything that exists already; nothing is created yet.
+  private static func preflight(_ topology: Topology, paths: LabPaths) throws(LabError) {
+    guard IPRoute.isAvailable else {
+      throw LabError("iproute2's 'ip' is not installed (apt-get install iproute2)")
+    }
+    guard FileManager.default.isReadableFile(atPath: "/dev/net/tun") else {
+      throw LabError("/dev/net/tun is missing: the kernel's TUN/TAP driver is needed")
+    }
+    if let pid = paths.runningPID {
+      throw LabError(
+        "lab '\(topology.name)' is already running (pid \(pid)); stop it with: patchbay down \(topology.name)"
+      )
+    }
+    // A state directory without a live daemon is what a crash leaves: clear it.
+    if FileManager.default.fileExists(atPath: paths.directory) {
+      LabResources.removeLeftovers(of: paths)
+    }
+    for switchSpec in topology.switches {
+      for port in switchSpec.ports {
+        if case .tap(let interface) = port.kind, interfaceExists(interface) {
+          throw LabError("port \(port.reference): interface '\(interface)' already exists")
+        }
+      }
+    }
+    for host in topology.hosts {
+      let namespace = paths.namespace(ofHost: host.name)
+      if IPRoute.namespaceExists(namespace) {
+        throw LabError("host \(host.name): network namespace '\(namespace)' already exists")
+      }
+      if let veth = host.veth, interfaceExists(veth) {
+        throw LabError("host \(host.name): interface '\(veth)' already exists")
+      }
+    }
+    for uplink in topology.uplinks where uplink.mode == .hostOnly {
+      let interface = topology.hostOnlyInterface(ofUplink: uplink.name)
+      if interfaceExists(interface) {
+        throw LabError("uplink \(uplink.name): interface '\(interface)' already exists")
+      }
+    }
+  }
+
+  /// Sets the TAP's MTU, explaining the kernel's refusal of one above the TAP maximum.
+  private static func setMTU(of tap: TapDevice, for port: PortSpec) throws(LabError) {
+    do {
+      try tap.setMTU(port.mtu)
+    } catch {
+      if error.errno == .invalidArgument {
+        throw LabError(
+          "port \(port.reference): the kernel refuses MTU \(port.mtu) on TAP \(tap.interfaceName) (TAPs take at most 65521)"
+        )
+      }
+      throw LabError("port \(port.reference): \(error)")
+    }
+  }
+
+  /// Makes the host's namespace and turns the port's TAP into its `eth0`.
+  private static func setUpHost(
+    _ host: HostSpec, interface: String, paths: LabPaths, resources: inout LabResources
+  ) throws {
+    let namespace = paths.namespace(ofHost: host.name)
+    try IPRoute.run(["netns", "add", namespace])
+    resources.namespaces.append(namespace)
+    try resources.save(paths)
+    try IPRoute.run(["link", "set", interface, "netns", namespace])
+    try IPRoute.run(["-n", namespace, "link", "set", interface, "name", "eth0"])
+    try configureHostAddress(host, namespace: namespace)
+  }
+
+  /// What the lab created, as recorded in `resources.json` (its janitor's copy).
+  public var record: LabResources { resources }
+
+  /// Changes the record of what the lab created and writes it at once.
+  func updateResources(_ change: (inout LabResources) -> Void) throws {
+    change(&resources)
+    try resources.save(paths)
+  }
+
+  /// Copies every switch's counters and table, taken between batches on the datapath thread.
+  public func snapshot() -> [SwitchSnapshot] {
+    datapath.perform { datapath in
+      let now = MonotonicClock.now()
+      return datapath.bridges.map { bridge in
+        SwitchSnapshot(
+          name: bridge.name, counters: bridge.counters.map { $0 },
+          portIsUp: bridge.ports.map(\.isUp), entries: bridge.table.entries(at: now),
+          statistics: bridge.table.statistics, capacity: bridge.table.capacity,
+          agingNanoseconds: bridge.table.agingNanoseconds)
+      }
+    }
+  }
+
+  /// Every NAT uplink's sessions, leases and counters, in topology order.
+  public func uplinkSnapshots() -> [UplinkSnapshot] { datapath.uplinkSnapshots() }
+
+  /// The limits in force on `port`, nil when it is unlimited.
+  public func rateLimit(of port: PortReference) -> RateLimitSpec? {
+    limits.withLock { $0[port] }
+  }
+
+  /// Every port's limits, current rates and egress queue, in topology order
+  /// (switch by switch, port by port).
+  public func rateStates() -> [PortRateState] { datapath.rateStates() }
+
+  /// Changes `port`'s limits while the lab runs (nil lifts them); other ports
+  /// are untouched and frames already queued on this one are kept.
+  public func setRateLimit(of port: PortReference, to spec: RateLimitSpec?) throws(LabError) {
+    let global = try globalIndex(of: port)
+    limits.withLock { $0[port] = spec }
+    datapath.setRateLimits(port: global, ingress: spec?.ingressLimit, egress: spec?.egressLimit)
+  }
+
+  /// Drops root's privileges once the lab is built: both threads become the
+  /// service user (`Privileges.runAs`), the datapath thread keeps
+  /// CAP_NET_ADMIN and CAP_NET_RAW, the calling thread (and every thread it
+  /// starts later) keeps nothing. Call it from the thread that will serve the
+  /// control socket, before that starts.
+  public func dropPrivileges() throws(LabError) {
+    let problem = datapath.perform { _ -> String? in
+      do throws(LabError) {
+        try Privileges.restrictThisThread(to: Privileges.datapath)
+        return nil
+      } catch {
+        return error.description
+      }
+    }
+    if let problem { throw LabError("datapath thread: \(problem)") }
+    try Privileges.restrictThisThread(to: Privileges.none)
+  }
+
+  /// Stops switching and removes every TAP, namespace and state file the lab
+  /// made, after completing every capture's output. Idempotent; returns
+  /// problems it could not fix, one line each.
+  @discardableResult
+  public func tearDown() -> [String] {
+    guard !isTornDown else { return [] }
+    isTornDown = true
+    // VMs first, while the switch still carries what a guest says as it shuts down.
+    stopVMs()
+    // Together, so stalled capture readers cost one bounded wait, not one each.
+    CaptureSession.stop(captures.withLock { Array($0.values) })
+    datapath.stop()
+    for tap in taps { tap.close() }
+    taps.removeAll()
+    return leftoverRemover(paths)
+  }
+}

@@ -1,0 +1,111 @@
+import PatchbayControl
+import PatchbayCore
+import PatchbayDatapath
+import PatchbayTopology
+import PatchbayWire
+
+extension LabDaemon {
+  /// Every uplink of the lab for `patchbay nat`: NAT routers with their
+  /// sessions, forwards, leases and counters; bridged and host-only ones by mode.
+  func uplinkRecords() -> [UplinkRecord] {
+    let topology = lab.topology
+    let snapshots = lab.uplinkSnapshots()
+    var records: [UplinkRecord] = []
+    for uplink in topology.uplinks {
+      let port =
+        topology.switches.flatMap(\.ports).first { $0.kind == .uplink(name: uplink.name) }?
+        .reference.description ?? "-"
+      switch uplink.mode {
+      case .nat:
+        guard let snapshot = snapshots.first(where: { $0.name == uplink.name }) else { continue }
+        records.append(natRecord(snapshot, port: port))
+      case .bridge:
+        records.append(
+          UplinkRecord(
+            name: uplink.name, mode: uplink.mode.rawValue, port: port,
+            interface: uplink.interface))
+      case .hostOnly:
+        records.append(
+          UplinkRecord(
+            name: uplink.name, mode: uplink.mode.rawValue, port: port,
+            interface: topology.hostOnlyInterface(ofUplink: uplink.name),
+            insideAddress: uplink.inside?.description))
+      }
+    }
+    return records
+  }
+
+  private func natRecord(_ snapshot: UplinkSnapshot, port: String) -> UplinkRecord {
+    let configuration = snapshot.configuration
+    let now = snapshot.now
+    let outside = configuration.outsideAddress?.address.description ?? "-"
+    let sessions = snapshot.sessions.map { session in
+      NATSessionRecord(
+        transport: session.transport.description,
+        inside: "\(session.insideAddress):\(session.insidePort)",
+        outside: "\(outside):\(session.outsidePort)",
+        remote: "\(session.remoteAddress):\(session.remotePort)",
+        state: session.transport == .tcp
+          ? session.tcpState.description : (session.hasReply ? "replied" : "unreplied"),
+        forwarded: session.isForwarded,
+        idleSeconds: Double(now.nanoseconds(since: session.lastUsed)) / 1e9,
+        expiresInSeconds: Double(session.expiry.nanoseconds(since: now)) / 1e9,
+        packetsOut: session.outboundPackets, packetsIn: session.inboundPackets)
+    }
+    let forwards = configuration.forwards.map {
+      NATForwardRecord(
+        transport: $0.transport.description, outsidePort: $0.outsidePort,
+        inside: "\($0.insideAddress):\($0.insidePort)")
+    }
+    let leases = snapshot.leases.map { lease in
+      DHCPLeaseRecord(
+        mac: lease.hardwareAddress.description, address: lease.address.description,
+        hostName: lease.hostName,
+        expiresInSeconds: Double(lease.expiry.nanoseconds(since: now)) / 1e9,
+        fixed: lease.isFixed, grants: lease.grantCount)
+    }
+    let statistics = snapshot.statistics
+    var counters: [String: UInt64] = [
+      "sessions-created": UInt64(snapshot.table.created),
+      "sessions-expired": UInt64(snapshot.table.expired),
+      "sessions-evicted": UInt64(snapshot.table.evicted),
+      "translated-out": statistics.translatedOut,
+      "translated-in": statistics.translatedIn,
+      "icmp-errors-translated": statistics.icmpErrorsTranslated,
+      "answered": statistics.answered,
+      "ignored": statistics.ignored,
+      "neighbours-inside": UInt64(snapshot.neighbours.inside),
+      "neighbours-outside": UInt64(snapshot.neighbours.outside),
+      "neighbours-evicted": UInt64(
+        snapshot.neighbours.insideEvicted + snapshot.neighbours.outsideEvicted),
+      "nic-sent-frames": snapshot.sentFrames,
+      "nic-sent-bytes": snapshot.sentBytes,
+      "nic-received-frames": snapshot.receivedFrames,
+      "nic-send-failures": snapshot.sendFailures,
+    ]
+    if let dhcp = snapshot.dhcp {
+      counters["dhcp-discovers"] = UInt64(dhcp.discovers)
+      counters["dhcp-offers"] = UInt64(dhcp.offers)
+      counters["dhcp-requests"] = UInt64(dhcp.requests)
+      counters["dhcp-acks"] = UInt64(dhcp.acks)
+      counters["dhcp-naks"] = UInt64(dhcp.naks)
+      counters["dhcp-pool-exhausted"] = UInt64(dhcp.poolExhausted)
+    }
+    var drops: [String: UInt64] = [:]
+    for reason in NATDropReason.allCases where statistics[reason] > 0 {
+      drops[reason.description] = statistics[reason]
+    }
+    if snapshot.table.portsExhausted > 0 {
+      drops[NATDropReason.portsExhausted.description] = UInt64(snapshot.table.portsExhausted)
+    }
+    return UplinkRecord(
+      name: snapshot.name, mode: "nat", port: port, interface: snapshot.interface,
+      outsideAddress: configuration.outsideAddress?.description,
+      outsideMAC: configuration.outsideMAC.description,
+      insideAddress: configuration.insideAddress.description,
+      insideMAC: configuration.insideMAC.description,
+      gateway: configuration.gateway?.description,
+      dnsServer: configuration.dnsServer?.description, maxSessions: snapshot.capacity,
+      sessions: sessions, forwards: forwards, leases: leases, counters: counters, drops: drops)
+  }
+}
