@@ -2,7 +2,8 @@
 """Measures L2 switches side by side: two network namespaces, pb1 (10.77.0.1) and pb2
 (10.77.0.2), joined by one switch at a time, and the same four measurements for each.
 
-    sudo python3 Benchmarks/peers.py [--seconds N] [--pings N] [--patchbay BINARY] MODE...
+    sudo python3 Benchmarks/peers.py [--seconds N] [--pings N] [--patchbay BINARY]
+                                     [--before BINARY] MODE...
 
 MODEs (run in the order given, each set up, measured and torn down before the next):
   patchbay       Patchbay, `BINARY up Benchmarks/peerbench.yaml`: a lab whose switch owns
@@ -14,6 +15,8 @@ MODEs (run in the order given, each set up, measured and torn down before the ne
                  ovsdb-server and ovs-vswitchd in a temporary folder) with TAP ports,
                  without and with userspace TSO
   veth           one veth pair, no switch: the floor of what the namespaces cost
+  before         Patchbay as `patchbay`, with the binary given by --before (an earlier
+                 build), so that a change is measured against what it changed, in one run
 
 Measurements, all from pb1 to pb2: iperf3 TCP with 1 and with 4 streams (Gbit/s received),
 iperf3 UDP with 64-byte datagrams and no rate limit (thousand datagrams per second
@@ -41,9 +44,11 @@ LINKS = ("pbbr", "pbh1", "pbh2", "pbg1", "pbg2", "pbtap1", "pbtap2", "pbv1", "pb
 PORT = 5301
 NAMES = {"patchbay": "Patchbay", "patchbay-poll": "Patchbay, busy-poll 10ms",
          "bridge": "Linux bridge", "vde": "vde_switch", "ovs": "OVS userspace",
-         "ovs-tso": "OVS userspace + TSO", "veth": "veth (no switch)"}
+         "ovs-tso": "OVS userspace + TSO", "veth": "veth (no switch)",
+         "before": "Patchbay before (--before)"}
 LAB = "pbbench"  # the name in both topologies
-TOPOLOGIES = {"patchbay": "peerbench.yaml", "patchbay-poll": "peerbench-busy-poll.yaml"}
+TOPOLOGIES = {"patchbay": "peerbench.yaml", "patchbay-poll": "peerbench-busy-poll.yaml",
+              "before": "peerbench.yaml"}
 
 
 class SetupFailed(Exception):
@@ -118,7 +123,8 @@ class Switch:
         for ns in NAMESPACES:
             sh(["ip", "netns", "add", ns])
             sh(["ip", "-n", ns, "link", "set", "lo", "up"])
-        getattr(self, "start_" + self.mode.replace("-", "_").replace("_poll", "").replace("_tso", ""))()
+        kind = "patchbay" if self.mode == "before" else self.mode
+        getattr(self, "start_" + kind.replace("-", "_").replace("_poll", "").replace("_tso", ""))()
         time.sleep(0.3)  # let the ports settle (IPv6 DAD, the switch's first poll)
 
     def start_veth(self):
@@ -245,7 +251,7 @@ def measure(seconds, pings):
 
 
 def run_mode(mode, work, args):
-    switch = Switch(mode, work, args.patchbay)
+    switch = Switch(mode, work, args.before if mode == "before" else args.patchbay)
     try:
         switch.start()
         reach = subprocess.run(["ip", "netns", "exec", "pb1", "ping", "-c", "1", "-W", "2", ADDRESSES[1]],
@@ -303,6 +309,7 @@ def main():
     parser.add_argument("--seconds", type=int, default=5, help="seconds per iperf3 run (default 5)")
     parser.add_argument("--pings", type=int, default=200, help="pings for the RTT (default 200)")
     parser.add_argument("--patchbay", help="the patchbay binary, for the patchbay modes")
+    parser.add_argument("--before", help="an earlier patchbay binary, for the before mode")
     parser.add_argument("modes", nargs="+", choices=list(NAMES), metavar="MODE")
     args = parser.parse_args()
     if os.geteuid() != 0:

@@ -1,7 +1,6 @@
 import Foundation
 import Glibc
 import PatchbayControl
-import PatchbayLab
 import Synchronization
 
 /// A capture streamed to a `patchbay capture` client over its control
