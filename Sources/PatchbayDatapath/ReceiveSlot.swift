@@ -21,18 +21,22 @@ extension pb_rx_slot {
   /// Call once per receive: the tag is consumed.
   @inline(__always)
   mutating func restoredFrame() -> UnsafeMutableRawBufferPointer {
+    guard frame_length > 0 else { return UnsafeMutableRawBufferPointer(start: nil, count: 0) }
+    guard let tag = strippedTag else {
+      // Most frames: as received, where the shim put them.
+      return UnsafeMutableRawBufferPointer(
+        start: UnsafeMutableRawPointer(data) + Int(frame_offset), count: Int(frame_length))
+    }
+    tag_status = 0
     let buffer = UnsafeMutableRawBufferPointer(start: data, count: Int(capacity))
-    let headerOffset = Int(frame_offset) - VirtioNetHeader.byteCount
-    guard frame_length > 0,
+    guard
       var view = try? HeaderedFrame(
-        buffer: buffer, headerOffset: headerOffset, frameLength: Int(frame_length))
+        buffer: buffer, headerOffset: Int(frame_offset) - VirtioNetHeader.byteCount,
+        frameLength: Int(frame_length))
     else { return UnsafeMutableRawBufferPointer(start: nil, count: 0) }
-    if let tag = strippedTag {
-      tag_status = 0
-      if (try? view.reinsertTag(tag)) != nil {
-        frame_offset = UInt32(view.frameOffset)
-        frame_length = UInt32(view.frameLength)
-      }
+    if (try? view.reinsertTag(tag)) != nil {
+      frame_offset = UInt32(view.frameOffset)
+      frame_length = UInt32(view.frameLength)
     }
     return view.frame
   }
