@@ -156,6 +156,18 @@ def virtio_seeds():
     write("virtio", "uso-qinq", bytes([3]) + struct.pack("<BBHHHH", 1, 5, 42, 1400, 34, 6) + udp_frame)
 
 
+def retag_seeds():
+    # Room byte (the datapath leaves 6 before the header), tag (TPID, TCI), header, frame.
+    segment = tcp("10.0.0.1", 40000, "10.0.0.2", 80, 0x18, b"x" * 3000)
+    frame = ethernet(B, A, 0x0800, ipv4("10.0.0.1", "10.0.0.2", 6, segment))
+    gso = struct.pack("<BBHHHH", 1, 1, 54, 1448, 34, 16)
+    write("retag", "dot1q-pcp-dei-tso", bytes([6]) + struct.pack(">HH", 0x8100, 0xB00A) + gso + frame)
+    write("retag", "dot1ad-plain", bytes([6]) + struct.pack(">HH", 0x88A8, 0x0064) + bytes(10)
+          + ethernet(B, A, 0x0806, bytes(28)))
+    write("retag", "no-room", bytes([3]) + struct.pack(">HH", 0x8100, 10) + bytes(10) + frame[:60])
+    write("retag", "short-frame", bytes([6]) + struct.pack(">HH", 0x8100, 10) + bytes(10) + frame[:11])
+
+
 def topology_seeds():
     for path in sorted((ROOT / "Topologies").glob("*.yaml")):
         shutil.copy(path, SEEDS / "topology" / path.name)
@@ -377,12 +389,13 @@ def dhcp_seeds():
     write("dhcp", "client-binds", converse * 4)
 
 
-for target in ["frame", "virtio", "topology", "control", "nat", "dhcp", "pcapng", "capture",
+for target in ["frame", "virtio", "retag", "topology", "control", "nat", "dhcp", "pcapng", "capture",
                "resources"]:
     shutil.rmtree(SEEDS / target, ignore_errors=True)
     (SEEDS / target).mkdir(parents=True)
 frame_seeds()
 virtio_seeds()
+retag_seeds()
 topology_seeds()
 control_seeds()
 nat_seeds()

@@ -306,7 +306,7 @@ int pb_packet_receive_batch(int fd, pb_rx_slot *slots, int count, unsigned int h
     char bytes[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
   } control[PB_BATCH_MAX];
   if (count > PB_BATCH_MAX) count = PB_BATCH_MAX;
-  if (headroom < PB_VNET_HDR_LEN + 4) return -EINVAL;
+  if (headroom < PB_VNET_HDR_LEN) return -EINVAL;
   memset(messages, 0, sizeof(messages[0]) * (size_t)count);
   for (int i = 0; i < count; i++) {
     vectors[i].iov_base = slots[i].data + headroom - PB_VNET_HDR_LEN;
@@ -320,34 +320,22 @@ int pb_packet_receive_batch(int fd, pb_rx_slot *slots, int count, unsigned int h
   if (received < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
   for (int i = 0; i < received; i++) {
     unsigned int length = messages[i].msg_len;
-    unsigned char *header = slots[i].data + headroom - PB_VNET_HDR_LEN;
     slots[i].frame_offset = headroom;
     slots[i].frame_length = length >= PB_VNET_HDR_LEN ? length - PB_VNET_HDR_LEN : 0;
-    if (length < PB_VNET_HDR_LEN + 12) continue;
+    slots[i].tag_status = 0;
+    slots[i].tag_tpid = 0;
+    slots[i].tag_control = 0;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&messages[i].msg_hdr); c;
          c = CMSG_NXTHDR(&messages[i].msg_hdr, c)) {
       if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA) continue;
       struct tpacket_auxdata aux;
       memcpy(&aux, CMSG_DATA(c), sizeof(aux));
       if (!(aux.tp_status & TP_STATUS_VLAN_VALID)) continue;
-      // Put the stripped tag back after the MAC addresses: move the header and
-      // the addresses 4 bytes towards the headroom, then write the tag.
-      unsigned short tpid = (aux.tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux.tp_vlan_tpid : 0x8100;
-      memmove(header - 4, header, PB_VNET_HDR_LEN + 12);
-      unsigned char *tag = header - 4 + PB_VNET_HDR_LEN + 12;
-      tag[0] = (unsigned char)(tpid >> 8);
-      tag[1] = (unsigned char)tpid;
-      tag[2] = (unsigned char)(aux.tp_vlan_tci >> 8);
-      tag[3] = (unsigned char)aux.tp_vlan_tci;
-      // virtio-net header offsets are little-endian; csum_start and hdr_len move by 4.
-      unsigned char *moved = header - 4;
-      unsigned short flags = moved[0], gso = moved[1] & 0x7f;
-      unsigned short hdr_len = (unsigned short)(moved[2] | moved[3] << 8);
-      unsigned short csum_start = (unsigned short)(moved[6] | moved[7] << 8);
-      if (gso && hdr_len >= 12) { hdr_len += 4; moved[2] = hdr_len & 0xff; moved[3] = hdr_len >> 8; }
-      if ((flags & 1) && csum_start >= 12) { csum_start += 4; moved[6] = csum_start & 0xff; moved[7] = csum_start >> 8; }
-      slots[i].frame_offset = headroom - 4;
-      slots[i].frame_length += 4;
+      // Reported as the kernel gave it; the Swift side puts the tag back.
+      slots[i].tag_status = PB_RX_TAG_VALID |
+                            ((aux.tp_status & TP_STATUS_VLAN_TPID_VALID) ? PB_RX_TAG_TPID_VALID : 0);
+      slots[i].tag_tpid = aux.tp_vlan_tpid;
+      slots[i].tag_control = aux.tp_vlan_tci;
     }
   }
   return received;

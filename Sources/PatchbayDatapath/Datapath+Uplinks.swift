@@ -166,10 +166,8 @@ extension Datapath {
       if count == 0 { return }
       isQueueingSends = true
       for slot in 0..<Int(count) {
-        let entry = slots[slot]
-        guard entry.frame_length > 0 else { continue }
-        let start = UnsafeMutableRawPointer(entry.data) + Int(entry.frame_offset)
-        let frame = UnsafeMutableRawBufferPointer(start: start, count: Int(entry.frame_length))
+        let frame = slots[slot].restoredFrame()
+        guard let start = frame.baseAddress, frame.count > 0 else { continue }
         uplinks[index].receivedFrames &+= 1
         let verdict = routers[index].receiveFromOutside(
           frame, header: VirtioNetHeader(unchecked: start - VirtioNetHeader.byteCount), at: now)

@@ -230,7 +230,8 @@ public final class Datapath: @unchecked Sendable {
       slots[index] = pb_rx_slot(
         data: slotMemory.baseAddress!.advanced(by: index * slotSize)
           .assumingMemoryBound(to: UInt8.self),
-        capacity: UInt32(slotSize), frame_offset: 0, frame_length: 0)
+        capacity: UInt32(slotSize), frame_offset: 0, frame_length: 0, tag_status: 0, tag_tpid: 0,
+        tag_control: 0)
     }
     self.sendQueues = ports.map { port in
       port.kind == .packetSocket ? pb_tx_queue_create(Int32(Datapath.receiveBatch)) : nil
@@ -459,16 +460,12 @@ public final class Datapath: @unchecked Sendable {
       // sends to packet-socket ports can wait for one sendmmsg each.
       isQueueingSends = true
       for index in 0..<Int(count) {
-        let slot = slots[index]
-        guard slot.frame_length > 0 else {
+        let frame = slots[index].restoredFrame()
+        guard frame.count > 0 else {
           bridges[source.switchIndex].countRejected(.runt, byteCount: 0, on: source.portIndex)
           continue
         }
-        admit(
-          UnsafeRawBufferPointer(
-            start: UnsafeRawPointer(slot.data) + Int(slot.frame_offset),
-            count: Int(slot.frame_length)),
-          from: source, port: global, at: now)
+        admit(UnsafeRawBufferPointer(frame), from: source, port: global, at: now)
       }
       isQueueingSends = false
       flushSends()

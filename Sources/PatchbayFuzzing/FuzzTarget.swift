@@ -5,6 +5,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
   case frame
   /// Virtio-net headers through the bridge's re-framing (`fuzzVirtioHeader`).
   case virtio
+  /// A packet socket's stripped VLAN tag put back in front of its frame (`fuzzRetag`).
+  case retag
   /// The topology loader and what a valid lab builds (`fuzzTopology`).
   case topology
   /// The control socket's request, response and capture stream decoders (`fuzzControlMessages`).
@@ -25,6 +27,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     switch self {
     case .frame: fuzzFrames(input)
     case .virtio: fuzzVirtioHeader(input)
+    case .retag: fuzzRetag(input)
     case .topology: fuzzTopology(input)
     case .control: fuzzControlMessages(input)
     case .nat: fuzzNAT(input)

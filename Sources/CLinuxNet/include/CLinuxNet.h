@@ -92,19 +92,32 @@ int pb_packet_open(const char *name, int *ifindex);
 
 /// One receive slot of a batch: `data` points at `capacity` bytes where the
 /// virtio-net header and the frame land, contiguous. On return `frame_offset`
-/// and `frame_length` locate the frame within `data` (the header is the 10
-/// bytes before it); a tag the kernel had stripped is put back into the frame
-/// (and the header's offsets moved), so `frame_offset` may be 4 less than the
-/// header size plus `headroom`.
+/// and `frame_length` locate the frame within `data` as it arrived (the header
+/// is the 10 bytes before it). The VLAN tag the kernel stripped on receive, if
+/// any, is reported in `tag_status` (`PB_RX_TAG_*` bits, 0 for none),
+/// `tag_tpid` and `tag_control` (host order), not put back: PatchbayWire's
+/// `HeaderedFrame.reinsertTag` does that, in the room left before the header.
 typedef struct {
   unsigned char *data;
   unsigned int capacity;
   unsigned int frame_offset;
   unsigned int frame_length;
+  unsigned int tag_status;
+  uint16_t tag_tpid;
+  uint16_t tag_control;
 } pb_rx_slot;
 
-/// Receives up to `count` frames with one recvmmsg; each lands at
-/// `slot.data + headroom` (`headroom` >= 14 leaves room to put a tag back).
+/// `tag_status` bits: the kernel stripped a tag (TP_STATUS_VLAN_VALID), and
+/// `tag_tpid` holds its protocol identifier (TP_STATUS_VLAN_TPID_VALID; without
+/// it the tag is 802.1Q's 0x8100).
+enum {
+  PB_RX_TAG_VALID = 0x1,
+  PB_RX_TAG_TPID_VALID = 0x2,
+};
+
+/// Receives up to `count` frames with one recvmmsg (PACKET_AUXDATA read for
+/// each); each frame lands at `slot.data + headroom`, its header before it
+/// (`headroom` >= 10; 14 or more leaves room to put a tag back).
 /// Returns how many slots were filled (0 when none waited) or -errno.
 int pb_packet_receive_batch(int fd, pb_rx_slot *slots, int count, unsigned int headroom);
 
