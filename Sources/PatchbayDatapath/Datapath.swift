@@ -121,6 +121,8 @@ public final class Datapath: @unchecked Sendable {
   var isSendPending: [Bool]
   var isQueueingSends = false
   let sentLengths: UnsafeMutablePointer<UInt32>
+  // How many sendmmsg batches left (for tests that a path joined the batch).
+  var sentBatches: UInt64 = 0
   // Each port's way out (PortSink.swift), by global port: its descriptor and
   // send queue, its patch cable's far end, or its router. Kept beside `ports`
   // and changed with it when a packet socket closes or reopens.

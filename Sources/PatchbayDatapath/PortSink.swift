@@ -154,6 +154,7 @@ extension Datapath {
       isSendPending[global] = false
       guard case .packetSocket(let descriptor, let batch?) = sinks[global] else { continue }
       let queued = Int(pb_tx_queue_count(batch))
+      sentBatches &+= 1
       var error: Int32 = 0
       let sent = Int(pb_tx_queue_flush(descriptor.rawValue, batch, sentLengths, &error))
       for index in 0..<sent {
