@@ -92,8 +92,8 @@ extension Datapath {
 
   /// A frame received on `global`, as it came (its virtio-net header just before it).
   @inline(never)
-  func tapArriving(_ frame: UnsafeRawBufferPointer, port global: Int) {
-    record(frame, port: global, direction: .inbound)
+  func tapArriving(_ frame: UnsafeRawBufferPointer, port global: Int, at now: Instant) {
+    record(frame, port: global, direction: .inbound, at: now)
   }
 
   /// A frame the switch sends to `global`, framed for it (`length` bytes on
@@ -102,10 +102,10 @@ extension Datapath {
   @inline(never)
   func tapLeaving(
     _ frame: UnsafeRawBufferPointer, _ encapsulation: EgressEncapsulation, length: Int,
-    port global: Int
+    port global: Int, at now: Instant
   ) {
     if encapsulation.isIdentity {
-      record(frame, port: global, direction: .outbound)
+      record(frame, port: global, direction: .outbound, at: now)
       return
     }
     let copy = captureScratch + Datapath.headroom
@@ -113,13 +113,17 @@ extension Datapath {
     VirtioNetHeader(unchecked: frame.baseAddress! - VirtioNetHeader.byteCount)
       .shifted(by: length - frame.count).store(to: copy - VirtioNetHeader.byteCount)
     record(
-      UnsafeRawBufferPointer(start: copy, count: length), port: global, direction: .outbound)
+      UnsafeRawBufferPointer(start: copy, count: length), port: global, direction: .outbound,
+      at: now)
   }
 
   /// Runs every tap of `global` that takes `direction` on `frame` (wire bytes,
   /// virtio-net header just before them).
   @inline(__always)
-  func record(_ frame: UnsafeRawBufferPointer, port global: Int, direction: Pcapng.Direction) {
+  func record(
+    _ frame: UnsafeRawBufferPointer, port global: Int, direction: Pcapng.Direction,
+    at now: Instant
+  ) {
     var timestamp: UInt64 = 0
     for index in tapRanges[global] {
       let tap = taps[index]
@@ -129,7 +133,7 @@ extension Datapath {
         continue
       }
       guard let ring = tap.ring else {
-        mirror(frame, to: tap.mirrorPort)
+        mirror(frame, to: tap.mirrorPort, at: now)
         continue
       }
       let captured = min(frame.count, tap.snaplen)
@@ -148,25 +152,19 @@ extension Datapath {
   }
 
   /// Sends a copy of `frame` (virtio-net header just before it) out of the
-  /// monitor port `global`, past the switch: counted there as sent, or dropped
-  /// with the reason. Captures of the monitor port see the copy too.
-  private func mirror(_ frame: UnsafeRawBufferPointer, to global: Int) {
+  /// monitor port `global`, past the switch and its limits: counted there as
+  /// sent, or dropped with the reason. Captures of the monitor port see the
+  /// copy too (a monitor port without offloads, an IDS or tcpdump, gets
+  /// wire-sized frames with complete checksums, and its captures see those
+  /// segments). The topology refuses a monitor port among any mirror's
+  /// sources, so this reaches captures only and never recurses further.
+  private func mirror(_ frame: UnsafeRawBufferPointer, to global: Int, at now: Instant) {
     let target = ports[global]
     guard target.descriptor >= 0, bridges[target.switchIndex].ports[target.portIndex].isUp else {
       bridges[target.switchIndex].countTransmitDrop(.portDown, on: target.portIndex)
       return
     }
-    // A monitor port without offloads (an IDS, tcpdump) gets wire-sized frames
-    // with complete checksums; its captures see those segments.
-    if sentInSoftware(framed: frame, port: global) { return }
-    let written =
-      Glibc.write(
-        target.descriptor, frame.baseAddress! - VirtioNetHeader.byteCount,
-        frame.count + VirtioNetHeader.byteCount) - VirtioNetHeader.byteCount
-    count(
-      written: written, of: frame.count, switchIndex: target.switchIndex, port: target.portIndex)
-    // The topology refuses a monitor port among any mirror's sources, so this
-    // reaches captures only and never recurses further.
-    if isTappedOut[global] { record(frame, port: global, direction: .outbound) }
+    // The copy may lie in a scratch buffer the next frame reuses: never batched.
+    leave(framed: frame, port: global, at: now, isStable: false)
   }
 }

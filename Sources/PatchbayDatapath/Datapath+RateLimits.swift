@@ -20,13 +20,17 @@ public struct PortRateState: Sendable, Equatable {
 // counted as rate-limited. Ingress frames wait before the switch sees them;
 // egress frames wait framed for their port, after the switch's decision.
 extension Datapath {
-  /// Sets `global`'s limits (nil: unlimited in that direction). Frames already
-  /// waiting under an old limit stay queued under the new one, or go on at
-  /// once when the limit is lifted. Runs on the datapath thread (through
-  /// `perform`) and never touches another port.
-  public func setRateLimits(port global: Int, ingress: RateLimit?, egress: RateLimit?) {
+  /// Sets `global`'s limits (nil: unlimited in that direction) at `now` (by
+  /// default the caller's reading of the clock; never before the loop's last
+  /// turn). Frames already waiting under an old limit stay queued under the
+  /// new one, or go on at once when the limit is lifted. Runs on the datapath
+  /// thread (through `perform`) and never touches another port.
+  public func setRateLimits(
+    port global: Int, ingress: RateLimit?, egress: RateLimit?,
+    at now: Instant = MonotonicClock.now()
+  ) {
     perform { datapath in
-      let now = MonotonicClock.now()
+      let now = max(now, datapath.lastTurn)
       datapath.apply(ingress, to: global, isIngress: true, at: now)
       datapath.apply(egress, to: global, isIngress: false, at: now)
       // Let the loop work out the next departure under the new rates.
@@ -65,7 +69,7 @@ extension Datapath {
     store(nil, port: global, isIngress: isIngress)
     limitedQueues.removeAll { $0.port == global && $0.isIngress == isIngress }
     while let (frame, _, _) = lifted.ring.peek() {
-      forward(released: frame, port: global, isIngress: isIngress, at: now)
+      forward(released: frame, port: global, isIngress: isIngress, at: now, isStable: false)
       lifted.ring.removeHead()
     }
     lifted.ring.deallocate()
@@ -149,17 +153,23 @@ extension Datapath {
   }
 
   /// Sends on every queued frame whose time has come, queue by queue in
-  /// order, and works out when the next one may go.
+  /// order, and works out when the next one may go. Frames for a packet
+  /// socket join its batch: each queue's released frames leave in one
+  /// sendmmsg, flushed before the next queue (and before anything could reuse
+  /// the ring space they still lie in).
   func releaseQueuedFrames(at now: Instant) {
     nextDeparture = .max
+    isQueueingSends = true
+    defer { isQueueingSends = false }
     for (global, isIngress) in limitedQueues {
+      defer { flushSends() }
       while true {
         let released =
           isIngress
           ? ingressQueues[global]?.releaseHead(at: now, departure: &nextDeparture)
           : egressQueues[global]?.releaseHead(at: now, departure: &nextDeparture)
         guard let frame = released else { break }
-        forward(released: frame, port: global, isIngress: isIngress, at: now)
+        forward(released: frame, port: global, isIngress: isIngress, at: now, isStable: true)
         if isIngress {
           ingressQueues[global]?.ring.removeHead()
         } else {
@@ -169,38 +179,19 @@ extension Datapath {
     }
   }
 
-  /// A frame that waited: into the switch (ingress), or out of the port, already framed for it.
+  /// A frame that waited: into the switch (ingress), or out of the port,
+  /// already framed for it, through the rest of the egress path.
+  /// `isStable`: the frame stays in its queue's ring until the caller flushes.
   private func forward(
-    released frame: UnsafeRawBufferPointer, port global: Int, isIngress: Bool, at now: Instant
+    released frame: UnsafeRawBufferPointer, port global: Int, isIngress: Bool, at now: Instant,
+    isStable: Bool
   ) {
-    let target = ports[global]
     if isIngress {
+      let target = ports[global]
       switchFrame(frame, switchIndex: target.switchIndex, port: target.portIndex, at: now, depth: 0)
-      return
+    } else {
+      leave(framed: frame, port: global, at: now, isStable: isStable)
     }
-    // Framed for the port already; a port without offloads gets it segmented.
-    if sentInSoftware(framed: frame, port: global) { return }
-    // A frame that waited is captured as it leaves, framed for the port.
-    if isTappedOut[global] { record(frame, port: global, direction: .outbound) }
-    if target.kind == .router {
-      deliverToRouter(
-        frame, EgressEncapsulation(pushedTag: nil, skippedLength: 0),
-        header: frame.baseAddress! - VirtioNetHeader.byteCount, length: frame.count, port: global,
-        inPlace: false, at: now)
-      return
-    }
-    if target.isPatchCable {
-      bridges[target.switchIndex].countTransmitted(byteCount: frame.count, on: target.portIndex)
-      handle(
-        frame, switchIndex: target.peerSwitchIndex, port: target.peerPortIndex, at: now, depth: 0)
-      return
-    }
-    let written =
-      Glibc.write(
-        target.descriptor, frame.baseAddress! - VirtioNetHeader.byteCount,
-        frame.count + VirtioNetHeader.byteCount) - VirtioNetHeader.byteCount
-    count(
-      written: written, of: frame.count, switchIndex: target.switchIndex, port: target.portIndex)
   }
 
   /// Samples every port's counters for its current rates (once a second).

@@ -8,26 +8,12 @@ import PatchbayWire
 // virtio-net header asks for GSO or a partial checksum comes here, out of
 // line: it is framed for the port (in a scratch buffer when a tag is pushed or
 // popped), cut into segments or completed by `SoftwareOffload` into a second
-// scratch buffer, and each segment is written with a zeroed virtio-net header.
-// Both buffers are allocated once with the datapath. Captures of the port
-// record the segments, which are what left it.
+// scratch buffer, and each segment, with a zeroed virtio-net header, takes the
+// rest of the egress path (`leave(segment:)`: capture tap, sink). Both
+// buffers are allocated once with the datapath. Captures of the port record
+// the segments, which are what left it. This is stage 3 of the egress path
+// (Datapath+Egress.swift).
 extension Datapath {
-  /// Sends `frame`, already framed for `global` (a released queued frame, a
-  /// mirrored copy), in software when the port takes no offloads and the
-  /// frame's header asks for any; true when it did.
-  @inline(__always)
-  func sentInSoftware(framed frame: UnsafeRawBufferPointer, port global: Int) -> Bool {
-    guard
-      isSegmenting[global]
-        && VirtioNetHeader(unchecked: frame.baseAddress! - VirtioNetHeader.byteCount)
-          .requestsOffload
-    else { return false }
-    transmitInSoftware(
-      frame, EgressEncapsulation(pushedTag: nil, skippedLength: 0), length: frame.count,
-      port: global)
-    return true
-  }
-
   /// Sends `frame` (its virtio-net header just before it, as received) out of
   /// `global`, which takes no offloads: framed with `encapsulation` (`length`
   /// bytes on the wire), then segmented or completed, each resulting frame
@@ -39,7 +25,7 @@ extension Datapath {
   @inline(never)
   func transmitInSoftware(
     _ frame: UnsafeRawBufferPointer, _ encapsulation: EgressEncapsulation, length: Int,
-    port global: Int
+    port global: Int, at now: Instant
   ) {
     let target = ports[global]
     let switchIndex = target.switchIndex
@@ -81,14 +67,7 @@ extension Datapath {
     let out = offloadSegments + Datapath.headroom
     let room = UnsafeMutableRawBufferPointer(start: out, count: offloadSegmentCapacity)
     while let segment = offload.next(into: room) {
-      if isTappedOut[global] {
-        record(
-          UnsafeRawBufferPointer(start: out, count: segment), port: global, direction: .outbound)
-      }
-      let written =
-        Glibc.write(target.descriptor, zeroed, segment + VirtioNetHeader.byteCount)
-        - VirtioNetHeader.byteCount
-      count(written: written, of: segment, switchIndex: switchIndex, port: port)
+      leave(segment: UnsafeRawBufferPointer(start: out, count: segment), port: global, at: now)
     }
   }
 }

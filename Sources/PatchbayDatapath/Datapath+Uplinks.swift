@@ -2,6 +2,7 @@ import CLinuxNet
 import Glibc
 import PatchbayCore
 import PatchbayWire
+import SystemPackage
 
 /// A NAT uplink as the datapath runs it: the router, the packet socket on the
 /// physical NIC, and the switch port that is its lab side.
@@ -72,10 +73,11 @@ public struct UplinkSnapshot: Sendable {
 }
 
 extension Datapath {
-  /// Copies every NAT uplink's sessions, leases and counters.
-  public func uplinkSnapshots() -> [UplinkSnapshot] {
+  /// Copies every NAT uplink's sessions, leases and counters, as of `now` (by
+  /// default the caller's reading of the clock; never before the loop's last turn).
+  public func uplinkSnapshots(at now: Instant = MonotonicClock.now()) -> [UplinkSnapshot] {
     perform { datapath in
-      let now = MonotonicClock.now()
+      let now = max(now, datapath.lastTurn)
       return datapath.routers.indices.map { index in
         let router = datapath.routers[index]
         let uplink = datapath.uplinks[index]
@@ -110,10 +112,11 @@ extension Datapath {
   /// where it lies when nobody else needs it, else copied (framed for the
   /// port) into the router's scratch buffer first.
   func deliverToRouter(
-    _ frame: UnsafeRawBufferPointer, _ encapsulation: EgressEncapsulation, header: UnsafeRawPointer,
-    length: Int, port global: Int, inPlace: Bool, at now: Instant
+    _ frame: UnsafeRawBufferPointer, _ encapsulation: EgressEncapsulation, length: Int,
+    port global: Int, router: Int, inPlace: Bool, at now: Instant
   ) {
     let target = ports[global]
+    let header = frame.baseAddress! - VirtioNetHeader.byteCount
     let bytes: UnsafeMutableRawBufferPointer
     let headerPointer: UnsafeMutableRawPointer
     if inPlace {
@@ -127,10 +130,10 @@ extension Datapath {
       bytes = UnsafeMutableRawBufferPointer(start: copy, count: length)
     }
     bridges[target.switchIndex].countTransmitted(byteCount: length, on: target.portIndex)
-    let verdict = routers[target.routerIndex].receiveFromInside(
+    let verdict = routers[router].receiveFromInside(
       bytes, header: VirtioNetHeader(unchecked: headerPointer), at: now)
     if case .toOutside = verdict {
-      sendOutside(uplink: target.routerIndex, header: headerPointer, length: length)
+      sendOutside(uplink: router, header: headerPointer, length: length)
     }
   }
 
@@ -138,9 +141,12 @@ extension Datapath {
   @inline(__always)
   private func sendOutside(uplink index: Int, header: UnsafeRawPointer, length: Int) {
     let descriptor = uplinks[index].descriptor
-    let written =
-      descriptor < 0 ? -1 : Glibc.write(descriptor, header, length + VirtioNetHeader.byteCount)
-    if written == length + VirtioNetHeader.byteCount {
+    let outcome =
+      descriptor < 0
+      ? .down
+      : FrameWrite.write(
+        FileDescriptor(rawValue: descriptor), header, count: length + VirtioNetHeader.byteCount)
+    if outcome == .sent {
       uplinks[index].sentFrames &+= 1
       uplinks[index].sentBytes &+= UInt64(length)
     } else {

@@ -97,12 +97,12 @@ public final class Datapath: @unchecked Sendable {
   // buffers[0] receives; buffers[d + 1] holds a frame crossing a patch cable
   // at depth d, so a nested switch never overwrites the frame its caller is
   // still flooding. Patch cables form a tree, so the depth is below the switch count.
-  private let buffers: [UnsafeMutableRawBufferPointer]
+  let buffers: [UnsafeMutableRawBufferPointer]
   // writev's vector (virtio-net header, MAC addresses, pushed tag, rest), the
   // edited header's bytes and the pushed tag's bytes.
-  private let vector: UnsafeMutablePointer<iovec>
-  private let headerBytes: UnsafeMutableRawPointer
-  private let tagBytes: UnsafeMutableRawPointer
+  let vector: UnsafeMutablePointer<iovec>
+  let headerBytes: UnsafeMutableRawPointer
+  let tagBytes: UnsafeMutableRawPointer
   // Receive slots for batched packet-socket reads (recvmmsg), one frame each.
   let slots: UnsafeMutablePointer<pb_rx_slot>
   private let slotMemory: UnsafeMutableRawBufferPointer
@@ -117,10 +117,19 @@ public final class Datapath: @unchecked Sendable {
   // receive batch leave in one sendmmsg per port when the batch is done. They
   // reference the receive slots, which stay put until the next batch.
   private let sendQueues: [OpaquePointer?]
-  private var pendingSends: [Int]
-  private(set) var isSendPending: [Bool]
+  var pendingSends: [Int]
+  var isSendPending: [Bool]
   var isQueueingSends = false
-  private let sentLengths: UnsafeMutablePointer<UInt32>
+  let sentLengths: UnsafeMutablePointer<UInt32>
+  // How many sendmmsg batches left (for tests that a path joined the batch).
+  var sentBatches: UInt64 = 0
+  // Each port's way out (PortSink.swift), by global port: its descriptor and
+  // send queue, its patch cable's far end, or its router. Kept beside `ports`
+  // and changed with it when a packet socket closes or reopens.
+  var sinks: [PortSink]
+  // The time of the loop's current (or last) turn: control commands never act
+  // before it, so the rate queues' clock never runs backwards.
+  var lastTurn = Instant.zero
   // Rate limits, by global port. The flags are what the per-frame path reads,
   // so an unlimited port pays one byte load per direction.
   var isIngressLimited: [Bool]
@@ -236,6 +245,7 @@ public final class Datapath: @unchecked Sendable {
     self.sendQueues = ports.map { port in
       port.kind == .packetSocket ? pb_tx_queue_create(Int32(Datapath.receiveBatch)) : nil
     }
+    self.sinks = zip(ports, sendQueues).map { PortSink($0, batch: $1) }
     self.pendingSends = []
     self.pendingSends.reserveCapacity(ports.count)
     self.isSendPending = Array(repeating: false, count: ports.count)
@@ -360,30 +370,55 @@ public final class Datapath: @unchecked Sendable {
       } else if pollingUntil != 0 {
         if now.nanoseconds >= pollingUntil { pollingUntil = 0 } else { sched_yield() }
       }
-      for index in 0..<ready {
-        let token = epoll.token(at: index)
-        if token == Datapath.wakeupToken {
-          runCommands()
-        } else if token >= Datapath.uplinkTokenBase {
-          serviceUplink(Int(token - Datapath.uplinkTokenBase), at: now)
-        } else {
-          service(port: Int(truncatingIfNeeded: token), at: now)
-        }
-      }
-      if nextDeparture != .max {
-        // A second clock read, only while frames wait: the batch may have taken a while.
-        let later = MonotonicClock.now()
-        if later.nanoseconds >= nextDeparture { releaseQueuedFrames(at: later) }
-      }
-      if now.nanoseconds(since: lastSweep) >= Datapath.sweepInterval {
-        lastSweep = now
-        for index in bridges.indices { bridges[index].expireEntries(at: now) }
-        reattachPacketSockets()
-        sampleRates(at: now)
-        tickRouters(at: now)
-      }
-      if !routers.isEmpty { flushRouterOutput(at: now) }
+      service(ready: ready, at: now)
+      // A second clock read, only while frames wait: the batch may have taken a while.
+      finishTurn(at: now, releasingAt: nextDeparture != .max ? MonotonicClock.now() : now)
     }
+  }
+
+  /// One turn of the loop at `now`, without waiting: services every port
+  /// that is ready, sends on the queued frames whose time has come, and does
+  /// the once-a-second work when a second has passed since it last ran. The
+  /// thread's loop is this, with a wait and a clock reading before each turn;
+  /// tests call it on a datapath that was never started, with a manual clock.
+  public func runOnce(at now: Instant) {
+    service(ready: epoll.wait(timeoutNanoseconds: 0), at: now)
+    finishTurn(at: now, releasingAt: now)
+  }
+
+  /// The first half of a turn: the `ready` tokens of the last wait, at `now`.
+  @inline(__always)
+  private func service(ready: Int, at now: Instant) {
+    lastTurn = now
+    for index in 0..<ready {
+      let token = epoll.token(at: index)
+      if token == Datapath.wakeupToken {
+        runCommands()
+      } else if token >= Datapath.uplinkTokenBase {
+        serviceUplink(Int(token - Datapath.uplinkTokenBase), at: now)
+      } else {
+        service(port: Int(truncatingIfNeeded: token), at: now)
+      }
+    }
+  }
+
+  /// The second half of a turn: releases queued frames due by `later` (the
+  /// loop's second clock reading, or `now`), then the once-a-second work and
+  /// the routers' output.
+  @inline(__always)
+  private func finishTurn(at now: Instant, releasingAt later: Instant) {
+    if later.nanoseconds >= nextDeparture {
+      lastTurn = later
+      releaseQueuedFrames(at: later)
+    }
+    if now.nanoseconds(since: lastSweep) >= Datapath.sweepInterval {
+      lastSweep = now
+      for index in bridges.indices { bridges[index].expireEntries(at: now) }
+      reattachPacketSockets()
+      sampleRates(at: now)
+      tickRouters(at: now)
+    }
+    if !routers.isEmpty { flushRouterOutput(at: now) }
   }
 
   /// How long the loop may sleep: until the next queued frame may leave, or a
@@ -474,64 +509,6 @@ public final class Datapath: @unchecked Sendable {
     }
   }
 
-  /// Sends every queued frame: one sendmmsg per packet-socket port with frames waiting.
-  func flushSends() {
-    for global in pendingSends {
-      isSendPending[global] = false
-      guard let queue = sendQueues[global] else { continue }
-      let target = ports[global]
-      let queued = Int(pb_tx_queue_count(queue))
-      var error: Int32 = 0
-      let sent = Int(pb_tx_queue_flush(target.descriptor, queue, sentLengths, &error))
-      for index in 0..<sent {
-        bridges[target.switchIndex].countTransmitted(
-          byteCount: Int(sentLengths[index]), on: target.portIndex)
-      }
-      if sent < queued {
-        let reason: DropReason =
-          error == ENETDOWN || error == ENXIO || error == EBADF ? .portDown : .transmitFailed
-        for _ in sent..<queued {
-          bridges[target.switchIndex].countTransmitDrop(reason, on: target.portIndex)
-        }
-      }
-    }
-    pendingSends.removeAll(keepingCapacity: true)
-  }
-
-  /// Fills the scratch header (offsets past the MAC addresses moved with the
-  /// tag) and, if the encapsulation pushes one, the scratch tag; returns
-  /// whether there is a tag.
-  @inline(__always)
-  private func prepareFraming(
-    _ frame: UnsafeRawBufferPointer, _ encapsulation: EgressEncapsulation,
-    header: UnsafeRawPointer, length: Int
-  ) -> Bool {
-    VirtioNetHeader(unchecked: header).shifted(by: length - frame.count).store(to: headerBytes)
-    guard let tag = encapsulation.pushedTag else { return false }
-    tagBytes.storeBytes(of: tag.protocolID.rawValue.bigEndian, as: UInt16.self)
-    tagBytes.storeBytes(of: tag.controlInformation.bigEndian, toByteOffset: 2, as: UInt16.self)
-    return true
-  }
-
-  /// Queues `frame` for `global`'s next sendmmsg (flushing first if the queue is full).
-  @inline(__always)
-  private func queueSend(
-    _ frame: UnsafeRawBufferPointer, _ encapsulation: EgressEncapsulation, header: UnsafeRawPointer,
-    length: Int, to global: Int
-  ) {
-    guard let queue = sendQueues[global] else { return }
-    if pb_tx_queue_is_full(queue) != 0 { flushSends() }
-    let hasTag = prepareFraming(frame, encapsulation, header: header, length: length)
-    let rest = EgressEncapsulation.addressesLength + encapsulation.skippedLength
-    _ = pb_tx_queue_add(
-      queue, headerBytes, frame.baseAddress, tagBytes, hasTag ? 1 : 0, frame.baseAddress! + rest,
-      UInt32(frame.count - rest))
-    if !isSendPending[global] {
-      isSendPending[global] = true
-      pendingSends.append(global)
-    }
-  }
-
   /// Reopens packet-socket ports whose interface has come back (checked once a
   /// second), and brings them up again.
   private func reattachPacketSockets() {
@@ -549,6 +526,7 @@ public final class Datapath: @unchecked Sendable {
         continue
       }
       ports[global].descriptor = fd
+      sinks[global] = PortSink(ports[global], batch: sendQueues[global])
       bridges[ports[global].switchIndex].setPort(ports[global].portIndex, isUp: true)
     }
   }
@@ -576,7 +554,7 @@ public final class Datapath: @unchecked Sendable {
     depth: Int
   ) {
     let global = portBase[switchIndex] + ingress
-    if isTappedIn[global] { tapArriving(frame, port: global) }
+    if isTappedIn[global] { tapArriving(frame, port: global, at: now) }
     if isIngressLimited[global] && holdsBack(arriving: frame, port: global, at: now) { return }
     switchFrame(frame, switchIndex: switchIndex, port: ingress, at: now, depth: depth)
   }
@@ -609,105 +587,6 @@ public final class Datapath: @unchecked Sendable {
     }
   }
 
-  /// Sends `frame` (its virtio-net header just before it) out of `port`, framed
-  /// for it: one `write` of header and frame when it leaves as it came, else one
-  /// `writev` of (edited header, MAC addresses, pushed tag, rest) with no copy.
-  /// A patch cable copies the framed frame into the next depth's buffer and
-  /// switches it on the other switch.
-  @inline(__always)
-  private func transmit(
-    _ frame: UnsafeRawBufferPointer, _ classified: IngressFrame, switchIndex: Int, port: Int,
-    at now: Instant, depth: Int, isExclusive: Bool = false
-  ) {
-    let encapsulation = bridges[switchIndex].encapsulation(for: port, of: classified)
-    let global = portBase[switchIndex] + port
-    let target = ports[global]
-    let length = encapsulation.wireLength(ofReceived: frame.count)
-    let header = frame.baseAddress! - VirtioNetHeader.byteCount
-    if isEgressLimited[global]
-      && holdsBack(leaving: frame, encapsulation, length: length, port: global, at: now)
-    {
-      return
-    }
-    // One byte load for a port that takes offloads; the header only for one that does not.
-    let isSegmenting = isSegmenting[global]
-    if isSegmenting && VirtioNetHeader(unchecked: header).requestsOffload {
-      transmitInSoftware(frame, encapsulation, length: length, port: global)
-      return
-    }
-    if isTappedOut[global] { tapLeaving(frame, encapsulation, length: length, port: global) }
-    if target.kind == .router {
-      // A frame going to this port alone may be rewritten where it lies.
-      deliverToRouter(
-        frame, encapsulation, header: header, length: length, port: global,
-        inPlace: isExclusive && encapsulation.isIdentity, at: now)
-      return
-    }
-    if target.isPatchCable {
-      guard depth + 1 < buffers.count else {
-        bridges[switchIndex].countTransmitDrop(.transmitFailed, on: port)
-        return
-      }
-      let copy = buffers[depth + 1].baseAddress! + Datapath.headroom
-      _ = encapsulation.write(frame, into: copy)
-      VirtioNetHeader(unchecked: header).shifted(by: length - frame.count)
-        .store(to: copy - VirtioNetHeader.byteCount)
-      bridges[switchIndex].countTransmitted(byteCount: length, on: port)
-      handle(
-        UnsafeRawBufferPointer(start: copy, count: length), switchIndex: target.peerSwitchIndex,
-        port: target.peerPortIndex, at: now, depth: depth + 1)
-      return
-    }
-    // A port without offloads writes at once, as its segments do, to keep their order.
-    if isQueueingSends && depth == 0 && target.kind == .packetSocket && target.descriptor >= 0
-      && !isSegmenting
-    {
-      queueSend(
-        frame, encapsulation, header: header, length: length,
-        to: portBase[switchIndex] + port)
-      return
-    }
-    let written: Int
-    if encapsulation.isIdentity {
-      written =
-        Glibc.write(target.descriptor, header, frame.count + VirtioNetHeader.byteCount)
-        - VirtioNetHeader.byteCount
-    } else {
-      let hasTag = prepareFraming(frame, encapsulation, header: header, length: length)
-      vector[0] = iovec(iov_base: headerBytes, iov_len: VirtioNetHeader.byteCount)
-      let base = UnsafeMutableRawPointer(mutating: frame.baseAddress!)
-      let addresses = EgressEncapsulation.addressesLength
-      vector[1] = iovec(iov_base: base, iov_len: addresses)
-      var parts = 2
-      if hasTag {
-        vector[2] = iovec(iov_base: tagBytes, iov_len: VLANTag.byteCount)
-        parts = 3
-      }
-      let rest = addresses + encapsulation.skippedLength
-      vector[parts] = iovec(iov_base: base + rest, iov_len: frame.count - rest)
-      written =
-        Glibc.writev(target.descriptor, vector, Int32(parts + 1)) - VirtioNetHeader.byteCount
-    }
-    count(written: written, of: length, switchIndex: switchIndex, port: port)
-  }
-
-  /// Counts a write of `length` frame bytes to `port` that wrote `written`
-  /// (-1 and `errno` on failure): transmitted, or dropped with the reason.
-  @inline(__always)
-  func count(written: Int, of length: Int, switchIndex: Int, port: Int) {
-    if written == length {
-      bridges[switchIndex].countTransmitted(byteCount: length, on: port)
-    } else {
-      // EIO (TAP), ENETDOWN or ENXIO (packet socket): the interface is down;
-      // anything else: the queue is full or the port is gone.
-      let error = errno
-      let reason: DropReason =
-        written < 0 && (error == EIO || error == ENETDOWN || error == ENXIO)
-        ? .portDown : .transmitFailed
-      bridges[switchIndex].countTransmitDrop(reason, on: port)
-    }
-  }
-
   /// Takes packet-socket port `global` down and keeps it down while its
   /// interface stays (a VM's TAP outlives its QEMU until the lab stops):
   /// counted as a link down, its MACs flushed.
@@ -732,6 +611,7 @@ public final class Datapath: @unchecked Sendable {
     if entry.kind == .packetSocket {
       Glibc.close(entry.descriptor)
       ports[global].descriptor = -1
+      sinks[global] = PortSink(ports[global], batch: sendQueues[global])
     }
   }
 }
