@@ -110,7 +110,7 @@ extension Lab {
     var missing = asking
     while !missing.isEmpty && Date() < deadline {
       let leased = Set(
-        uplinkSnapshots().filter { $0.configuration.outsideAddress != nil }.map(\.name))
+        snapshot().uplinks.filter { $0.configuration.outsideAddress != nil }.map(\.name))
       missing.removeAll { leased.contains($0) }
       if !missing.isEmpty { usleep(100_000) }
     }

@@ -15,24 +15,6 @@ public struct LabError: Error, CustomStringConvertible, Sendable {
   public init(_ description: String) { self.description = description }
 }
 
-/// A copy of one switch's state, taken on the datapath thread for `status` and `fdb`.
-public struct SwitchSnapshot: Sendable {
-  /// The switch's name.
-  public var name: String
-  /// Per-port counters.
-  public var counters: [PortCounters]
-  /// Per-port state.
-  public var portIsUp: [Bool]
-  /// Live MAC table entries.
-  public var entries: [MACTableEntry]
-  /// MAC table events.
-  public var statistics: MACTableStatistics
-  /// The table's learned-entry limit.
-  public var capacity: Int
-  /// The table's aging time in nanoseconds.
-  public var agingNanoseconds: UInt64
-}
-
 /// A running lab: its TAPs, namespaces and datapath. Built all-or-nothing by
 /// `build(_:)`; removed by `tearDown()`.
 public final class Lab: @unchecked Sendable {
@@ -58,9 +40,6 @@ public final class Lab: @unchecked Sendable {
   public var leftoverRemover: @Sendable (LabPaths) -> [String] = {
     LabResources.removeLeftovers(of: $0)
   }
-  // The limits in force on each port, by `SWITCH/PORT`: the topology's, then
-  // whatever `patchbay set` changed.
-  private let limits: Mutex<[PortReference: RateLimitSpec]>
   // Running captures by id (topology captures and `patchbay capture` clients).
   let captures = Mutex<[Int: CaptureSession]>([:])
   let nextCaptureID = Mutex(1)
@@ -70,20 +49,17 @@ public final class Lab: @unchecked Sendable {
   /// interface that does not exist yet).
   public internal(set) var warnings: [String] = []
 
-  private init(
-    topology: Topology, paths: LabPaths, taps: [TapDevice], resources: LabResources,
-    datapath: Datapath
+  // Internal, not private: the daemon's tests make a lab over a datapath they
+  // built themselves (no TAPs, nothing created, no root).
+  init(
+    topology: Topology, paths: LabPaths, taps: [TapDevice] = [],
+    resources: LabResources = LabResources(), datapath: Datapath
   ) {
     self.topology = topology
     self.paths = paths
     self.taps = taps
     self.resources = resources
     self.datapath = datapath
-    var limits: [PortReference: RateLimitSpec] = [:]
-    for switchSpec in topology.switches {
-      for port in switchSpec.ports { if let rate = port.rate { limits[port.reference] = rate } }
-    }
-    self.limits = Mutex(limits)
   }
 
   /// Builds the lab and starts switching. On any failure, removes everything it
@@ -92,7 +68,6 @@ public final class Lab: @unchecked Sendable {
     let paths = LabPaths(name: topology.name)
     try preflight(topology, paths: paths)
     let filters = try compileFilters(of: topology)
-    var taps: [TapDevice] = []
     var resources = LabResources()
     resources.topologyFile = topologyFile
     resources.hosts = topology.hosts.map(\.name)
@@ -104,146 +79,16 @@ public final class Lab: @unchecked Sendable {
     } catch {
       throw LabError("cannot create \(paths.directory): \(error.localizedDescription)")
     }
-    var warnings: [String] = []
-    var packetSockets: [Int32] = []
+    var assembly = LabAssembly(topology: topology, paths: paths, resources: resources)
     do {
-      // Veth hosts first: their root-namespace ends are what uplinks and attach ports use.
-      for host in topology.hosts {
-        guard let veth = host.veth else { continue }
-        try setUpVethHost(
-          host, veth: veth, topology: topology, paths: paths, resources: &resources)
-      }
-      var datapathPorts: [DatapathPort] = []
-      var attached: [String?] = []
-      var uplinks: [DatapathUplink] = []
-      for (switchIndex, switchSpec) in topology.switches.enumerated() {
-        for (portIndex, port) in switchSpec.ports.enumerated() {
-          if case .peer(let other) = port.kind {
-            datapathPorts.append(
-              try patchCable(to: other, from: port, at: (switchIndex, portIndex), in: topology))
-            attached.append(nil)
-            continue
-          }
-          if case .attach(let interface) = port.kind {
-            let entry = try attach(interface, for: port, at: (switchIndex, portIndex))
-            if entry.descriptor >= 0 {
-              packetSockets.append(entry.descriptor)
-            } else {
-              warnings.append(
-                "port \(port.reference): interface \(interface) does not exist yet; the port stays down until it appears"
-              )
-            }
-            datapathPorts.append(entry)
-            attached.append(interface)
-            continue
-          }
-          var interface = ""
-          var hostOnly: UplinkSpec?
-          switch port.kind {
-          case .tap(let name): interface = name
-          case .uplink(let name):
-            guard let uplink = topology.uplinks.first(where: { $0.name == name }) else {
-              throw LabError("port \(port.reference): uplink \(name) does not exist")
-            }
-            switch uplink.mode {
-            case .nat:
-              let configuration = try routerConfiguration(
-                for: uplink, port: port.reference, in: topology, warnings: &warnings)
-              let descriptor = try openUplinkSocket(uplink.interface ?? "", uplink: name)
-              packetSockets.append(descriptor)
-              uplinks.append(
-                DatapathUplink(
-                  name: name, router: UplinkRouter(configuration: configuration),
-                  interface: uplink.interface ?? "", descriptor: descriptor,
-                  port: datapathPorts.count))
-              datapathPorts.append(
-                DatapathPort(
-                  router: uplinks.count - 1, switchIndex: switchIndex, portIndex: portIndex))
-              attached.append(nil)
-              continue
-            case .bridge:
-              // The physical NIC becomes the port, as an attach port.
-              let nic = uplink.interface ?? ""
-              guard pb_if_index(nic) != 0 else {
-                throw LabError("uplink \(name): interface '\(nic)' does not exist")
-              }
-              let entry = try attach(nic, for: port, at: (switchIndex, portIndex))
-              packetSockets.append(entry.descriptor)
-              datapathPorts.append(entry)
-              attached.append(nic)
-              continue
-            case .hostOnly:
-              interface = topology.hostOnlyInterface(ofUplink: name)
-              hostOnly = uplink
-            }
-          case .attach, .peer:
-            throw LabError("port \(port.reference): not supported yet")
-          }
-          // A VM's port: a persistent TAP that its QEMU opens later, attached like `attach:`.
-          if topology.vm(on: port.reference) != nil {
-            try createVMTap(interface, for: port, paths: paths, resources: &resources)
-            let entry = try attach(interface, for: port, at: (switchIndex, portIndex))
-            packetSockets.append(entry.descriptor)
-            datapathPorts.append(entry)
-            attached.append(interface)
-            continue
-          }
-          let tap = try TapDevice.create(named: interface, offloads: port.acceptsOffloads)
-          taps.append(tap)
-          try setMTU(of: tap, for: port)
-          if let hostOnly {
-            try configureHostOnly(tap, uplink: hostOnly)
-            datapathPorts.append(
-              DatapathPort(
-                descriptor: tap.descriptor.rawValue, switchIndex: switchIndex,
-                portIndex: portIndex))
-            attached.append(nil)
-            continue
-          }
-          // Each host is set up right after its TAP, so the TAP leaves this
-          // namespace before the next one is created with a possibly equal name.
-          if let host = topology.host(on: port.reference) {
-            try tap.setMAC(topology.macAddress(of: host))
-            try setUpHost(host, interface: interface, paths: paths, resources: &resources)
-          } else {
-            try tap.setUp()
-          }
-          datapathPorts.append(
-            DatapathPort(
-              descriptor: tap.descriptor.rawValue, switchIndex: switchIndex, portIndex: portIndex))
-          attached.append(nil)
-        }
-      }
-      var global = 0
-      var bridges: [Bridge] = []
-      for spec in topology.switches {
-        var configurations: [BridgePortConfiguration] = []
-        for port in spec.ports {
-          // A packet-socket port whose interface is missing starts down.
-          let entry = datapathPorts[global]
-          global += 1
-          configurations.append(
-            BridgePortConfiguration(
-              name: port.name, mode: port.vlanMode.bridgeMode,
-              isUp: entry.kind != .packetSocket || entry.descriptor >= 0,
-              security: topology.security(of: port)))
-        }
-        bridges.append(
-          Bridge(
-            name: spec.name, ports: configurations, macTableSize: spec.macTableSize,
-            macAging: spec.macAging))
-      }
-      // A mirror's monitor port carries only the copies: it leaves the switch's VLANs.
-      for mirror in topology.mirrors {
-        let (switchIndex, portIndex) = try position(of: mirror.to, in: topology)
-        bridges[switchIndex].makeMonitor(portIndex)
-      }
+      try assembly.buildPorts()
+      let bridges = try makeBridges(of: topology, ports: assembly.datapathPorts)
       // From here the datapath owns the packet sockets: its deinit closes them
       // (also when its initializer fails), so the rollback must not.
-      packetSockets.removeAll()
+      assembly.packetSockets.removeAll()
       let datapath = try Datapath(
-        bridges: bridges, ports: datapathPorts, attachedInterfaces: attached, routers: uplinks,
-        mtus: topology.switches.flatMap(\.ports).map(\.mtu),
+        bridges: bridges, ports: assembly.datapathPorts, attachedInterfaces: assembly.attached,
+        routers: assembly.uplinks, mtus: topology.switches.flatMap(\.ports).map(\.mtu),
         acceptsOffloads: topology.switches.flatMap(\.ports).map(\.acceptsOffloads),
         busyPoll: topology.busyPoll)
       for (global, port) in topology.switches.flatMap(\.ports).enumerated() {
@@ -252,8 +97,9 @@ public final class Lab: @unchecked Sendable {
       }
       datapath.start()
       let lab = Lab(
-        topology: topology, paths: paths, taps: taps, resources: resources, datapath: datapath)
-      lab.warnings = warnings
+        topology: topology, paths: paths, taps: assembly.taps, resources: assembly.resources,
+        datapath: datapath)
+      lab.warnings = assembly.warnings
       do {
         try lab.startMirrors(filters: filters)
         try lab.startTopologyCaptures(filters: filters, topologyFile: topologyFile)
@@ -269,16 +115,50 @@ public final class Lab: @unchecked Sendable {
       }
       return lab
     } catch {
-      for tap in taps { tap.close() }
+      for tap in assembly.taps { tap.close() }
       // Closing a packet socket also ends the promiscuous mode it asked for.
-      for descriptor in packetSockets { close(descriptor) }
+      for descriptor in assembly.packetSockets { close(descriptor) }
       LabResources.removeLeftovers(of: paths)
       throw error as? LabError ?? LabError(String(describing: error))
     }
   }
 
+  /// A switch port's (switch, port) indices.
+  typealias Position = (switchIndex: Int, portIndex: Int)
+
+  /// Each switch's bridge over the ports built for it. A packet-socket port
+  /// whose interface is missing starts down; a mirror's monitor port carries
+  /// only the copies, so it leaves the switch's VLANs.
+  static func makeBridges(of topology: Topology, ports: [DatapathPort]) throws(LabError)
+    -> [Bridge]
+  {
+    var global = 0
+    var bridges: [Bridge] = []
+    for spec in topology.switches {
+      var configurations: [BridgePortConfiguration] = []
+      for port in spec.ports {
+        let entry = ports[global]
+        global += 1
+        configurations.append(
+          BridgePortConfiguration(
+            name: port.name, mode: port.vlanMode.bridgeMode,
+            isUp: entry.kind != .packetSocket || entry.descriptor >= 0,
+            security: topology.security(of: port)))
+      }
+      bridges.append(
+        Bridge(
+          name: spec.name, ports: configurations, macTableSize: spec.macTableSize,
+          macAging: spec.macAging))
+    }
+    for mirror in topology.mirrors {
+      let (switchIndex, portIndex) = try position(of: mirror.to, in: topology)
+      bridges[switchIndex].makeMonitor(portIndex)
+    }
+    return bridges
+  }
+
   /// The (switch, port) indices of `reference`.
-  private static func position(of reference: PortReference, in topology: Topology)
+  static func position(of reference: PortReference, in topology: Topology)
     throws(LabError) -> (switchIndex: Int, portIndex: Int)
   {
     guard
@@ -311,36 +191,6 @@ public final class Lab: @unchecked Sendable {
       throw LabError(error.description)
     }
     return filters
-  }
-
-  /// One end of a patch cable: the datapath joins the two ports in-process.
-  private static func patchCable(
-    to other: PortReference, from port: PortSpec, at position: (switchIndex: Int, portIndex: Int),
-    in topology: Topology
-  ) throws(LabError) -> DatapathPort {
-    guard let (peerSwitch, peerPort) = try? Lab.position(of: other, in: topology) else {
-      throw LabError("port \(port.reference): peer \(other) does not exist")
-    }
-    return DatapathPort(
-      switchIndex: position.switchIndex, portIndex: position.portIndex,
-      peerSwitchIndex: peerSwitch, peerPortIndex: peerPort)
-  }
-
-  /// An existing interface (a QEMU-owned TAP, a veth), attached with a packet
-  /// socket and brought up; descriptor -1 when the interface does not exist yet.
-  private static func attach(
-    _ interface: String, for port: PortSpec, at position: (switchIndex: Int, portIndex: Int)
-  ) throws(SystemCallError) -> DatapathPort {
-    var descriptor: Int32 = -1
-    if pb_if_index(interface) != 0 {
-      _ = pb_if_set_up(interface, 1)
-      var index: Int32 = 0
-      descriptor = try checked("attach (AF_PACKET)", interface) {
-        pb_packet_open(interface, &index)
-      }
-    }
-    return DatapathPort(
-      packetSocket: descriptor, switchIndex: position.switchIndex, portIndex: position.portIndex)
   }
 
   /// Refuses to start over anything that exists already; nothing is created yet.
@@ -385,7 +235,7 @@ public final class Lab: @unchecked Sendable {
   }
 
   /// Sets the TAP's MTU, explaining the kernel's refusal of one above the TAP maximum.
-  private static func setMTU(of tap: TapDevice, for port: PortSpec) throws(LabError) {
+  static func setMTU(of tap: TapDevice, for port: PortSpec) throws(LabError) {
     do {
       try tap.setMTU(port.mtu)
     } catch {
@@ -399,7 +249,7 @@ public final class Lab: @unchecked Sendable {
   }
 
   /// Makes the host's namespace and turns the port's TAP into its `eth0`.
-  private static func setUpHost(
+  static func setUpHost(
     _ host: HostSpec, interface: String, paths: LabPaths, resources: inout LabResources
   ) throws {
     let namespace = paths.namespace(ofHost: host.name)
@@ -420,37 +270,23 @@ public final class Lab: @unchecked Sendable {
     try resources.save(paths)
   }
 
-  /// Copies every switch's counters and table, taken between batches on the datapath thread.
-  public func snapshot() -> [SwitchSnapshot] {
-    datapath.perform { datapath in
-      let now = MonotonicClock.now()
-      return datapath.bridges.map { bridge in
-        SwitchSnapshot(
-          name: bridge.name, counters: bridge.counters.map { $0 },
-          portIsUp: bridge.ports.map(\.isUp), entries: bridge.table.entries(at: now),
-          statistics: bridge.table.statistics, capacity: bridge.table.capacity,
-          agingNanoseconds: bridge.table.agingNanoseconds)
-      }
-    }
+  /// Copies every switch's counters and table, every port's limits, rates
+  /// and queues and every NAT uplink's state, in one turn of the datapath
+  /// thread, so all of it describes one moment.
+  public func snapshot() -> DatapathSnapshot { datapath.snapshot() }
+
+  /// The limits in force on `port`, nil when it is unlimited. The datapath's
+  /// queues are the one record of them (the topology's, then whatever
+  /// `patchbay set` changed).
+  public func rateLimit(of port: PortReference) throws(LabError) -> RateLimitSpec? {
+    let global = try globalIndex(of: port)
+    return RateLimitSpec(datapath.snapshot().ports[global])
   }
-
-  /// Every NAT uplink's sessions, leases and counters, in topology order.
-  public func uplinkSnapshots() -> [UplinkSnapshot] { datapath.uplinkSnapshots() }
-
-  /// The limits in force on `port`, nil when it is unlimited.
-  public func rateLimit(of port: PortReference) -> RateLimitSpec? {
-    limits.withLock { $0[port] }
-  }
-
-  /// Every port's limits, current rates and egress queue, in topology order
-  /// (switch by switch, port by port).
-  public func rateStates() -> [PortRateState] { datapath.rateStates() }
 
   /// Changes `port`'s limits while the lab runs (nil lifts them); other ports
   /// are untouched and frames already queued on this one are kept.
   public func setRateLimit(of port: PortReference, to spec: RateLimitSpec?) throws(LabError) {
     let global = try globalIndex(of: port)
-    limits.withLock { $0[port] = spec }
     datapath.setRateLimits(port: global, ingress: spec?.ingressLimit, egress: spec?.egressLimit)
   }
 

@@ -7,9 +7,8 @@ import PatchbayWire
 extension LabDaemon {
   /// Every uplink of the lab for `patchbay nat`: NAT routers with their
   /// sessions, forwards, leases and counters; bridged and host-only ones by mode.
-  func uplinkRecords() -> [UplinkRecord] {
+  func uplinkRecords(_ snapshots: [UplinkSnapshot]) -> [UplinkRecord] {
     let topology = lab.topology
-    let snapshots = lab.uplinkSnapshots()
     var records: [UplinkRecord] = []
     for uplink in topology.uplinks {
       let port =

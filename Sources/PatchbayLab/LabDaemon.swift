@@ -15,7 +15,8 @@ public final class LabDaemon: @unchecked Sendable {
   let started = Date()
   private let stopWriter: Int32
 
-  private init(lab: Lab, stopWriter: Int32) {
+  // Internal, not private: the tests answer requests over a lab of their own.
+  init(lab: Lab, stopWriter: Int32) {
     self.lab = lab
     self.stopWriter = stopWriter
   }
@@ -108,7 +109,7 @@ public final class LabDaemon: @unchecked Sendable {
     case .status:
       return .success(status: status())
     case .fdb:
-      let snapshots = lab.snapshot()
+      let snapshots = lab.snapshot().switches
       if let name = request.switchName, !snapshots.contains(where: { $0.name == name }) {
         return .failure("lab \(lab.topology.name) has no switch '\(name)'")
       }
@@ -122,7 +123,7 @@ public final class LabDaemon: @unchecked Sendable {
     case .capture:
       return .failure("capture needs a stream: use patchbay capture")
     case .nat:
-      return .success(uplinks: uplinkRecords())
+      return .success(uplinks: uplinkRecords(lab.snapshot().uplinks))
     }
   }
 
@@ -166,9 +167,15 @@ public final class LabDaemon: @unchecked Sendable {
       return .failure(
         "lab \(lab.topology.name) has no port '\(text)' (ports are named SWITCH/PORT)")
     }
+    let current: RateLimitSpec?
+    do {
+      current = try lab.rateLimit(of: reference)
+    } catch {
+      return .failure(error.description)
+    }
     let updated: RateLimitSpec?
     do {
-      updated = try (lab.rateLimit(of: reference) ?? RateLimitSpec()).updated(with: settings)
+      updated = try (current ?? RateLimitSpec()).updated(with: settings)
     } catch {
       return .failure("\(reference): \(error.reason)")
     }
@@ -180,11 +187,13 @@ public final class LabDaemon: @unchecked Sendable {
     return .success(message: "\(reference): rate \(updated?.summary ?? "none")")
   }
 
+  /// The lab's status from one snapshot of the datapath: counters, rates,
+  /// limits, tables and leases of one moment.
   private func status() -> LabStatus {
     let topology = lab.topology
-    let snapshots = lab.snapshot()
-    var rates = lab.rateStates()[...]
-    let switches = zip(topology.switches, snapshots).map { spec, snapshot in
+    let snapshot = lab.snapshot()
+    var rates = snapshot.ports[...]
+    let switches = zip(topology.switches, snapshot.switches).map { spec, snapshot in
       SwitchStatus(
         name: spec.name, macCount: snapshot.entries.count, macTableSize: snapshot.capacity,
         macAgingSeconds: Double(snapshot.agingNanoseconds) / 1e9,
@@ -202,9 +211,9 @@ public final class LabDaemon: @unchecked Sendable {
     // DHCP hosts show the address they leased.
     var leased: [String: String] = [:]
     if topology.hosts.contains(where: { $0.address == .dhcp }) {
-      for snapshot in lab.uplinkSnapshots() {
-        let prefix = snapshot.configuration.insideAddress.prefixLength
-        for lease in snapshot.leases {
+      for uplink in snapshot.uplinks {
+        let prefix = uplink.configuration.insideAddress.prefixLength
+        for lease in uplink.leases {
           leased[lease.hardwareAddress.description] = "\(lease.address)/\(prefix) (dhcp)"
         }
       }
@@ -254,7 +263,7 @@ public final class LabDaemon: @unchecked Sendable {
       attachedTo: lab.topology.host(on: port.reference).map { "host \($0.name)" }
         ?? lab.topology.vm(on: port.reference).map { "vm \($0.name)" },
       state: isUp ? "up" : "down", vlanMode: vlanModeSummary(of: port),
-      rateLimit: lab.rateLimit(of: port.reference)?.summary ?? "none",
+      rateLimit: rates.flatMap(RateLimitSpec.init)?.summary ?? "none",
       rxPackets: counters.receivedPackets, rxBytes: counters.receivedBytes,
       txPackets: counters.transmittedPackets, txBytes: counters.transmittedBytes,
       forwarded: counters.forwardedPackets, flooded: counters.floodedPackets,

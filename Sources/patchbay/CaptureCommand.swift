@@ -1,5 +1,4 @@
 import ArgumentParser
-import CLinuxNet
 import Foundation
 import PatchbayControl
 import PatchbayDatapath
@@ -81,7 +80,7 @@ struct CaptureCommand: ParsableCommand {
     }
     defer { close(connection) }
     // Ctrl-C shuts our side down; the daemon then ends the capture and sends its summary.
-    _ = pb_install_capture_stop_handler(connection)
+    ClientConnections.endCaptureOnInterrupt(connection)
     let summary = try receive(from: connection, rotation: rotation)
     printError(
       "\(summary.captured) packets captured, \(summary.filteredOut) filtered out, "

@@ -1,5 +1,4 @@
 import ArgumentParser
-import CLinuxNet
 import Foundation
 import PatchbayLab
 
@@ -75,12 +74,7 @@ struct ConsoleCommand: ParsableCommand {
   /// Relays the terminal to the console socket and back, the terminal in raw
   /// mode, until Ctrl-] or the VM's end.
   private func attach(to socketPath: String) throws {
-    let connection = pb_unix_connect(socketPath)
-    guard connection >= 0 else {
-      throw PatchbayError(
-        "cannot connect to \(socketPath): \(String(cString: strerror(-connection))) (is the vm running?)"
-      )
-    }
+    let connection = try ClientConnections.connect(toConsole: socketPath)
     defer { close(connection) }
     var saved = termios()
     let isTerminal = isatty(0) == 1 && tcgetattr(0, &saved) == 0
