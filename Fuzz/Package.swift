@@ -16,7 +16,8 @@ import PackageDescription
 
 /// One libFuzzer executable per target, `fuzz-NAME`, from `Sources/fuzz-NAME`.
 let targets = [
-  "frame", "virtio", "retag", "topology", "control", "nat", "dhcp", "pcapng", "capture", "resources",
+  "frame", "virtio", "retag", "topology", "control", "nat", "dhcp", "pcapng", "capture",
+  "resources",
 ]
 
 let package = Package(

@@ -71,7 +71,9 @@ extension Datapath {
       return
     }
     // Stage 4.
-    if isTappedOut[global] { tapLeaving(frame, encapsulation, length: length, port: global, at: now) }
+    if isTappedOut[global] {
+      tapLeaving(frame, encapsulation, length: length, port: global, at: now)
+    }
     // Stage 5. A port without offloads writes at once, as its segments do, to keep their order.
     send(
       frame, encapsulation, length: length, port: global, at: now, depth: depth,

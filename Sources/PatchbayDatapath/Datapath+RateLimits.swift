@@ -38,20 +38,6 @@ extension Datapath {
     }
   }
 
-  /// Every port's limits, rates and queues, indexed like the ports.
-  public func rateStates() -> [PortRateState] {
-    perform { datapath in
-      datapath.ports.indices.map { global in
-        PortRateState(
-          ingress: datapath.ingressQueues[global]?.shaper.policer.limit,
-          egress: datapath.egressQueues[global]?.shaper.policer.limit,
-          rates: datapath.meters[global].rates,
-          queuedFrames: (datapath.ingressQueues[global]?.shaper.queuedFrames ?? 0)
-            + (datapath.egressQueues[global]?.shaper.queuedFrames ?? 0))
-      }
-    }
-  }
-
   private func apply(_ limit: RateLimit?, to global: Int, isIngress: Bool, at now: Instant) {
     var queue = isIngress ? ingressQueues[global] : egressQueues[global]
     if let limit, !limit.isUnlimited {

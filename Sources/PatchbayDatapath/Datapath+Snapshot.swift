@@ -48,27 +48,33 @@ extension Datapath {
         statistics: bridge.table.statistics, capacity: bridge.table.capacity,
         agingNanoseconds: bridge.table.agingNanoseconds)
     }
-    let ports = self.ports.indices.map { global in
-      PortRateState(
-        ingress: ingressQueues[global]?.shaper.policer.limit,
-        egress: egressQueues[global]?.shaper.policer.limit,
-        rates: meters[global].rates,
-        queuedFrames: (ingressQueues[global]?.shaper.queuedFrames ?? 0)
-          + (egressQueues[global]?.shaper.queuedFrames ?? 0))
-    }
-    let uplinks = routers.indices.map { index in
-      let router = routers[index]
-      let uplink = self.uplinks[index]
-      return UplinkSnapshot(
-        name: uplink.name, interface: uplink.interface, configuration: router.configuration,
-        sessions: router.sessions,
-        table: router.table.statistics, capacity: router.table.capacity,
-        statistics: router.statistics, neighbours: router.neighbourStatistics,
-        leases: router.leases(at: now),
-        dhcp: router.dhcpServer?.statistics, sentFrames: uplink.sentFrames,
-        sentBytes: uplink.sentBytes, receivedFrames: uplink.receivedFrames,
-        sendFailures: uplink.sendFailures, now: now)
-    }
+    let ports = self.ports.indices.map { rateState(of: $0) }
+    let uplinks = routers.indices.map { uplinkSnapshot($0, at: now) }
     return DatapathSnapshot(switches: switches, ports: ports, uplinks: uplinks, now: now)
+  }
+
+  /// Port `global`'s limits, rates and queued frames.
+  func rateState(of global: Int) -> PortRateState {
+    PortRateState(
+      ingress: ingressQueues[global]?.shaper.policer.limit,
+      egress: egressQueues[global]?.shaper.policer.limit,
+      rates: meters[global].rates,
+      queuedFrames: (ingressQueues[global]?.shaper.queuedFrames ?? 0)
+        + (egressQueues[global]?.shaper.queuedFrames ?? 0))
+  }
+
+  /// NAT uplink `index`'s sessions, leases and counters at `now`.
+  func uplinkSnapshot(_ index: Int, at now: Instant) -> UplinkSnapshot {
+    let router = routers[index]
+    let uplink = uplinks[index]
+    return UplinkSnapshot(
+      name: uplink.name, interface: uplink.interface, configuration: router.configuration,
+      sessions: router.sessions,
+      table: router.table.statistics, capacity: router.table.capacity,
+      statistics: router.statistics, neighbours: router.neighbourStatistics,
+      leases: router.leases(at: now),
+      dhcp: router.dhcpServer?.statistics, sentFrames: uplink.sentFrames,
+      sentBytes: uplink.sentBytes, receivedFrames: uplink.receivedFrames,
+      sendFailures: uplink.sendFailures, now: now)
   }
 }

@@ -73,27 +73,6 @@ public struct UplinkSnapshot: Sendable {
 }
 
 extension Datapath {
-  /// Copies every NAT uplink's sessions, leases and counters, as of `now` (by
-  /// default the caller's reading of the clock; never before the loop's last turn).
-  public func uplinkSnapshots(at now: Instant = MonotonicClock.now()) -> [UplinkSnapshot] {
-    perform { datapath in
-      let now = max(now, datapath.lastTurn)
-      return datapath.routers.indices.map { index in
-        let router = datapath.routers[index]
-        let uplink = datapath.uplinks[index]
-        return UplinkSnapshot(
-          name: uplink.name, interface: uplink.interface, configuration: router.configuration,
-          sessions: router.sessions,
-          table: router.table.statistics, capacity: router.table.capacity,
-          statistics: router.statistics, neighbours: router.neighbourStatistics,
-          leases: router.leases(at: now),
-          dhcp: router.dhcpServer?.statistics, sentFrames: uplink.sentFrames,
-          sentBytes: uplink.sentBytes, receivedFrames: uplink.receivedFrames,
-          sendFailures: uplink.sendFailures, now: now)
-      }
-    }
-  }
-
   /// Lets each router resolve its gateway before the first frame needs it.
   func startRouters(at now: Instant) {
     for index in routers.indices { routers[index].start(at: now) }

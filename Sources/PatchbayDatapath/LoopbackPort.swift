@@ -16,7 +16,8 @@ public struct LoopbackPort: Sendable {
   /// Makes a socket pair.
   public init() throws(SystemCallError) {
     var ends: [Int32] = [-1, -1]
-    let type = Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
+    let type =
+      Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
       | Int32(SOCK_CLOEXEC.rawValue)
     try checkedLibc("socketpair", "loopback port") { socketpair(AF_UNIX, type, 0, &ends) }
     datapathEnd = FileDescriptor(rawValue: ends[0])

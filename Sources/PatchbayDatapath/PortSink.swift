@@ -72,7 +72,8 @@ extension Datapath {
     where isBatchable && isQueueingSends && descriptor.rawValue >= 0:
       queueSend(frame, encapsulation, length: length, to: global, batch: batch)
     case .tap(let descriptor), .packetSocket(let descriptor, _):
-      count(write(frame, encapsulation, length: length, to: descriptor), length: length, port: global)
+      count(
+        write(frame, encapsulation, length: length, to: descriptor), length: length, port: global)
     }
   }
 

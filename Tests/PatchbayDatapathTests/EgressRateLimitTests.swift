@@ -15,13 +15,15 @@ import Testing
     let lab = try LoopbackLab(portCount: 2)
     let start = lab.now
     lab.datapath.setRateLimits(port: 1, ingress: nil, egress: limit, at: start)
-    for sequence in 0..<66 { try lab.ports[0].inject(testFrame(to: 2, from: 1, sequence: sequence)) }
+    for sequence in 0..<66 {
+      try lab.ports[0].inject(testFrame(to: 2, from: 1, sequence: sequence))
+    }
     // A turn reads a burst of 64 frames per port; the other two come next turn.
     lab.turn()
     lab.turn()
     #expect(lab.ports[1].receiveAll().map(sequence(of:)) == Array(0..<64))
     #expect(lab.counters(1).transmittedPackets == 64)
-    #expect(lab.datapath.rateStates()[1].queuedFrames == 2)
+    #expect(lab.rateState(1).queuedFrames == 2)
     #expect(lab.datapath.nextDeparture == start.nanoseconds + 1_000_000)
 
     lab.turn(at: start, plus: 999_999)
@@ -38,7 +40,7 @@ import Testing
     #expect(counters.transmittedPackets == 66)
     #expect(counters.transmittedBytes == 66 * 60)
     #expect(counters.transmitDroppedPackets == 0)
-    #expect(lab.datapath.rateStates()[1].queuedFrames == 0)
+    #expect(lab.rateState(1).queuedFrames == 0)
     #expect(lab.datapath.nextDeparture == .max)
   }
 
@@ -63,13 +65,15 @@ import Testing
     #expect(counters.transmittedPackets == 64)
     #expect(counters[transmitDropped: .rateLimited] == 3)
     #expect(counters.transmitDroppedPackets == 3)
-    #expect(lab.datapath.rateStates()[1].queuedFrames == fits)
+    #expect(lab.rateState(1).queuedFrames == fits)
   }
 
   @Test func liftingTheLimitSendsWhatWaitedAtOnce() throws {
     let lab = try LoopbackLab(portCount: 2)
     lab.datapath.setRateLimits(port: 1, ingress: nil, egress: limit, at: lab.now)
-    for sequence in 0..<64 { try lab.ports[0].inject(testFrame(to: 2, from: 1, sequence: sequence)) }
+    for sequence in 0..<64 {
+      try lab.ports[0].inject(testFrame(to: 2, from: 1, sequence: sequence))
+    }
     lab.turn()
     try lab.ports[0].inject(testFrame(to: 2, from: 1, sequence: 64))
     lab.turn()
@@ -77,6 +81,6 @@ import Testing
     lab.datapath.setRateLimits(port: 1, ingress: nil, egress: nil, at: lab.now)
     #expect(lab.ports[1].receiveAll().map(sequence(of:)) == [64])
     #expect(lab.counters(1).transmittedPackets == 65)
-    #expect(lab.datapath.rateStates()[1].egress == nil)
+    #expect(lab.rateState(1).egress == nil)
   }
 }

@@ -14,13 +14,15 @@ import Testing
     let lab = try LoopbackLab(portCount: 2)
     let start = lab.now
     lab.datapath.setRateLimits(port: 0, ingress: limit, egress: nil, at: start)
-    for sequence in 0..<65 { try lab.ports[0].inject(testFrame(to: 2, from: 1, sequence: sequence)) }
+    for sequence in 0..<65 {
+      try lab.ports[0].inject(testFrame(to: 2, from: 1, sequence: sequence))
+    }
     lab.turn()
     lab.turn()
     #expect(lab.ports[1].receiveAll().count == 64)
     // The switch has not seen the 65th frame yet.
     #expect(lab.counters(0).receivedPackets == 64)
-    #expect(lab.datapath.rateStates()[0].queuedFrames == 1)
+    #expect(lab.rateState(0).queuedFrames == 1)
     lab.turn(at: start, plus: 999_999)
     #expect(lab.ports[1].receiveAll().isEmpty)
     lab.turn(at: start, plus: 1_000_000)
@@ -45,6 +47,6 @@ import Testing
     }
     #expect(lab.counters(0)[dropped: .rateLimited] == 2)
     #expect(lab.counters(1).transmittedPackets == 64)
-    #expect(lab.datapath.rateStates()[0].queuedFrames == fits)
+    #expect(lab.rateState(0).queuedFrames == fits)
   }
 }

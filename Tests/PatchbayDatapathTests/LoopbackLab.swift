@@ -46,6 +46,9 @@ final class LoopbackLab {
     turn()
   }
 
+  /// Port `port`'s limits, rates and queued frames, from a snapshot at `now`.
+  func rateState(_ port: Int) -> PortRateState { datapath.snapshot(at: now).ports[port] }
+
   /// Port `port`'s counters.
   func counters(_ port: Int) -> PortCounters { datapath.bridges[0].counters(of: port) }
 }
