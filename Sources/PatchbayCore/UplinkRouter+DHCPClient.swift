@@ -18,17 +18,17 @@ extension UplinkRouter {
 
   /// A DHCP server's answer to the NAT's client (UDP to port 68 for our MAC);
   /// nil when the frame is something else.
-  mutating func dhcpClientMessage(_ bytes: UnsafeRawBufferPointer, at now: Instant)
+  mutating func dhcpClientMessage(_ frame: UnsafeMutableRawBufferPointer, at now: Instant)
     -> RouterVerdict?
   {
-    guard let packet = IPv4Layout(bytes, at: EthernetFrame.headerLength),
-      packet.protocolNumber == NATTransport.udp.rawValue, !packet.isFragment,
-      packet.transport + UDPDatagram.headerLength <= packet.end,
-      bytes.bigEndianUInt16(at: packet.transport + UDPDatagram.Offset.destinationPort)
-        == DHCPMessage.clientPort
+    guard let packet = UplinkRouter.ipv4Packet(in: frame),
+      packet.protocol == .udp, !packet.isFragment,
+      packet.transportBytes.count >= UDPDatagram.headerLength,
+      UnsafeRawBufferPointer(packet.transportBytes).bigEndianUInt16(
+        at: UDPDatagram.Offset.destinationPort) == DHCPMessage.clientPort
     else { return nil }
     let payload = UnsafeRawBufferPointer(
-      rebasing: bytes[(packet.transport + UDPDatagram.headerLength)..<packet.end])
+      rebasing: packet.transportBytes[UDPDatagram.headerLength...])
     guard let message = try? DHCPMessage(validating: payload),
       message.clientHardwareAddress == configuration.outsideMAC, var client = dhcpClient
     else { return nil }

@@ -7,33 +7,32 @@ import PatchbayWire
 extension UplinkRouter {
   /// A frame for the router's inside address or a broadcast: DHCP, ping, DNS.
   mutating func local(
-    _ frame: UnsafeMutableRawBufferPointer, _ packet: IPv4Layout, header: VirtioNetHeader,
+    _ frame: UnsafeMutableRawBufferPointer, _ packet: MutableIPv4Packet, header: VirtioNetHeader,
     at now: Instant
   ) -> RouterVerdict {
     let bytes = UnsafeRawBufferPointer(frame)
     guard !packet.isFragment else { return drop(.fragment) }
     let isOwn = packet.destination == configuration.insideAddress.address
-    switch packet.protocolNumber {
-    case NATTransport.udp.rawValue:
-      guard packet.transport + UDPDatagram.headerLength <= packet.end else {
-        return drop(.malformed)
-      }
-      let port = bytes.bigEndianUInt16(at: packet.transport + UDPDatagram.Offset.destinationPort)
+    let message = packet.transportBytes
+    switch packet.protocol {
+    case .udp:
+      guard message.count >= UDPDatagram.headerLength else { return drop(.malformed) }
+      let port = UnsafeRawBufferPointer(message).bigEndianUInt16(
+        at: UDPDatagram.Offset.destinationPort)
       if port == 67 { return answerDHCP(bytes, packet, at: now) }
       if port == 53, isOwn, let server = configuration.dnsServer {
         return translateOut(frame, packet, header: header, relayTo: server, at: now)
       }
-    case NATTransport.tcp.rawValue:
-      guard packet.transport + TCPSegment.minimumHeaderLength <= packet.end else {
-        return drop(.malformed)
-      }
-      let port = bytes.bigEndianUInt16(at: packet.transport + TCPSegment.Offset.destinationPort)
+    case .tcp:
+      guard message.count >= TCPSegment.minimumHeaderLength else { return drop(.malformed) }
+      let port = UnsafeRawBufferPointer(message).bigEndianUInt16(
+        at: TCPSegment.Offset.destinationPort)
       if port == 53, isOwn, let server = configuration.dnsServer {
         return translateOut(frame, packet, header: header, relayTo: server, at: now)
       }
-    case NATTransport.icmp.rawValue:
-      if isOwn, packet.transport + ICMPPacket.headerLength <= packet.end,
-        bytes[packet.transport] == ICMPType.echoRequest.rawValue
+    case .icmp:
+      if isOwn, message.count >= ICMPPacket.headerLength,
+        message[ICMPPacket.Offset.type] == ICMPType.echoRequest.rawValue
       {
         return answerEcho(bytes, packet, outside: false)
       }
@@ -88,34 +87,34 @@ extension UplinkRouter {
   }
 
   /// Answers a ping to one of the router's addresses.
-  mutating func answerEcho(_ bytes: UnsafeRawBufferPointer, _ packet: IPv4Layout, outside: Bool)
+  mutating func answerEcho(
+    _ bytes: UnsafeRawBufferPointer, _ packet: MutableIPv4Packet, outside: Bool
+  )
     -> RouterVerdict
   {
-    var reply = Array(bytes[0..<packet.end])
+    var reply = Array(bytes[0..<EthernetFrame.headerLength + packet.totalLength])
+    let (source, destination) = (packet.source, packet.destination)
     reply.withUnsafeMutableBytes { out in
-      let source = MACAddress(
+      let sender = MACAddress(
         unchecked: UnsafeRawBufferPointer(out), at: EthernetFrame.Offset.source)
-      source.store(into: out, at: EthernetFrame.Offset.destination)
+      sender.store(into: out, at: EthernetFrame.Offset.destination)
       (outside ? configuration.outsideMAC : configuration.insideMAC)
         .store(into: out, at: EthernetFrame.Offset.source)
-      out.storeBigEndian(packet.destination.rawValue, at: packet.ip + IPv4Packet.Offset.source)
-      out.storeBigEndian(packet.source.rawValue, at: packet.ip + IPv4Packet.Offset.destination)
-      out[packet.ip + IPv4Packet.Offset.timeToLive] = 64
-      out.storeBigEndian(UInt16(0), at: packet.ip + IPv4Packet.Offset.headerChecksum)
-      let header = UnsafeRawBufferPointer(rebasing: out[packet.ip..<packet.transport])
-      out.storeBigEndian(
-        InternetChecksum.checksum(header), at: packet.ip + IPv4Packet.Offset.headerChecksum)
-      let icmp = packet.transport
-      let checksum = UnsafeRawBufferPointer(out).bigEndianUInt16(
-        at: icmp + ICMPPacket.Offset.checksum)
-      out[icmp] = ICMPType.echoReply.rawValue
+      // A copy of a packet the caller validated: the view over it cannot fail.
+      guard let echo = UplinkRouter.ipv4Packet(in: out) else { return }
+      echo.setSource(destination)
+      echo.setDestination(source)
+      echo.setTimeToLive(64)
+      echo.updateHeaderChecksum()
+      let icmp = echo.transportBytes
+      let checksum = UnsafeRawBufferPointer(icmp).bigEndianUInt16(at: ICMPPacket.Offset.checksum)
+      icmp[ICMPPacket.Offset.type] = ICMPType.echoReply.rawValue
       let updated = InternetChecksum.update(
         checksum, old: UInt16(ICMPType.echoRequest.rawValue) << 8,
         new: UInt16(ICMPType.echoReply.rawValue) << 8)
       // RFC 1624's update yields 0 where a reply of all zero bytes (identifier,
       // sequence and payload 0) needs 0xffff; 0xffff is right whenever 0 is.
-      out.storeBigEndian(
-        updated == 0 ? 0xFFFF : updated, at: icmp + ICMPPacket.Offset.checksum)
+      icmp.storeBigEndian(updated == 0 ? 0xFFFF : updated, at: ICMPPacket.Offset.checksum)
     }
     outbox.append(RouterFrame(leavesOutside: outside, bytes: reply))
     statistics.answered &+= 1
@@ -125,12 +124,13 @@ extension UplinkRouter {
   /// Tells a lab host its datagram's TTL ran out here (ICMP time exceeded),
   /// quoting its IP header and 8 bytes, as RFC 792 asks.
   mutating func sendTimeExceeded(
-    about bytes: UnsafeRawBufferPointer, _ packet: IPv4Layout, at now: Instant
+    about bytes: UnsafeRawBufferPointer, _ packet: MutableIPv4Packet, at now: Instant
   ) {
-    let quotedEnd = min(packet.end, packet.transport + 8)
+    let view = packet.packet
+    let quotedEnd = min(view.totalLength, view.headerLength + 8)
     var icmp = [UInt8](repeating: 0, count: ICMPPacket.headerLength)
     icmp[0] = ICMPType.timeExceeded.rawValue
-    icmp += bytes[packet.ip..<quotedEnd]
+    icmp += view.bytes[..<quotedEnd]
     icmp.withUnsafeMutableBytes { out in
       out.storeBigEndian(InternetChecksum.checksum(UnsafeRawBufferPointer(out)), at: 2)
     }
@@ -146,11 +146,11 @@ extension UplinkRouter {
 
   /// Answers a DHCP client of the lab.
   mutating func answerDHCP(
-    _ bytes: UnsafeRawBufferPointer, _ packet: IPv4Layout, at now: Instant
+    _ bytes: UnsafeRawBufferPointer, _ packet: MutableIPv4Packet, at now: Instant
   ) -> RouterVerdict {
     guard dhcpServer != nil else { return ignore() }
     let payload = UnsafeRawBufferPointer(
-      rebasing: bytes[(packet.transport + UDPDatagram.headerLength)..<packet.end])
+      rebasing: packet.transportBytes[UDPDatagram.headerLength...])
     guard let message = try? DHCPMessage(validating: payload) else { return drop(.malformed) }
     guard let reply = dhcpServer!.reply(to: message, at: now) else { return .consumed }
     if reply.messageType == .ack, reply.yourAddress != .any {

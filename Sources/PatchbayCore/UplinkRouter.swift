@@ -121,9 +121,7 @@ public struct UplinkRouter: Sendable {
     guard etherType == EtherType.ipv4.rawValue,
       destination == configuration.insideMAC || destination.isBroadcast
     else { return ignore() }
-    guard let packet = IPv4Layout(bytes, at: EthernetFrame.headerLength) else {
-      return drop(.malformed)
-    }
+    guard let packet = UplinkRouter.ipv4Packet(in: frame) else { return drop(.malformed) }
     let inside = configuration.insideAddress
     if packet.destination == inside.address || packet.destination == .broadcast
       || packet.destination == inside.broadcast || destination.isBroadcast
@@ -143,7 +141,7 @@ public struct UplinkRouter: Sendable {
     let etherType = bytes.bigEndianUInt16(at: EthernetFrame.Offset.etherType)
     if etherType == EtherType.arp.rawValue { return outsideARP(bytes, at: now) }
     if dhcpClient != nil, etherType == EtherType.ipv4.rawValue,
-      let verdict = dhcpClientMessage(bytes, at: now)
+      let verdict = dhcpClientMessage(frame, at: now)
     {
       return verdict
     }
@@ -153,9 +151,7 @@ public struct UplinkRouter: Sendable {
         == configuration.outsideMAC,
       let outside = configuration.outsideAddress
     else { return ignore() }
-    guard let packet = IPv4Layout(bytes, at: EthernetFrame.headerLength) else {
-      return drop(.malformed)
-    }
+    guard let packet = UplinkRouter.ipv4Packet(in: frame) else { return drop(.malformed) }
     guard packet.destination == outside.address else { return ignore() }
     return translateIn(frame, packet, header: header, at: now)
   }
@@ -177,57 +173,14 @@ public struct UplinkRouter: Sendable {
   }
 }
 
-/// Where the parts of an IPv4 packet lie in a frame, checked against its length.
-struct IPv4Layout {
-  /// Offset of the IP header.
-  let ip: Int
-  /// Offset of the transport header.
-  let transport: Int
-  /// Offset just past the packet (the frame may carry padding after it).
-  let end: Int
-  /// The protocol number.
-  let protocolNumber: UInt8
-  /// Source address.
-  let source: IPv4Address
-  /// Destination address.
-  let destination: IPv4Address
-  /// True for any fragment (more-fragments set or a non-zero offset).
-  let isFragment: Bool
-  /// The TTL.
-  let timeToLive: UInt8
-
-  /// The packet at `ip`, whose total length must lie inside `bytes`.
+extension UplinkRouter {
+  /// The IPv4 packet after the Ethernet header of `frame`, viewed for
+  /// rewriting; nil when it is cut short or its lengths do not fit the frame
+  /// (a frame may carry padding after the packet).
   @inline(__always)
-  init?(_ bytes: UnsafeRawBufferPointer, at ip: Int) {
-    guard bytes.count >= ip + IPv4Packet.minimumHeaderLength else { return nil }
-    let total = Int(bytes.bigEndianUInt16(at: ip + IPv4Packet.Offset.totalLength))
-    self.init(bytes, at: ip, end: ip + total, minimumPayload: 0)
-  }
-
-  /// The header an ICMP error quotes at `ip`: cut short by design, so it must
-  /// hold its header and the 8 bytes after it (ports, echo identifier) before
-  /// `end`, the end of the ICMP message, whatever its total length says.
-  init?(quotedIn bytes: UnsafeRawBufferPointer, at ip: Int, end: Int) {
-    self.init(bytes, at: ip, end: end, minimumPayload: 8)
-  }
-
-  @inline(__always)
-  private init?(_ bytes: UnsafeRawBufferPointer, at ip: Int, end: Int, minimumPayload: Int) {
-    guard ip + IPv4Packet.minimumHeaderLength <= min(end, bytes.count) else { return nil }
-    let first = bytes[ip]
-    let headerLength = Int(first & 0x0F) * 4
-    guard first >> 4 == 4, headerLength >= IPv4Packet.minimumHeaderLength,
-      ip + headerLength + minimumPayload <= end, end <= bytes.count
-    else { return nil }
-    self.ip = ip
-    transport = ip + headerLength
-    self.end = end
-    protocolNumber = bytes[ip + IPv4Packet.Offset.protocol]
-    source = IPv4Address(rawValue: bytes.bigEndianUInt32(at: ip + IPv4Packet.Offset.source))
-    destination = IPv4Address(
-      rawValue: bytes.bigEndianUInt32(at: ip + IPv4Packet.Offset.destination))
-    isFragment =
-      bytes.bigEndianUInt16(at: ip + IPv4Packet.Offset.flagsAndFragmentOffset) & 0x3FFF != 0
-    timeToLive = bytes[ip + IPv4Packet.Offset.timeToLive]
+  static func ipv4Packet(in frame: UnsafeMutableRawBufferPointer) -> MutableIPv4Packet? {
+    guard frame.count > EthernetFrame.headerLength else { return nil }
+    return try? MutableIPv4Packet(
+      validating: UnsafeMutableRawBufferPointer(rebasing: frame[EthernetFrame.headerLength...]))
   }
 }
