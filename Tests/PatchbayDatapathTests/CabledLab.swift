@@ -29,8 +29,11 @@ final class CabledLab {
   var now = Instant.seconds(100)
 
   /// Every port an access port in VLAN 1 unless `configureA` or `configureB`
-  /// give them other modes (the whole port list, cable port included).
+  /// give them other modes (the whole port list, cable port included); the
+  /// loopback ports whose global index is in `packetSockets` are read and
+  /// written in batches.
   init(
+    packetSockets: Set<Int> = [],
     configureA: (inout [BridgePortConfiguration]) -> Void = { _ in },
     configureB: (inout [BridgePortConfiguration]) -> Void = { _ in }
   ) throws {
@@ -41,16 +44,20 @@ final class CabledLab {
     let a = try (0..<2).map { _ in try LoopbackPort() }
     let b = try (0..<2).map { _ in try LoopbackPort() }
     let ports: [DatapathPort] = [
-      try a[0].datapathPort(switchIndex: 0, portIndex: 0),
-      try a[1].datapathPort(switchIndex: 0, portIndex: 1),
+      try a[0].datapathPort(
+        switchIndex: 0, portIndex: 0, asPacketSocket: packetSockets.contains(0)),
+      try a[1].datapathPort(
+        switchIndex: 0, portIndex: 1, asPacketSocket: packetSockets.contains(1)),
       DatapathPort(
         switchIndex: 0, portIndex: CabledLab.cableA, peerSwitchIndex: 1,
         peerPortIndex: CabledLab.cableB),
       DatapathPort(
         switchIndex: 1, portIndex: CabledLab.cableB, peerSwitchIndex: 0,
         peerPortIndex: CabledLab.cableA),
-      try b[0].datapathPort(switchIndex: 1, portIndex: 1),
-      try b[1].datapathPort(switchIndex: 1, portIndex: 2),
+      try b[0].datapathPort(
+        switchIndex: 1, portIndex: 1, asPacketSocket: packetSockets.contains(4)),
+      try b[1].datapathPort(
+        switchIndex: 1, portIndex: 2, asPacketSocket: packetSockets.contains(5)),
     ]
     self.a = a
     self.b = b

@@ -106,3 +106,26 @@ import Testing
     #expect(lab.counters(1).receivedBytes == 5 * 60)
   }
 }
+
+/// A batch that crosses a patch cable: the copy on the far side lies in a
+/// buffer the next frame reuses, so it is written at once, while the copies
+/// that stay on the near switch still leave in one `sendmmsg`.
+@Suite struct PacketSocketAcrossCableTests {
+  @Test func theNearSwitchBatchesAndTheFarSwitchWritesEachFrameInOrder() throws {
+    // a0, a1 and b1 are packet sockets (global ports 0, 1 and 4).
+    let lab = try CabledLab(packetSockets: [0, 1, 4])
+    for sequence in 0..<10 {
+      try lab.a[0].inject(testFrame(to: 0x0b, from: 0x0a, sequence: sequence))
+    }
+    lab.turn()
+    #expect(lab.a[1].receiveAll().map(sequence(of:)) == Array(0..<10))
+    #expect(lab.b[0].receiveAll().map(sequence(of:)) == Array(0..<10))
+    #expect(lab.b[1].receiveAll().map(sequence(of:)) == Array(0..<10))
+    #expect(lab.datapath.sentBatches == 1)
+    #expect(lab.countersA(1).transmittedPackets == 10)
+    #expect(lab.countersB(1).transmittedPackets == 10)
+    #expect(lab.countersB(2).transmittedPackets == 10)
+    #expect(lab.countersA(CabledLab.cableA).transmittedPackets == 10)
+    #expect(lab.countersB(CabledLab.cableB).receivedPackets == 10)
+  }
+}
