@@ -15,15 +15,18 @@ final class LoopbackLab {
 
   /// `portCount` access ports in VLAN 1; those in `packetSockets` are read and
   /// written in batches; `acceptsOffloads[i]` false makes port `i` take no
-  /// offloads; `configure` edits the switch before the datapath is made.
+  /// offloads; `modes[i]` replaces port `i`'s mode; `configure` edits the
+  /// switch before the datapath is made.
   init(
     portCount: Int, packetSockets: Set<Int> = [], acceptsOffloads: [Bool]? = nil,
-    configure: (inout Bridge) -> Void = { _ in }
+    modes: [Int: PortVLANMode] = [:], configure: (inout Bridge) -> Void = { _ in }
   ) throws {
     let ports = try (0..<portCount).map { _ in try LoopbackPort() }
     var bridge = Bridge(
       name: "sw",
-      ports: (0..<portCount).map { BridgePortConfiguration(name: "p\($0)") }, macTableSize: 64)
+      ports: (0..<portCount).map {
+        BridgePortConfiguration(name: "p\($0)", mode: modes[$0] ?? .access(vlan: 1))
+      }, macTableSize: 64)
     configure(&bridge)
     self.ports = ports
     self.datapath = try Datapath(
