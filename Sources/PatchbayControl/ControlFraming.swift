@@ -39,9 +39,30 @@ public enum ControlFraming {
     return nil
   }
 
+  /// The request in `bytes` (JSON), as the daemon decodes it, or the one line
+  /// the daemon answers instead: what a command lacks (`setRate needs a
+  /// port`), else `malformed control request`.
+  public static func parseRequest(_ bytes: [UInt8]) throws(ControlError) -> ControlRequest {
+    do {
+      return try JSONDecoder().decode(ControlRequest.self, from: Data(bytes))
+    } catch let error as ControlError {
+      throw error
+    } catch {
+      throw ControlError("malformed control request")
+    }
+  }
+
   /// The request in `bytes` (JSON), as the daemon decodes it; nil when malformed.
   public static func decodeRequest(_ bytes: [UInt8]) -> ControlRequest? {
-    try? JSONDecoder().decode(ControlRequest.self, from: Data(bytes))
+    try? parseRequest(bytes)
+  }
+
+  /// `request` as the CLI sends it: JSON with its keys sorted, so that one
+  /// request is always the same bytes. Nil only if encoding fails.
+  public static func encodeRequest(_ request: ControlRequest) -> [UInt8]? {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = .sortedKeys
+    return (try? encoder.encode(request)).map(Array.init)
   }
 
   /// The response in `bytes` (JSON), as the CLI decodes it; nil when malformed.

@@ -1,47 +1,4 @@
-/// What the CLI asks a running lab's daemon.
-public enum ControlCommand: String, Codable, Sendable {
-  /// Ports, counters, hosts.
-  case status
-  /// MAC tables.
-  case fdb
-  /// Stop the lab and remove what it created.
-  case shutdown
-  /// Change one port's rate limits (`patchbay set NAME SWITCH/PORT rate ...`).
-  case setRate
-  /// Capture ports (`patchbay capture`): answered with a stream, not one response.
-  case capture
-  /// NAT sessions, port forwards and DHCP leases of each uplink.
-  case nat
-
-  /// True for a command answered with a stream on a connection that stays open.
-  public var isStreamed: Bool { self == .capture }
-}
-
-/// One request on the control socket: a JSON object, then the client shuts down its write side.
-public struct ControlRequest: Codable, Sendable, Equatable {
-  /// What is asked.
-  public var command: ControlCommand
-  /// Restricts `fdb` to one switch.
-  public var switchName: String?
-  /// The port `setRate` changes, `SWITCH/PORT`.
-  public var port: String?
-  /// `setRate`'s settings as typed: `ingress=50mbit`, `egress=off`, or `off`.
-  public var settings: [String]?
-  /// What `capture` captures.
-  public var capture: CaptureRequest?
-
-  /// Makes a request.
-  public init(
-    command: ControlCommand, switchName: String? = nil, port: String? = nil,
-    settings: [String]? = nil, capture: CaptureRequest? = nil
-  ) {
-    self.command = command
-    self.switchName = switchName
-    self.port = port
-    self.settings = settings
-    self.capture = capture
-  }
-}
+import PatchbayCore
 
 /// The daemon's answer: `ok` with the payload the command asked for, or `error`.
 public struct ControlResponse: Codable, Sendable, Equatable {
@@ -120,14 +77,14 @@ public struct SwitchStatus: Codable, Sendable, Equatable {
   /// The aging time in seconds.
   public var macAgingSeconds: Double
   /// Table events: learned, moved, evicted, expired, flushed.
-  public var macEvents: [String: UInt64]
+  public var macEvents: MACEvents
   /// Its ports in topology order.
   public var ports: [PortStatus]
 
   /// Makes a switch status.
   public init(
     name: String, macCount: Int, macTableSize: Int, macAgingSeconds: Double,
-    macEvents: [String: UInt64], ports: [PortStatus]
+    macEvents: MACEvents, ports: [PortStatus]
   ) {
     self.name = name
     self.macCount = macCount
@@ -180,9 +137,9 @@ public struct PortStatus: Codable, Sendable, Equatable {
   public var linkDowns: UInt64
   /// Received frames dropped, by reason (only non-zero reasons). With
   /// `forwarded` and `flooded` they add up to `rxPackets`.
-  public var drops: [String: UInt64]
+  public var drops: DropCounts<DropReason>
   /// Frames bound out of the port and dropped there, by reason (only non-zero reasons).
-  public var txDrops: [String: UInt64]
+  public var txDrops: DropCounts<DropReason>
   /// False for a port with `offload: false`: what leaves it is segmented and
   /// checksummed in software.
   public var offloads: Bool
@@ -192,7 +149,8 @@ public struct PortStatus: Codable, Sendable, Equatable {
     name: String, kind: String, interface: String, attachedTo: String?, state: String,
     vlanMode: String, rateLimit: String, rxPackets: UInt64, rxBytes: UInt64, txPackets: UInt64,
     txBytes: UInt64, forwarded: UInt64 = 0, flooded: UInt64, linkDowns: UInt64 = 0,
-    drops: [String: UInt64], txDrops: [String: UInt64] = [:], rxBitsPerSecond: UInt64 = 0,
+    drops: DropCounts<DropReason>, txDrops: DropCounts<DropReason> = [:],
+    rxBitsPerSecond: UInt64 = 0,
     rxPacketsPerSecond: UInt64 = 0, txBitsPerSecond: UInt64 = 0,
     txPacketsPerSecond: UInt64 = 0, queuedFrames: Int = 0, offloads: Bool = true
   ) {

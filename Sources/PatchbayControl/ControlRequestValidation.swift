@@ -26,13 +26,18 @@ public enum ControlRequestLimits {
 
 extension ControlRequest {
   /// Why this request is out of bounds (one line, its values escaped and
-  /// shortened), nil when every field is in bounds for its command.
+  /// shortened), nil when every field its command carries is in bounds. A
+  /// missing field never gets here: such a request cannot be made, and one
+  /// decoded short of a field is refused as it is decoded.
   public var validationProblem: String? {
-    if let switchName, let problem = Self.nameProblem(switchName, field: "switch name") {
-      return problem
-    }
-    if let port, let problem = Self.portProblem(port) { return problem }
-    if let settings {
+    switch self {
+    case .status, .shutdown, .nat:
+      return nil
+    case .fdb(let switchName):
+      guard let switchName else { return nil }
+      return Self.nameProblem(switchName, field: "switch name")
+    case .setRate(let port, let settings):
+      if let problem = Self.portProblem(port) { return problem }
       guard settings.count <= ControlRequestLimits.settings else {
         return "too many settings (\(settings.count); at most \(ControlRequestLimits.settings))"
       }
@@ -43,18 +48,10 @@ extension ControlRequest {
           return problem
         }
       }
+      return nil
+    case .capture(let capture):
+      return capture.validationProblem
     }
-    if let capture, let problem = capture.validationProblem { return problem }
-    switch command {
-    case .setRate:
-      if port == nil { return "setRate needs a port" }
-      if settings == nil { return "setRate needs settings" }
-    case .capture:
-      if capture == nil { return "malformed capture request" }
-    case .status, .fdb, .shutdown, .nat:
-      break
-    }
-    return nil
   }
 
   /// A printable name of at most `ControlRequestLimits.nameBytes` bytes.

@@ -113,7 +113,8 @@ public final class ControlServer: @unchecked Sendable {
     if pb_unix_peer_uid(client) != 0 {
       response = .failure("permission denied: only root may control a lab")
     } else if let bytes = readRequest(from: client, until: IODeadline(after: ioTimeout)) {
-      if let request = ControlFraming.decodeRequest(bytes) {
+      do {
+        let request = try ControlFraming.parseRequest(bytes)
         if let problem = request.validationProblem {
           response = .failure(problem)
         } else if request.command.isStreamed, let streamHandler {
@@ -123,8 +124,8 @@ public final class ControlServer: @unchecked Sendable {
         } else {
           response = handler(request)
         }
-      } else {
-        response = .failure("malformed control request")
+      } catch {
+        response = .failure(error.description)
       }
     } else {
       // Too slow, too large, or gone: nobody may be listening for an answer.
@@ -151,8 +152,8 @@ public enum ControlClient {
     let deadline = IODeadline(after: timeout)
     let fd = try connect(to: path, until: deadline)
     defer { close(fd) }
-    guard let body = try? JSONEncoder().encode(request),
-      writeAll(Array(body), to: fd, until: deadline)
+    guard let body = ControlFraming.encodeRequest(request),
+      writeAll(body, to: fd, until: deadline)
     else {
       throw ControlError("cannot send to \(path)")
     }
@@ -178,8 +179,8 @@ public enum ControlClient {
   ) throws(ControlError) -> Int32 {
     let deadline = IODeadline(after: timeout)
     let fd = try connect(to: path, until: deadline)
-    guard let body = try? JSONEncoder().encode(request),
-      writeAll(Array(body) + [UInt8(ascii: "\n")], to: fd, until: deadline)
+    guard let body = ControlFraming.encodeRequest(request),
+      writeAll(body + [UInt8(ascii: "\n")], to: fd, until: deadline)
     else {
       close(fd)
       throw ControlError("cannot send to \(path)")

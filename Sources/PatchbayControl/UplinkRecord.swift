@@ -1,5 +1,7 @@
+import PatchbayCore
+
 /// One uplink as `patchbay nat` shows it.
-public struct UplinkRecord: Codable, Sendable, Equatable {
+public struct UplinkRecord: Sendable, Equatable {
   /// The uplink's name.
   public var name: String
   /// `nat`, `bridge` or `host-only`.
@@ -28,12 +30,12 @@ public struct UplinkRecord: Codable, Sendable, Equatable {
   public var forwards: [NATForwardRecord]
   /// DHCP leases in force.
   public var leases: [DHCPLeaseRecord]
-  /// Counters by name: sessions created, expired, evicted; frames translated
-  /// out and in; ICMP errors translated; frames answered; NIC frames and bytes;
-  /// DHCP messages.
-  public var counters: [String: UInt64]
+  /// A NAT's counters: sessions, frames translated and answered, neighbours,
+  /// NIC frames and bytes, DHCP messages; nil for a bridged or host-only
+  /// uplink (an empty object in JSON).
+  public var counters: NATCounters?
   /// Dropped frames by reason (`unsolicited`, `fragment`, ...), zero ones left out.
-  public var drops: [String: UInt64]
+  public var drops: DropCounts<NATDropReason>
 
   /// Makes a record.
   public init(
@@ -41,7 +43,8 @@ public struct UplinkRecord: Codable, Sendable, Equatable {
     outsideAddress: String? = nil, outsideMAC: String? = nil, insideAddress: String? = nil,
     insideMAC: String? = nil, gateway: String? = nil, dnsServer: String? = nil,
     maxSessions: Int? = nil, sessions: [NATSessionRecord] = [], forwards: [NATForwardRecord] = [],
-    leases: [DHCPLeaseRecord] = [], counters: [String: UInt64] = [:], drops: [String: UInt64] = [:]
+    leases: [DHCPLeaseRecord] = [], counters: NATCounters? = nil,
+    drops: DropCounts<NATDropReason> = [:]
   ) {
     self.name = name
     self.mode = mode
@@ -59,6 +62,62 @@ public struct UplinkRecord: Codable, Sendable, Equatable {
     self.leases = leases
     self.counters = counters
     self.drops = drops
+  }
+}
+
+extension UplinkRecord: Codable {
+  private enum Key: String, CodingKey {
+    case name, mode, port, interface, outsideAddress, outsideMAC, insideAddress, insideMAC
+    case gateway, dnsServer, maxSessions, sessions, forwards, leases, counters, drops
+  }
+
+  /// Decodes a record; an empty `counters` object is no counters.
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: Key.self)
+    name = try container.decode(String.self, forKey: .name)
+    mode = try container.decode(String.self, forKey: .mode)
+    port = try container.decode(String.self, forKey: .port)
+    interface = try container.decodeIfPresent(String.self, forKey: .interface)
+    outsideAddress = try container.decodeIfPresent(String.self, forKey: .outsideAddress)
+    outsideMAC = try container.decodeIfPresent(String.self, forKey: .outsideMAC)
+    insideAddress = try container.decodeIfPresent(String.self, forKey: .insideAddress)
+    insideMAC = try container.decodeIfPresent(String.self, forKey: .insideMAC)
+    gateway = try container.decodeIfPresent(String.self, forKey: .gateway)
+    dnsServer = try container.decodeIfPresent(String.self, forKey: .dnsServer)
+    maxSessions = try container.decodeIfPresent(Int.self, forKey: .maxSessions)
+    sessions = try container.decode([NATSessionRecord].self, forKey: .sessions)
+    forwards = try container.decode([NATForwardRecord].self, forKey: .forwards)
+    leases = try container.decode([DHCPLeaseRecord].self, forKey: .leases)
+    let names = try container.nestedContainer(keyedBy: NameKey.self, forKey: .counters)
+    counters =
+      names.allKeys.isEmpty ? nil : try container.decode(NATCounters.self, forKey: .counters)
+    drops = try container.decode(DropCounts<NATDropReason>.self, forKey: .drops)
+  }
+
+  /// Encodes the record as the synthesized form did: absent optionals left
+  /// out, absent counters as `{}`.
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: Key.self)
+    try container.encode(name, forKey: .name)
+    try container.encode(mode, forKey: .mode)
+    try container.encode(port, forKey: .port)
+    try container.encodeIfPresent(interface, forKey: .interface)
+    try container.encodeIfPresent(outsideAddress, forKey: .outsideAddress)
+    try container.encodeIfPresent(outsideMAC, forKey: .outsideMAC)
+    try container.encodeIfPresent(insideAddress, forKey: .insideAddress)
+    try container.encodeIfPresent(insideMAC, forKey: .insideMAC)
+    try container.encodeIfPresent(gateway, forKey: .gateway)
+    try container.encodeIfPresent(dnsServer, forKey: .dnsServer)
+    try container.encodeIfPresent(maxSessions, forKey: .maxSessions)
+    try container.encode(sessions, forKey: .sessions)
+    try container.encode(forwards, forKey: .forwards)
+    try container.encode(leases, forKey: .leases)
+    if let counters {
+      try container.encode(counters, forKey: .counters)
+    } else {
+      _ = container.nestedContainer(keyedBy: NameKey.self, forKey: .counters)
+    }
+    try container.encode(drops, forKey: .drops)
   }
 }
 

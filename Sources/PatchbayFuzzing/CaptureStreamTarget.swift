@@ -30,7 +30,7 @@ public func fuzzCaptureStream(_ bytes: UnsafeRawBufferPointer) {
       return .byte(bytes[offset])
     })
   else { return }
-  if let request = ControlFraming.decodeRequest(line), let capture = request.capture {
+  if case .capture(let capture) = ControlFraming.decodeRequest(line) {
     actOnCapture(capture)
   }
   readStream(UnsafeRawBufferPointer(rebasing: bytes[min(offset, bytes.count)...]))

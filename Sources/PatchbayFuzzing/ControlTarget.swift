@@ -28,6 +28,10 @@ public func fuzzControlMessages(_ bytes: UnsafeRawBufferPointer) {
   invariant(framed.count <= bytes.count && !framed.contains(UInt8(ascii: "\n")), "framing")
   if let request = ControlFraming.decodeRequest(framed) {
     checkRoundTrip(request)
+    // The bytes the CLI would send for it decode to it again.
+    invariant(
+      ControlFraming.encodeRequest(request).flatMap(ControlFraming.decodeRequest) == request,
+      "a request as the CLI sends it decodes to itself")
     act(on: request)
   }
   let whole = Array(bytes)
@@ -38,19 +42,19 @@ public func fuzzControlMessages(_ bytes: UnsafeRawBufferPointer) {
 /// What the daemon does with a request, short of a running lab.
 private func act(on request: ControlRequest) {
   _ = request.command.isStreamed
-  switch request.command {
-  case .setRate:
-    if let text = request.port, let reference = PortReference(text) {
+  _ = request.validationProblem
+  switch request {
+  case .setRate(let text, let settings):
+    if let reference = PortReference(text) {
       _ = reference.description
     }
-    guard let limits = try? RateLimitSpec().updated(with: request.settings ?? []) else { return }
+    guard let limits = try? RateLimitSpec().updated(with: settings) else { return }
     RateLimits.run(limits)
     // A second change on top of the first, as a later `patchbay set` would make.
-    if let again = try? limits.updated(with: request.settings ?? []) { RateLimits.run(again) }
-  case .capture:
-    guard let capture = request.capture else { return }
+    if let again = try? limits.updated(with: settings) { RateLimits.run(again) }
+  case .capture(let capture):
     for port in capture.ports { _ = PortReference(port) }
-  default:
+  case .status, .fdb, .shutdown, .nat:
     break
   }
 }

@@ -64,38 +64,37 @@ extension LabDaemon {
         fixed: lease.isFixed, grants: lease.grantCount)
     }
     let statistics = snapshot.statistics
-    var counters: [String: UInt64] = [
-      "sessions-created": UInt64(snapshot.table.created),
-      "sessions-expired": UInt64(snapshot.table.expired),
-      "sessions-evicted": UInt64(snapshot.table.evicted),
-      "translated-out": statistics.translatedOut,
-      "translated-in": statistics.translatedIn,
-      "icmp-errors-translated": statistics.icmpErrorsTranslated,
-      "answered": statistics.answered,
-      "ignored": statistics.ignored,
-      "neighbours-inside": UInt64(snapshot.neighbours.inside),
-      "neighbours-outside": UInt64(snapshot.neighbours.outside),
-      "neighbours-evicted": UInt64(
-        snapshot.neighbours.insideEvicted + snapshot.neighbours.outsideEvicted),
-      "nic-sent-frames": snapshot.sentFrames,
-      "nic-sent-bytes": snapshot.sentBytes,
-      "nic-received-frames": snapshot.receivedFrames,
-      "nic-send-failures": snapshot.sendFailures,
-    ]
+    var counters = NATCounters()
+    counters.sessionsCreated = UInt64(snapshot.table.created)
+    counters.sessionsExpired = UInt64(snapshot.table.expired)
+    counters.sessionsEvicted = UInt64(snapshot.table.evicted)
+    counters.translatedOut = statistics.translatedOut
+    counters.translatedIn = statistics.translatedIn
+    counters.icmpErrorsTranslated = statistics.icmpErrorsTranslated
+    counters.answered = statistics.answered
+    counters.ignored = statistics.ignored
+    counters.neighboursInside = UInt64(snapshot.neighbours.inside)
+    counters.neighboursOutside = UInt64(snapshot.neighbours.outside)
+    counters.neighboursEvicted = UInt64(
+      snapshot.neighbours.insideEvicted + snapshot.neighbours.outsideEvicted)
+    counters.nicSentFrames = snapshot.sentFrames
+    counters.nicSentBytes = snapshot.sentBytes
+    counters.nicReceivedFrames = snapshot.receivedFrames
+    counters.nicSendFailures = snapshot.sendFailures
     if let dhcp = snapshot.dhcp {
-      counters["dhcp-discovers"] = UInt64(dhcp.discovers)
-      counters["dhcp-offers"] = UInt64(dhcp.offers)
-      counters["dhcp-requests"] = UInt64(dhcp.requests)
-      counters["dhcp-acks"] = UInt64(dhcp.acks)
-      counters["dhcp-naks"] = UInt64(dhcp.naks)
-      counters["dhcp-pool-exhausted"] = UInt64(dhcp.poolExhausted)
+      var served = DHCPCounters()
+      served.discovers = UInt64(dhcp.discovers)
+      served.offers = UInt64(dhcp.offers)
+      served.requests = UInt64(dhcp.requests)
+      served.acks = UInt64(dhcp.acks)
+      served.naks = UInt64(dhcp.naks)
+      served.poolExhausted = UInt64(dhcp.poolExhausted)
+      counters.dhcp = served
     }
-    var drops: [String: UInt64] = [:]
-    for reason in NATDropReason.allCases where statistics[reason] > 0 {
-      drops[reason.description] = statistics[reason]
-    }
+    var drops = DropCounts(NATDropReason.allCases.map { (reason: $0, count: statistics[$0]) })
+    // The session table counts the same refusals; its count, when it has one, is the one shown.
     if snapshot.table.portsExhausted > 0 {
-      drops[NATDropReason.portsExhausted.description] = UInt64(snapshot.table.portsExhausted)
+      drops[.portsExhausted] = UInt64(snapshot.table.portsExhausted)
     }
     return UplinkRecord(
       name: snapshot.name, mode: "nat", port: port, interface: snapshot.interface,

@@ -105,21 +105,21 @@ public final class LabDaemon: @unchecked Sendable {
 
   /// Answers one control request (on the control thread).
   func handle(_ request: ControlRequest) -> ControlResponse {
-    switch request.command {
+    switch request {
     case .status:
       return .success(status: status())
-    case .fdb:
+    case .fdb(let switchName):
       let snapshots = lab.snapshot().switches
-      if let name = request.switchName, !snapshots.contains(where: { $0.name == name }) {
+      if let name = switchName, !snapshots.contains(where: { $0.name == name }) {
         return .failure("lab \(lab.topology.name) has no switch '\(name)'")
       }
-      return .success(fdb: fdbRecords(snapshots, only: request.switchName))
+      return .success(fdb: fdbRecords(snapshots, only: switchName))
     case .shutdown:
       var byte: UInt8 = 0
       _ = write(stopWriter, &byte, 1)
       return .success()
-    case .setRate:
-      return setRate(port: request.port ?? "", settings: request.settings ?? [])
+    case .setRate(let port, let settings):
+      return setRate(port: port, settings: settings)
     case .capture:
       return .failure("capture needs a stream: use patchbay capture")
     case .nat:
@@ -131,7 +131,7 @@ public final class LabDaemon: @unchecked Sendable {
   /// this now owns), or answers why not and closes it.
   func capture(_ request: ControlRequest, on connection: Int32) {
     let output = StreamCaptureOutput(connection)
-    guard let capture = request.capture else {
+    guard case .capture(let capture) = request else {
       output.refuse("malformed capture request")
       return
     }
@@ -197,11 +197,7 @@ public final class LabDaemon: @unchecked Sendable {
       SwitchStatus(
         name: spec.name, macCount: snapshot.entries.count, macTableSize: snapshot.capacity,
         macAgingSeconds: Double(snapshot.agingNanoseconds) / 1e9,
-        macEvents: [
-          "learned": snapshot.statistics.learned, "moved": snapshot.statistics.moved,
-          "evicted": snapshot.statistics.evicted, "expired": snapshot.statistics.expired,
-          "flushed": snapshot.statistics.flushed,
-        ],
+        macEvents: MACEvents(snapshot.statistics),
         ports: spec.ports.enumerated().map { index, port in
           portStatus(
             port, counters: snapshot.counters[index], isUp: snapshot.portIsUp[index],
@@ -254,10 +250,6 @@ public final class LabDaemon: @unchecked Sendable {
       case .uplink(let name): ("uplink", name)
       case .peer(let reference): ("peer", reference.description)
       }
-    // Reason names as status prints them, non-zero counts only.
-    func named(_ drops: [(reason: DropReason, count: UInt64)]) -> [String: UInt64] {
-      Dictionary(uniqueKeysWithValues: drops.map { ($0.reason.description, $0.count) })
-    }
     return PortStatus(
       name: port.reference.description, kind: kind, interface: interface,
       attachedTo: lab.topology.host(on: port.reference).map { "host \($0.name)" }
@@ -267,8 +259,8 @@ public final class LabDaemon: @unchecked Sendable {
       rxPackets: counters.receivedPackets, rxBytes: counters.receivedBytes,
       txPackets: counters.transmittedPackets, txBytes: counters.transmittedBytes,
       forwarded: counters.forwardedPackets, flooded: counters.floodedPackets,
-      linkDowns: counters.linkDowns, drops: named(counters.dropsByReason),
-      txDrops: named(counters.transmitDropsByReason),
+      linkDowns: counters.linkDowns, drops: DropCounts(counters.dropsByReason),
+      txDrops: DropCounts(counters.transmitDropsByReason),
       rxBitsPerSecond: rates?.rates.receivedBitsPerSecond ?? 0,
       rxPacketsPerSecond: rates?.rates.receivedPacketsPerSecond ?? 0,
       txBitsPerSecond: rates?.rates.transmittedBitsPerSecond ?? 0,

@@ -68,9 +68,8 @@ struct CaptureCommand: ParsableCommand {
     let name = try LabName.runningLab(labArgument)
     let paths = LabPaths(name: name)
     guard paths.runningPID != nil else { throw PatchbayError("lab \(name) is not running") }
-    let request = ControlRequest(
-      command: .capture,
-      capture: CaptureRequest(
+    let request = ControlRequest.capture(
+      CaptureRequest(
         ports: ports, filter: filter, snaplen: snaplen, direction: direction, count: count))
     let connection: Int32
     do {

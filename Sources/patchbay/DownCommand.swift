@@ -55,7 +55,7 @@ struct DownCommand: ParsableCommand {
   /// it when it is still there after its grace.
   private func stop(_ pid: Int32, paths: LabPaths) {
     let answered =
-      (try? ControlClient.send(ControlRequest(command: .shutdown), to: paths.controlSocket))
+      (try? ControlClient.send(ControlRequest.shutdown, to: paths.controlSocket))
       != nil
     if !answered { kill(pid, SIGTERM) }
     if !waitForExit(pid, seconds: answered ? Self.answeredGrace : Self.unansweredGrace) {

@@ -20,7 +20,7 @@ struct FDBCommand: ParsableCommand {
     try requireRoot("patchbay fdb")
     let name = try LabName.runningLab(lab)
     let records =
-      try LabName.ask(name, ControlRequest(command: .fdb, switchName: switchName)).fdb ?? []
+      try LabName.ask(name, ControlRequest.fdb(switchName: switchName)).fdb ?? []
     if json {
       print(try JSONOutput.encode(records))
       return

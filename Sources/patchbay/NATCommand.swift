@@ -16,7 +16,7 @@ struct NATCommand: ParsableCommand {
   func run() throws {
     try requireRoot("patchbay nat")
     let name = try LabName.runningLab(lab)
-    let uplinks = try LabName.ask(name, ControlRequest(command: .nat)).uplinks ?? []
+    let uplinks = try LabName.ask(name, ControlRequest.nat).uplinks ?? []
     if json {
       print(try JSONOutput.encode(uplinks))
       return
@@ -47,11 +47,11 @@ struct NATCommand: ParsableCommand {
         + "inside \(uplink.insideAddress ?? "-"), gateway \(uplink.gateway ?? "-")"
         + (uplink.dnsServer.map { ", dns relayed to \($0)" } ?? "")
     ]
-    let counters = uplink.counters
+    let counters = uplink.counters ?? NATCounters()
     lines.append(
       "  sessions: \(uplink.sessions.count) of \(uplink.maxSessions ?? 0) "
-        + "(created \(counters["sessions-created"] ?? 0), expired \(counters["sessions-expired"] ?? 0), "
-        + "evicted \(counters["sessions-evicted"] ?? 0))")
+        + "(created \(counters.sessionsCreated), expired \(counters.sessionsExpired), "
+        + "evicted \(counters.sessionsEvicted))")
     if !uplink.sessions.isEmpty {
       var rows = [
         ["PROTO", "INSIDE", "OUTSIDE", "REMOTE", "STATE", "IDLE", "EXPIRES", "OUT", "IN"]
@@ -85,14 +85,13 @@ struct NATCommand: ParsableCommand {
       }
       lines.append(contentsOf: table(rows).map { "    " + $0 })
     }
-    let traffic = ["translated-out", "translated-in", "icmp-errors-translated", "answered"]
-      .map { "\($0) \(counters[$0] ?? 0)" }.joined(separator: ", ")
-    lines.append("  frames: \(traffic)")
-    let neighbours = ["neighbours-inside", "neighbours-outside", "neighbours-evicted"]
-      .map { "\($0.dropFirst("neighbours-".count)) \(counters[$0] ?? 0)" }
-      .joined(separator: ", ")
-    lines.append("  neighbours: \(neighbours)")
-    let drops = uplink.drops.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+    lines.append(
+      "  frames: translated-out \(counters.translatedOut), translated-in \(counters.translatedIn), "
+        + "icmp-errors-translated \(counters.icmpErrorsTranslated), answered \(counters.answered)")
+    lines.append(
+      "  neighbours: inside \(counters.neighboursInside), outside \(counters.neighboursOutside), "
+        + "evicted \(counters.neighboursEvicted)")
+    let drops = uplink.drops.byName.map { "\($0.name) \($0.count)" }
     lines.append("  drops: \(drops.isEmpty ? "none" : drops.joined(separator: ", "))")
     return lines
   }

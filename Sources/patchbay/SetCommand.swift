@@ -44,7 +44,7 @@ struct SetCommand: ParsableCommand {
     try requireRoot("patchbay set")
     let name = try LabName.resolve(lab)
     let response = try LabName.ask(
-      name, ControlRequest(command: .setRate, port: port, settings: values))
+      name, ControlRequest.setRate(port: port, settings: values))
     print(response.message ?? "\(port): changed")
   }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PatchbayControl
+import PatchbayCore
 import PatchbayLab
 
 /// `patchbay status [NAME] [--json]`.
@@ -24,7 +25,7 @@ struct StatusCommand: ParsableCommand {
       names = LabPaths.knownLabs().filter { LabPaths(name: $0).runningPID != nil }
     }
     let statuses = try names.map { name in
-      guard let status = try LabName.ask(name, ControlRequest(command: .status)).status else {
+      guard let status = try LabName.ask(name, ControlRequest.status).status else {
         throw PatchbayError("lab \(name) sent no status")
       }
       return status
@@ -61,10 +62,8 @@ struct AnyEncodable: Encodable {
 /// Text tables for `status`.
 enum StatusText {
   /// Drop counts as `reason=count` pairs by reason name, or "0".
-  static func dropList(_ drops: [String: UInt64]) -> String {
-    drops.isEmpty
-      ? "0"
-      : drops.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+  static func dropList(_ drops: DropCounts<DropReason>) -> String {
+    drops.isEmpty ? "0" : drops.byName.map { "\($0.name)=\($0.count)" }.joined(separator: " ")
   }
 
   static func render(_ status: LabStatus) -> String {
@@ -74,7 +73,7 @@ enum StatusText {
     for switchStatus in status.switches {
       lines.append(
         "switch \(switchStatus.name): \(switchStatus.macCount) MACs (limit \(switchStatus.macTableSize), aging \(formatDuration(switchStatus.macAgingSeconds)); "
-          + "learned \(switchStatus.macEvents["learned"] ?? 0), moved \(switchStatus.macEvents["moved"] ?? 0), evicted \(switchStatus.macEvents["evicted"] ?? 0))"
+          + "learned \(switchStatus.macEvents.learned), moved \(switchStatus.macEvents.moved), evicted \(switchStatus.macEvents.evicted))"
       )
       var rows = [
         [

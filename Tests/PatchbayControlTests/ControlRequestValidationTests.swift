@@ -4,22 +4,22 @@ import Testing
 @testable import PatchbayControl
 
 /// Every field of a control request is checked in the daemon before it acts.
+/// (A request short of a field is refused as it is decoded: ControlRequestCodingTests.)
 @Suite struct ControlRequestValidationTests {
   static func capture(
     ports: [String] = ["core/h1"], filter: String? = nil, snaplen: Int = 262_144,
     direction: String = "both", count: Int? = nil
   ) -> ControlRequest {
-    ControlRequest(
-      command: .capture,
-      capture: CaptureRequest(
+    .capture(
+      CaptureRequest(
         ports: ports, filter: filter, snaplen: snaplen, direction: direction, count: count))
   }
 
   @Test func wellFormedRequestsPass() {
     let requests = [
-      ControlRequest(command: .status), ControlRequest(command: .shutdown),
-      ControlRequest(command: .nat), ControlRequest(command: .fdb, switchName: "core"),
-      ControlRequest(command: .setRate, port: "core/h1", settings: ["ingress=50mbit", "off"]),
+      ControlRequest.status, ControlRequest.shutdown,
+      ControlRequest.nat, ControlRequest.fdb(switchName: "core"),
+      ControlRequest.setRate(port: "core/h1", settings: ["ingress=50mbit", "off"]),
       Self.capture(filter: "icmp and\n host 10.0.0.1", snaplen: 64, direction: "in", count: 10),
     ]
     for request in requests { #expect(request.validationProblem == nil, "\(request)") }
@@ -28,27 +28,23 @@ import Testing
   @Test func outOfBoundsFieldsAreRefusedWithOneLine() {
     let long = String(repeating: "a", count: 200)
     let cases: [(ControlRequest, String)] = [
-      (ControlRequest(command: .fdb, switchName: ""), "empty switch name"),
+      (ControlRequest.fdb(switchName: ""), "empty switch name"),
       (
-        ControlRequest(command: .fdb, switchName: long),
+        ControlRequest.fdb(switchName: long),
         "switch name '\(String(repeating: "a", count: 32))...' is longer than 64 bytes"
       ),
       (
-        ControlRequest(command: .fdb, switchName: "co\u{1B}[2Jre"),
+        ControlRequest.fdb(switchName: "co\u{1B}[2Jre"),
         "invalid switch name 'co\\x1B[2Jre': it holds control characters"
       ),
-      (ControlRequest(command: .setRate, settings: ["off"]), "setRate needs a port"),
-      (ControlRequest(command: .setRate, port: "core/h1"), "setRate needs settings"),
       (
-        ControlRequest(
-          command: .setRate, port: "core/h1", settings: Array(repeating: "off", count: 17)),
+        ControlRequest.setRate(port: "core/h1", settings: Array(repeating: "off", count: 17)),
         "too many settings (17; at most 16)"
       ),
       (
-        ControlRequest(command: .setRate, port: "core/h1", settings: ["ingress=" + long]),
+        ControlRequest.setRate(port: "core/h1", settings: ["ingress=" + long]),
         "setting 'ingress=aaaaaaaaaaaaaaaaaaaaaaaa...' is longer than 64 bytes"
       ),
-      (ControlRequest(command: .capture), "malformed capture request"),
       (Self.capture(ports: []), "a capture needs at least one port"),
       (
         Self.capture(ports: Array(repeating: "core/h1", count: 65)),
@@ -88,7 +84,7 @@ import Testing
     let response = try ControlClient.send(Self.capture(snaplen: 1 << 40), to: path)
     #expect(response == .failure("invalid snaplen 1099511627776: must be from 1 to 262144"))
     let bad = try ControlClient.send(
-      ControlRequest(command: .setRate, port: "core/\u{1B}c", settings: []), to: path)
+      ControlRequest.setRate(port: "core/\u{1B}c", settings: []), to: path)
     #expect(bad == .failure("invalid port 'core/\\x1Bc': it holds control characters"))
     #expect(!called.isSet)
   }

@@ -63,7 +63,7 @@ import Testing
     }
     let start = Date()
     #expect(throws: ControlError.self) {
-      _ = try ControlClient.send(ControlRequest(command: .status), to: path, timeout: 1)
+      _ = try ControlClient.send(ControlRequest.status, to: path, timeout: 1)
     }
     #expect(seconds(since: start) < 2.5, "the client waited \(seconds(since: start)) s")
 
@@ -77,7 +77,7 @@ import Testing
     }
     let again = Date()
     #expect(throws: ControlError.self) {
-      _ = try ControlClient.send(ControlRequest(command: .status), to: path, timeout: 1)
+      _ = try ControlClient.send(ControlRequest.status, to: path, timeout: 1)
     }
     #expect(seconds(since: again) < 2.5, "the client waited \(seconds(since: again)) s")
   }
@@ -101,7 +101,7 @@ import Testing
     trickle.start()
     usleep(300_000)
     let start = Date()
-    let response = try ControlClient.send(ControlRequest(command: .status), to: path, timeout: 4)
+    let response = try ControlClient.send(ControlRequest.status, to: path, timeout: 4)
     #expect(seconds(since: start) < 2.5, "the second client waited \(seconds(since: start)) s")
     if geteuid() == 0 {
       #expect(response.message == "served")
@@ -147,7 +147,7 @@ import Testing
       try #require(connected == 0)
       sawEMFILE = server.acceptFailures.load(ordering: .relaxed) > before
       // The connection that waited in the backlog is served once descriptors are back.
-      let request = try JSONEncoder().encode(ControlRequest(command: .status))
+      let request = try JSONEncoder().encode(ControlRequest.status)
       #expect(writeAll(Array(request), to: client, until: IODeadline(after: 3)))
       shutdown(client, Int32(SHUT_WR))
       let answer = readAll(from: client, until: IODeadline(after: 3)).flatMap {
@@ -157,7 +157,7 @@ import Testing
     }
     #expect(sawEMFILE, "accept never hit EMFILE")
     // ...and so is a new client.
-    let response = try ControlClient.send(ControlRequest(command: .status), to: path)
+    let response = try ControlClient.send(ControlRequest.status, to: path)
     #expect(geteuid() != 0 || response.message == "served")
   }
 }

@@ -11,11 +11,11 @@ import Testing
   @Test func requestAndResponseRoundTrip() throws {
     let path = temporarySocketPath()
     let server = try ControlServer(path: path) { request in
-      switch request.command {
-      case .fdb:
+      switch request {
+      case .fdb(let switchName):
         return .success(fdb: [
           FDBRecord(
-            switchName: request.switchName ?? "?", vlan: 1, mac: "02:00:00:00:00:01", port: "h1",
+            switchName: switchName ?? "?", vlan: 1, mac: "02:00:00:00:00:01", port: "h1",
             ageSeconds: 1.5, type: "learned")
         ])
       default:
@@ -29,12 +29,12 @@ import Testing
     #expect((attributes[.posixPermissions] as? Int) == 0o600)
 
     let response = try ControlClient.send(
-      ControlRequest(command: .fdb, switchName: "core"), to: path)
+      ControlRequest.fdb(switchName: "core"), to: path)
     if geteuid() == 0 {
       #expect(response.ok)
       #expect(response.fdb?.first?.switchName == "core")
       #expect(response.fdb?.first?.ageSeconds == 1.5)
-      let refused = try ControlClient.send(ControlRequest(command: .status), to: path)
+      let refused = try ControlClient.send(ControlRequest.status, to: path)
       #expect(refused == .failure("unexpected status"))
     } else {
       // Non-root peers are refused even if they can reach the socket.
@@ -49,15 +49,12 @@ import Testing
     server.stop()
     #expect(!FileManager.default.fileExists(atPath: path))
     #expect(throws: ControlError.self) {
-      _ = try ControlClient.send(ControlRequest(command: .status), to: path)
+      _ = try ControlClient.send(ControlRequest.status, to: path)
     }
   }
 
-  @Test func malformedRequestsGetAnErrorNotACrash() throws {
-    let path = temporarySocketPath()
-    let server = try ControlServer(path: path) { _ in .success() }
-    server.start()
-    defer { server.stop() }
+  /// Sends `text` as it is, not through `ControlClient`, and decodes the answer.
+  func exchange(raw text: String, with path: String) throws -> ControlResponse {
     let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_un()
@@ -71,10 +68,18 @@ import Testing
       }
     }
     #expect(connected == 0)
-    _ = "{not json".withCString { write(fd, $0, 9) }
+    _ = text.withCString { write(fd, $0, strlen($0)) }
     shutdown(fd, Int32(SHUT_WR))
     let bytes = readAll(from: fd) ?? []
-    let response = try JSONDecoder().decode(ControlResponse.self, from: Data(bytes))
+    return try JSONDecoder().decode(ControlResponse.self, from: Data(bytes))
+  }
+
+  @Test func malformedRequestsGetAnErrorNotACrash() throws {
+    let path = temporarySocketPath()
+    let server = try ControlServer(path: path) { _ in .success() }
+    server.start()
+    defer { server.stop() }
+    let response = try exchange(raw: "{not json", with: path)
     #expect(response.ok == false)
     #expect(
       response.error
@@ -82,8 +87,33 @@ import Testing
           ? "malformed control request" : "permission denied: only root may control a lab"))
   }
 
+  @Test func aRequestShortOfAFieldIsAnsweredWithWhatItLacks() throws {
+    guard geteuid() == 0 else { return }  // Non-root peers are refused before any of this.
+    let path = temporarySocketPath()
+    let called = CalledFlag()
+    let server = try ControlServer(path: path) { _ in
+      called.set()
+      return .success()
+    }
+    server.start()
+    defer { server.stop() }
+    #expect(
+      try exchange(raw: #"{"command":"setRate","settings":["off"]}"#, with: path)
+        == .failure("setRate needs a port"))
+    #expect(
+      try exchange(raw: #"{"command":"setRate","port":"core/h1"}"#, with: path)
+        == .failure("setRate needs settings"))
+    #expect(
+      try exchange(raw: #"{"command":"capture"}"#, with: path)
+        == .failure("malformed capture request"))
+    #expect(
+      try exchange(raw: #"{"command":"reboot"}"#, with: path)
+        == .failure("malformed control request"))
+    #expect(!called.isSet)
+  }
+
   @Test func messagesEncodeAsDocumentedJSON() throws {
-    let data = try JSONEncoder().encode(ControlRequest(command: .fdb, switchName: "core"))
+    let data = try JSONEncoder().encode(ControlRequest.fdb(switchName: "core"))
     let object = try JSONSerialization.jsonObject(with: data) as? [String: String]
     #expect(object == ["command": "fdb", "switchName": "core"])
   }

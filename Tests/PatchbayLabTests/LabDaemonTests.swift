@@ -88,7 +88,7 @@ import Testing
       datapath.bridges[0].countTransmitted(byteCount: 64, on: 1)
       _ = datapath.bridges[0].addStaticEntry(MACAddress("02:00:00:00:00:01")!, port: 0)
     }
-    let response = daemon.handle(ControlRequest(command: .status))
+    let response = daemon.handle(ControlRequest.status)
     #expect(response.ok)
     let status = try #require(response.status)
     #expect(status.name == "e2labd")
@@ -115,27 +115,43 @@ import Testing
     #expect(status.hosts.first?.namespace == "e2labd-h1")
   }
 
+  @Test func statusCarriesDropsByReasonAndTableEvents() throws {
+    let daemon = try Self.daemon()
+    daemon.lab.datapath.perform { datapath in
+      datapath.bridges[0].countRejected(.runt, byteCount: 10, on: 1)
+      datapath.bridges[0].countRejected(.runt, byteCount: 12, on: 1)
+      datapath.bridges[0].countRejected(.oversize, byteCount: 9_000, on: 1)
+      datapath.bridges[0].countTransmitDrop(.rateLimited, on: 0)
+    }
+    let status = try #require(daemon.handle(.status).status)
+    #expect(Self.port(status, 0, 1)?.drops == [.runt: 2, .oversize: 1])
+    #expect(Self.port(status, 0, 1)?.txDrops == [:])
+    #expect(Self.port(status, 0, 0)?.txDrops == [.rateLimited: 1])
+    #expect(Self.port(status, 0, 0)?.drops == [:])
+    #expect(status.switches.map(\.macEvents) == [MACEvents(), MACEvents()])
+  }
+
   @Test func fdbListsTheTableAndRefusesAnUnknownSwitch() throws {
     let daemon = try Self.daemon()
     daemon.lab.datapath.perform { datapath in
       _ = datapath.bridges[1].addStaticEntry(MACAddress("02:00:00:00:00:33")!, vlan: 1, port: 1)
     }
-    let all = daemon.handle(ControlRequest(command: .fdb))
+    let all = daemon.handle(ControlRequest.fdb(switchName: nil))
     #expect(
       all.fdb == [
         FDBRecord(
           switchName: "edge", vlan: 1, mac: "02:00:00:00:00:33", port: "h3", ageSeconds: 0,
           type: "static")
       ])
-    #expect(daemon.handle(ControlRequest(command: .fdb, switchName: "core")).fdb == [])
+    #expect(daemon.handle(ControlRequest.fdb(switchName: "core")).fdb == [])
     #expect(
-      daemon.handle(ControlRequest(command: .fdb, switchName: "spine"))
+      daemon.handle(ControlRequest.fdb(switchName: "spine"))
         == .failure("lab e2labd has no switch 'spine'"))
   }
 
   @Test func natReportsTheRouterItsForwardsAndZeroCounters() throws {
     let daemon = try Self.daemon()
-    let response = daemon.handle(ControlRequest(command: .nat))
+    let response = daemon.handle(ControlRequest.nat)
     let uplink = try #require(response.uplinks?.first)
     #expect(response.uplinks?.count == 1)
     #expect(uplink.name == "net")
@@ -150,18 +166,18 @@ import Testing
       uplink.forwards == [
         NATForwardRecord(transport: "tcp", outsidePort: 8080, inside: "10.0.0.1:80")
       ])
-    #expect(uplink.counters["translated-out"] == 0)
-    #expect(uplink.counters["nic-sent-frames"] == 0)
-    #expect(uplink.counters["dhcp-discovers"] == nil)
+    #expect(uplink.counters?.translatedOut == 0)
+    #expect(uplink.counters?.nicSentFrames == 0)
+    #expect(uplink.counters?.dhcp == nil)
     #expect(uplink.drops == [:])
   }
 
   @Test func setRateChangesOnePortAndStatusShowsIt() throws {
     let daemon = try Self.daemon()
     let changed = daemon.handle(
-      ControlRequest(command: .setRate, port: "core/h1", settings: ["egress=10mbit"]))
+      ControlRequest.setRate(port: "core/h1", settings: ["egress=10mbit"]))
     #expect(changed == .success(message: "core/h1: rate ingress 50mbit egress 10mbit burst 64KiB"))
-    let status = daemon.handle(ControlRequest(command: .status)).status
+    let status = daemon.handle(ControlRequest.status).status
     #expect(Self.port(status, 0, 0)?.rateLimit == "ingress 50mbit egress 10mbit burst 64KiB")
     #expect(Self.port(status, 1, 1)?.rateLimit == "egress 20kpps")
     // The datapath's queues are the one record of the limits.
@@ -170,29 +186,29 @@ import Testing
     #expect(state.egress == RateLimit(bitsPerSecond: 10_000_000, burstBytes: 65_536))
 
     let lifted = daemon.handle(
-      ControlRequest(command: .setRate, port: "edge/h3", settings: ["off"]))
+      ControlRequest.setRate(port: "edge/h3", settings: ["off"]))
     #expect(lifted == .success(message: "edge/h3: rate none"))
     #expect(daemon.lab.snapshot().ports[5].egress == nil)
     #expect(
-      Self.port(daemon.handle(ControlRequest(command: .status)).status, 1, 1)?.rateLimit == "none")
+      Self.port(daemon.handle(ControlRequest.status).status, 1, 1)?.rateLimit == "none")
   }
 
   @Test func setRateRefusesUnknownPortsAndBadSettings() throws {
     let daemon = try Self.daemon()
     #expect(
-      daemon.handle(ControlRequest(command: .setRate, port: "core/h9", settings: ["off"]))
+      daemon.handle(ControlRequest.setRate(port: "core/h9", settings: ["off"]))
         == .failure("lab e2labd has no port 'core/h9' (ports are named SWITCH/PORT)"))
     #expect(
-      daemon.handle(ControlRequest(command: .setRate, port: "core/h1", settings: ["egress=fast"]))
+      daemon.handle(ControlRequest.setRate(port: "core/h1", settings: ["egress=fast"]))
         .error?.hasPrefix("core/h1: invalid egress 'fast': ") == true)
     #expect(
-      daemon.handle(ControlRequest(command: .setRate, port: "core/h1", settings: ["speed=1"]))
+      daemon.handle(ControlRequest.setRate(port: "core/h1", settings: ["speed=1"]))
         == .failure(
           "core/h1: unknown rate setting 'speed'; use ingress, egress, burst, ingress-pps, egress-pps"
         ))
     // Nothing changed.
     #expect(
-      Self.port(daemon.handle(ControlRequest(command: .status)).status, 0, 0)?.rateLimit
+      Self.port(daemon.handle(ControlRequest.status).status, 0, 0)?.rateLimit
         == "ingress 50mbit burst 64KiB")
   }
 }
