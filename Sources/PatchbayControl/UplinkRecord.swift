@@ -5,7 +5,7 @@ public struct UplinkRecord: Sendable, Equatable {
   /// The uplink's name.
   public var name: String
   /// `nat`, `bridge` or `host-only`.
-  public var mode: String
+  public var mode: UplinkMode
   /// The switch port that is its lab side, `SWITCH/PORT`.
   public var port: String
   /// The physical NIC (nat, bridge) or the host-side interface (host-only).
@@ -39,7 +39,7 @@ public struct UplinkRecord: Sendable, Equatable {
 
   /// Makes a record.
   public init(
-    name: String, mode: String, port: String, interface: String? = nil,
+    name: String, mode: UplinkMode, port: String, interface: String? = nil,
     outsideAddress: String? = nil, outsideMAC: String? = nil, insideAddress: String? = nil,
     insideMAC: String? = nil, gateway: String? = nil, dnsServer: String? = nil,
     maxSessions: Int? = nil, sessions: [NATSessionRecord] = [], forwards: [NATForwardRecord] = [],
@@ -75,7 +75,7 @@ extension UplinkRecord: Codable {
   public init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: Key.self)
     name = try container.decode(String.self, forKey: .name)
-    mode = try container.decode(String.self, forKey: .mode)
+    mode = try container.decode(UplinkMode.self, forKey: .mode)
     port = try container.decode(String.self, forKey: .port)
     interface = try container.decodeIfPresent(String.self, forKey: .interface)
     outsideAddress = try container.decodeIfPresent(String.self, forKey: .outsideAddress)

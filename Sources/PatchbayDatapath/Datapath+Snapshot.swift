@@ -73,8 +73,6 @@ extension Datapath {
       table: router.table.statistics, capacity: router.table.capacity,
       statistics: router.statistics, neighbours: router.neighbourStatistics,
       leases: router.leases(at: now),
-      dhcp: router.dhcpServer?.statistics, sentFrames: uplink.sentFrames,
-      sentBytes: uplink.sentBytes, receivedFrames: uplink.receivedFrames,
-      sendFailures: uplink.sendFailures, now: now)
+      dhcp: router.dhcpServer?.statistics, nic: uplink.nic, now: now)
   }
 }

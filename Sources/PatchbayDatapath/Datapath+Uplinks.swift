@@ -17,14 +17,8 @@ public struct DatapathUplink: Sendable {
   public var descriptor: Int32
   /// The global index of the uplink's switch port.
   public var port: Int
-  /// Frames and bytes sent out of the NIC.
-  public var sentFrames: UInt64 = 0
-  /// Bytes sent out of the NIC.
-  public var sentBytes: UInt64 = 0
-  /// Frames read from the NIC (the router ignores most: the NIC is promiscuous).
-  public var receivedFrames: UInt64 = 0
-  /// Sends the NIC refused (queue full, interface down).
-  public var sendFailures: UInt64 = 0
+  /// What crossed the physical NIC.
+  public var nic = UplinkNICCounters()
 
   /// Makes an uplink entry.
   public init(
@@ -36,6 +30,21 @@ public struct DatapathUplink: Sendable {
     self.descriptor = descriptor
     self.port = port
   }
+}
+
+/// What crossed a NAT uplink's physical NIC.
+public struct UplinkNICCounters: Sendable, Equatable {
+  /// Frames sent out of the NIC.
+  public var sentFrames: UInt64 = 0
+  /// Bytes sent out of the NIC.
+  public var sentBytes: UInt64 = 0
+  /// Frames read from the NIC (the router ignores most: the NIC is promiscuous).
+  public var receivedFrames: UInt64 = 0
+  /// Sends the NIC refused (queue full, interface down).
+  public var sendFailures: UInt64 = 0
+
+  /// No frames yet.
+  public init() {}
 }
 
 /// A copy of one NAT uplink's state for `patchbay nat`, taken between batches.
@@ -60,14 +69,8 @@ public struct UplinkSnapshot: Sendable {
   public var leases: [DHCPLease]
   /// DHCP server counters, if it has one.
   public var dhcp: DHCPServerStatistics?
-  /// NIC counters: frames sent, bytes sent, frames read, send failures.
-  public var sentFrames: UInt64
-  /// Bytes sent out of the NIC.
-  public var sentBytes: UInt64
-  /// Frames read from the NIC.
-  public var receivedFrames: UInt64
-  /// Sends the NIC refused.
-  public var sendFailures: UInt64
+  /// What crossed the physical NIC.
+  public var nic: UplinkNICCounters
   /// When the snapshot was taken, on the datapath's clock.
   public var now: Instant
 }
@@ -126,10 +129,10 @@ extension Datapath {
       : FrameWrite.write(
         FileDescriptor(rawValue: descriptor), header, count: length + VirtioNetHeader.byteCount)
     if outcome == .sent {
-      uplinks[index].sentFrames &+= 1
-      uplinks[index].sentBytes &+= UInt64(length)
+      uplinks[index].nic.sentFrames &+= 1
+      uplinks[index].nic.sentBytes &+= UInt64(length)
     } else {
-      uplinks[index].sendFailures &+= 1
+      uplinks[index].nic.sendFailures &+= 1
     }
   }
 
@@ -153,7 +156,7 @@ extension Datapath {
       for slot in 0..<Int(count) {
         let frame = slots[slot].restoredFrame()
         guard let start = frame.baseAddress, frame.count > 0 else { continue }
-        uplinks[index].receivedFrames &+= 1
+        uplinks[index].nic.receivedFrames &+= 1
         let verdict = routers[index].receiveFromOutside(
           frame, header: VirtioNetHeader(unchecked: start - VirtioNetHeader.byteCount), at: now)
         if case .toInside = verdict {

@@ -73,8 +73,9 @@ private func build(_ topology: Topology) {
   for uplink in topology.uplinks {
     _ = topology.routerMACs(ofUplink: uplink.name)
     _ = topology.hostOnlyInterface(ofUplink: uplink.name)
-    guard uplink.mode == .nat, let inside = uplink.inside else { continue }
-    if let dhcp = uplink.dhcp {
+    guard let nat = uplink.nat else { continue }
+    let inside = nat.inside
+    if let dhcp = nat.dhcp {
       let server = DHCPServer(
         configuration: DHCPServerConfiguration(
           serverAddress: inside.address, subnet: inside, rangeStart: dhcp.rangeStart,
@@ -82,6 +83,6 @@ private func build(_ topology: Topology) {
       _ = server.leases(at: .zero)
     }
     // The session table's arrays are sized at once: kept small for the same reason.
-    _ = NATSessionTable(capacity: min(uplink.maxSessions, 1024))
+    _ = NATSessionTable(capacity: min(nat.maxSessions, 1024))
   }
 }

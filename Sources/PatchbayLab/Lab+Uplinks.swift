@@ -9,18 +9,15 @@ import PatchbayWire
 // hosts, the programs hosts run, and the DHCP clients of `address: dhcp` hosts.
 
 extension Lab {
-  /// The router of NAT uplink `uplink`, whose lab side is `port`.
+  /// The router of NAT uplink `name` declared with `uplink`, whose lab side is `port`.
   static func routerConfiguration(
-    for uplink: UplinkSpec, port: PortReference, in topology: Topology,
+    named name: String, _ uplink: NATUplinkSpec, port: PortReference, in topology: Topology,
     warnings: inout [String]
   ) throws(LabError) -> UplinkRouterConfiguration {
-    guard let inside = uplink.inside, let interface = uplink.interface else {
-      throw LabError("uplink \(uplink.name): a NAT uplink needs 'inside' and 'interface'")
-    }
-    _ = interface
+    let inside = uplink.inside
     var outside: IPv4CIDR?
     if case .fixed(let cidr) = uplink.address { outside = cidr }
-    let macs = topology.routerMACs(ofUplink: uplink.name)
+    let macs = topology.routerMACs(ofUplink: name)
     // The lab's own hosts on the uplink's switch, by address: known neighbours,
     // fixed DHCP leases for those that name a MAC, and never handed out.
     var neighbours: [IPv4Address: MACAddress] = [:]
@@ -41,7 +38,7 @@ extension Lab {
       dnsServer = hostResolver()
       if dnsServer == nil {
         warnings.append(
-          "uplink \(uplink.name): the host has no resolver reachable over the network (only loopback ones in /etc/resolv.conf); DNS queries to \(inside.address) go unanswered — set dns: to an address"
+          "uplink \(name): the host has no resolver reachable over the network (only loopback ones in /etc/resolv.conf); DNS queries to \(inside.address) go unanswered — set dns: to an address"
         )
       }
     case nil: dnsServer = nil
@@ -61,7 +58,7 @@ extension Lab {
       case .host(let name):
         guard let found = hostAddresses[name] ?? fixedAddress(ofHost: name, in: topology) else {
           throw LabError(
-            "uplink \(uplink.name): forward target host '\(name)' has no fixed address")
+            "uplink \(name): forward target host '\(name)' has no fixed address")
         }
         address = found
       }
@@ -104,7 +101,7 @@ extension Lab {
   /// Waits (up to 10 s) for NAT uplinks with `address: dhcp` to lease their
   /// address, so `up` returns with the way out working; warns if one has not.
   func waitForUplinkLeases() {
-    let asking = topology.uplinks.filter { $0.mode == .nat && $0.address == .dhcp }.map(\.name)
+    let asking = topology.uplinks.filter { $0.nat?.address == .dhcp }.map(\.name)
     guard !asking.isEmpty else { return }
     let deadline = Date().addingTimeInterval(10)
     var missing = asking
@@ -140,8 +137,7 @@ extension Lab {
   /// Gives a host-only uplink's TAP (in the root namespace) the uplink's inside
   /// address, and keeps the host from routing lab traffic anywhere else: with
   /// forwarding off on that interface, nothing from the lab leaves through it.
-  static func configureHostOnly(_ tap: TapDevice, uplink: UplinkSpec) throws {
-    guard let inside = uplink.inside else { return }
+  static func configureHostOnly(_ tap: TapDevice, inside: IPv4CIDR) throws {
     try tap.setUp()
     try IPRoute.run(["addr", "add", inside.description, "dev", tap.interfaceName])
     try Sysctl.write("net/ipv4/conf/\(tap.interfaceName)/forwarding", "0")

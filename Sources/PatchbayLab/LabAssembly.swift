@@ -58,10 +58,11 @@ struct LabAssembly {
       guard let uplink = topology.uplinks.first(where: { $0.name == name }) else {
         throw LabError("port \(port.reference): uplink \(name) does not exist")
       }
-      switch uplink.mode {
-      case .nat: try buildNATUplink(uplink, for: port, at: position)
-      case .bridge: try buildBridgedUplink(uplink, for: port, at: position)
-      case .hostOnly: try buildHostOnlyUplink(uplink, for: port, at: position)
+      switch uplink.settings {
+      case .nat(let nat): try buildNATUplink(name, nat, for: port, at: position)
+      case .bridge(let nic): try buildBridgedUplink(name, nic: nic, for: port, at: position)
+      case .hostOnly(let inside):
+        try buildHostOnlyUplink(name, inside: inside, for: port, at: position)
       }
     }
   }
@@ -126,16 +127,16 @@ struct LabAssembly {
 
   /// A NAT uplink: the port is the router's inside, the NIC its outside.
   private mutating func buildNATUplink(
-    _ uplink: UplinkSpec, for port: PortSpec, at position: Lab.Position
+    _ name: String, _ uplink: NATUplinkSpec, for port: PortSpec, at position: Lab.Position
   ) throws(LabError) {
     let configuration = try Lab.routerConfiguration(
-      for: uplink, port: port.reference, in: topology, warnings: &warnings)
-    let descriptor = try Lab.openUplinkSocket(uplink.interface ?? "", uplink: uplink.name)
+      named: name, uplink, port: port.reference, in: topology, warnings: &warnings)
+    let descriptor = try Lab.openUplinkSocket(uplink.interface, uplink: name)
     packetSockets.append(descriptor)
     uplinks.append(
       DatapathUplink(
-        name: uplink.name, router: UplinkRouter(configuration: configuration),
-        interface: uplink.interface ?? "", descriptor: descriptor, port: datapathPorts.count))
+        name: name, router: UplinkRouter(configuration: configuration),
+        interface: uplink.interface, descriptor: descriptor, port: datapathPorts.count))
     add(
       DatapathPort(
         router: uplinks.count - 1, switchIndex: position.switchIndex,
@@ -144,11 +145,10 @@ struct LabAssembly {
 
   /// A bridged uplink: the physical NIC becomes the port, as an attach port.
   private mutating func buildBridgedUplink(
-    _ uplink: UplinkSpec, for port: PortSpec, at position: Lab.Position
+    _ name: String, nic: String, for port: PortSpec, at position: Lab.Position
   ) throws {
-    let nic = uplink.interface ?? ""
     guard pb_if_index(nic) != 0 else {
-      throw LabError("uplink \(uplink.name): interface '\(nic)' does not exist")
+      throw LabError("uplink \(name): interface '\(nic)' does not exist")
     }
     add(try attachPacketSocket(nic, at: position), attachedTo: nic)
   }
@@ -156,14 +156,14 @@ struct LabAssembly {
   /// A host-only uplink: a TAP in the root namespace with the uplink's inside
   /// address (a VM's port on one is the VM's TAP, as for `tap:`).
   private mutating func buildHostOnlyUplink(
-    _ uplink: UplinkSpec, for port: PortSpec, at position: Lab.Position
+    _ name: String, inside: IPv4CIDR, for port: PortSpec, at position: Lab.Position
   ) throws {
-    let interface = topology.hostOnlyInterface(ofUplink: uplink.name)
+    let interface = topology.hostOnlyInterface(ofUplink: name)
     if topology.vm(on: port.reference) != nil {
       return try buildVMPort(interface, for: port, at: position)
     }
     let tap = try createTap(interface, for: port)
-    try Lab.configureHostOnly(tap, uplink: uplink)
+    try Lab.configureHostOnly(tap, inside: inside)
     add(DatapathPort(descriptor: tap.descriptor.rawValue, position: position))
   }
 

@@ -14,21 +14,18 @@ extension LabDaemon {
       let port =
         topology.switches.flatMap(\.ports).first { $0.kind == .uplink(name: uplink.name) }?
         .reference.description ?? "-"
-      switch uplink.mode {
+      switch uplink.settings {
       case .nat:
         guard let snapshot = snapshots.first(where: { $0.name == uplink.name }) else { continue }
         records.append(natRecord(snapshot, port: port))
-      case .bridge:
+      case .bridge(let nic):
+        records.append(UplinkRecord(name: uplink.name, mode: .bridge, port: port, interface: nic))
+      case .hostOnly(let inside):
         records.append(
           UplinkRecord(
-            name: uplink.name, mode: uplink.mode.rawValue, port: port,
-            interface: uplink.interface))
-      case .hostOnly:
-        records.append(
-          UplinkRecord(
-            name: uplink.name, mode: uplink.mode.rawValue, port: port,
+            name: uplink.name, mode: .hostOnly, port: port,
             interface: topology.hostOnlyInterface(ofUplink: uplink.name),
-            insideAddress: uplink.inside?.description))
+            insideAddress: inside.description))
       }
     }
     return records
@@ -77,10 +74,10 @@ extension LabDaemon {
     counters.neighboursOutside = UInt64(snapshot.neighbours.outside)
     counters.neighboursEvicted = UInt64(
       snapshot.neighbours.insideEvicted + snapshot.neighbours.outsideEvicted)
-    counters.nicSentFrames = snapshot.sentFrames
-    counters.nicSentBytes = snapshot.sentBytes
-    counters.nicReceivedFrames = snapshot.receivedFrames
-    counters.nicSendFailures = snapshot.sendFailures
+    counters.nicSentFrames = snapshot.nic.sentFrames
+    counters.nicSentBytes = snapshot.nic.sentBytes
+    counters.nicReceivedFrames = snapshot.nic.receivedFrames
+    counters.nicSendFailures = snapshot.nic.sendFailures
     if let dhcp = snapshot.dhcp {
       var served = DHCPCounters()
       served.discovers = UInt64(dhcp.discovers)
@@ -97,7 +94,7 @@ extension LabDaemon {
       drops[.portsExhausted] = UInt64(snapshot.table.portsExhausted)
     }
     return UplinkRecord(
-      name: snapshot.name, mode: "nat", port: port, interface: snapshot.interface,
+      name: snapshot.name, mode: .nat, port: port, interface: snapshot.interface,
       outsideAddress: configuration.outsideAddress?.description,
       outsideMAC: configuration.outsideMAC.description,
       insideAddress: configuration.insideAddress.description,

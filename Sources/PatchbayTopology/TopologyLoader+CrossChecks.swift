@@ -1,3 +1,4 @@
+import PatchbayCore
 import PatchbayWire
 import Yams
 
@@ -100,7 +101,8 @@ extension Loader {
     }
   }
 
-  mutating func checkUplinkPorts(_ uplinks: [UplinkSpec]) {
+  mutating func checkUplinkPorts() {
+    let uplinks = declaredUplinks
     var users: [String: PortReference] = [:]
     for (entry, port) in uplinkPorts {
       guard case .uplink(let name) = draft(port)?.spec.kind else { continue }
@@ -111,17 +113,18 @@ extension Loader {
       } else {
         users[name] = port
         let mode = uplinks.first { $0.name == name }?.mode
-        if mode != .bridge, let vlanMode = draft(port)?.spec.vlanMode {
+        if let mode, mode != .bridge, let vlanMode = draft(port)?.spec.vlanMode {
           if case .access = vlanMode {
           } else {
             error(
-              "the port of \(mode?.rawValue ?? "") uplink '\(name)' must be an access port (vlan: N)",
+              "the port of \(mode.rawValue) uplink '\(name)' must be an access port (vlan: N)",
               at: entry.valueLocation)
           }
         }
       }
     }
-    for uplink in uplinks where users[uplink.name] == nil {
+    // One without a valid mode has its own error already; that it is unused adds nothing.
+    for uplink in uplinks where users[uplink.name] == nil && uplink.mode != nil {
       error(
         "uplink '\(uplink.name)' is not the uplink of any port (add a port with uplink: \(uplink.name))",
         at: uplink.location)

@@ -87,7 +87,7 @@ extension Loader {
 
     checkInterfaces()
     checkPeers()
-    checkUplinkPorts(uplinks)
+    checkUplinkPorts()
     checkMirrors(mirrors)
     checkClaims()
     checkPortLists()

@@ -1,3 +1,4 @@
+import PatchbayCore
 import PatchbayWire
 import Yams
 
@@ -11,37 +12,43 @@ private let dhcpKeys = ["range", "lease"]
 private let sessionCounts = 16...1_048_576
 
 extension Loader {
+  /// Reads one uplink; nil when its mode or a key its mode needs is missing
+  /// or wrong (each reported). Its name and mode are kept for the cross
+  /// checks either way, so a port naming it gets no second error.
   mutating func readUplink(_ item: Entry) -> UplinkSpec? {
     let context = "in uplink '\(item.key)'"
     guard let entries = section(item, kind: "uplink", known: uplinkKeys, required: ["mode"]) else {
+      declaredUplinks.append((item.key, nil, item.keyLocation))
       return nil
     }
-    var mode: UplinkSpec.Mode?
+    var mode: UplinkMode?
     if let entry = entries.first(where: { $0.key == "mode" }) {
       mode = value(entry) { text throws(ValueFormatError) in
-        guard let mode = UplinkSpec.Mode(rawValue: text) else {
+        guard let mode = UplinkMode(rawValue: text) else {
           throw ValueFormatError("use nat, bridge or host-only")
         }
         return mode
       }
     }
-    var spec = UplinkSpec(name: item.key, mode: mode ?? .nat, location: item.keyLocation)
+    declaredUplinks.append((item.key, mode, item.keyLocation))
+    var interface: String?
     var address: AddressAssignment?
     var gateway: (IPv4Address, Entry)?
+    var inside: IPv4CIDR?
+    var dns: DNSSpec?
+    var maxSessions = 65_536
     var forwardEntry: Entry?
     var dhcpEntry: Entry?
     for entry in entries {
       switch entry.key {
-      case "interface": spec.interface = interface(entry)
-      case "address":
-        address = assignment(entry)
-        spec.address = address
+      case "interface": interface = self.interface(entry)
+      case "address": address = assignment(entry)
       case "gateway":
         if let parsed = self.address(entry) { gateway = (parsed, entry) }
-      case "inside": spec.inside = cidr(entry)
+      case "inside": inside = cidr(entry)
       case "dhcp": dhcpEntry = entry
       case "dns":
-        spec.dns = value(entry) { text throws(ValueFormatError) in
+        dns = value(entry) { text throws(ValueFormatError) in
           if text == "relay" { return DNSSpec.relay }
           guard let server = IPv4Address(text) else {
             throw ValueFormatError("expected relay or an IPv4 address")
@@ -50,15 +57,14 @@ extension Loader {
         }
       case "forward": forwardEntry = entry
       case "max-sessions":
-        if let count = integer(entry, in: sessionCounts) { spec.maxSessions = count }
+        if let count = integer(entry, in: sessionCounts) { maxSessions = count }
       default: break
       }
     }
-    spec.gateway = gateway?.0
     if mode != .bridge { checkGateway(gateway, address: address) }
     // dhcp and forward read after `inside`, whatever the key order, to check against it.
-    if let dhcpEntry { spec.dhcp = readDHCP(dhcpEntry, uplink: item.key, inside: spec.inside) }
-    if let forwardEntry { spec.forwards = readForwards(forwardEntry, inside: spec.inside) }
+    let dhcp = dhcpEntry.flatMap { readDHCP($0, uplink: item.key, inside: inside) }
+    let forwards = forwardEntry.map { readForwards($0, inside: inside) } ?? []
 
     guard let mode else { return nil }
     let required: [String]
@@ -83,7 +89,22 @@ extension Loader {
     for entry in entries where refused.contains(entry.key) {
       error("'\(entry.key)' does not apply to a \(mode.rawValue) uplink", at: entry.keyLocation)
     }
-    return spec
+    let settings: UplinkSpec.Settings
+    switch mode {
+    case .nat:
+      guard let interface, let address, let inside else { return nil }
+      settings = .nat(
+        NATUplinkSpec(
+          interface: interface, address: address, gateway: gateway?.0, inside: inside,
+          dhcp: dhcp, dns: dns, forwards: forwards, maxSessions: maxSessions))
+    case .bridge:
+      guard let interface else { return nil }
+      settings = .bridge(interface: interface)
+    case .hostOnly:
+      guard let inside else { return nil }
+      settings = .hostOnly(inside: inside)
+    }
+    return UplinkSpec(name: item.key, settings: settings, location: item.keyLocation)
   }
 
   mutating func readDHCP(_ item: Entry, uplink: String, inside: IPv4CIDR?) -> DHCPSpec? {

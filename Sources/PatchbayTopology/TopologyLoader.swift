@@ -1,3 +1,4 @@
+import PatchbayCore
 import PatchbayWire
 import Yams
 
@@ -59,6 +60,8 @@ struct Loader {
   var ports: [PortDraft] = []
   var claims: [PortClaim] = []
   var uplinkPorts: [(entry: Entry, port: PortReference)] = []
+  /// Every uplink declared, with its mode when it has a valid one, read or not.
+  var declaredUplinks: [(name: String, mode: UplinkMode?, location: SourceLocation)] = []
   var forwardTargets: [(host: String, location: SourceLocation)] = []
   var portLists: [(reference: PortReference, location: SourceLocation)] = []
   var macs: [(mac: MACAddress, owner: String, location: SourceLocation)] = []

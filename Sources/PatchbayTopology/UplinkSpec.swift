@@ -1,29 +1,83 @@
+import PatchbayCore
 import PatchbayWire
 
-/// A way out of (or into) the lab.
+/// A way out of (or into) the lab, as declared: its name and what its mode
+/// needs, and nothing a mode does not use (a bridged uplink has no inside
+/// address to forget, a NAT uplink always has one).
+///
+/// The same uplink later becomes an `UplinkRouterConfiguration` (a NAT's
+/// resolved router), a `DatapathUplink` (the running router and its NIC),
+/// an `UplinkSnapshot` (a copy between batches) and an `UplinkRecord` (what
+/// `patchbay nat` shows); each carries this one `UplinkMode`.
 public struct UplinkSpec: Sendable {
-  /// How the uplink joins the lab to the outside.
-  public enum Mode: String, Hashable, Sendable, CaseIterable {
+  /// What each mode is made of.
+  public enum Settings: Sendable {
     /// NAPT behind an address of its own on the physical network.
-    case nat
-    /// The physical NIC becomes a switch port.
-    case bridge
-    /// A host-side interface joins the switch; nothing leaves.
-    case hostOnly = "host-only"
+    case nat(NATUplinkSpec)
+    /// The physical NIC `interface` becomes a switch port.
+    case bridge(interface: String)
+    /// A host-side interface with address `inside` joins the switch; nothing leaves.
+    case hostOnly(inside: IPv4CIDR)
   }
 
   /// The uplink's name within the lab.
   public var name: String
-  /// Its mode.
-  public var mode: Mode
-  /// The physical NIC (nat, bridge).
-  public var interface: String?
+  /// Its mode and the mode's settings.
+  public var settings: Settings
+  /// Where the uplink is declared.
+  public var location: SourceLocation
+
+  /// Makes an uplink value.
+  public init(name: String, settings: Settings, location: SourceLocation) {
+    self.name = name
+    self.settings = settings
+    self.location = location
+  }
+
+  /// `nat`, `bridge` or `host-only`.
+  public var mode: UplinkMode {
+    switch settings {
+    case .nat: .nat
+    case .bridge: .bridge
+    case .hostOnly: .hostOnly
+    }
+  }
+
+  /// The NAT's settings; nil for another mode.
+  public var nat: NATUplinkSpec? {
+    if case .nat(let nat) = settings { return nat }
+    return nil
+  }
+
+  /// The physical NIC of a NAT or bridged uplink.
+  public var interface: String? {
+    switch settings {
+    case .nat(let nat): nat.interface
+    case .bridge(let interface): interface
+    case .hostOnly: nil
+    }
+  }
+
+  /// The lab's gateway address of a NAT or host-only uplink.
+  public var inside: IPv4CIDR? {
+    switch settings {
+    case .nat(let nat): nat.inside
+    case .bridge: nil
+    case .hostOnly(let inside): inside
+    }
+  }
+}
+
+/// What a NAT uplink is declared with.
+public struct NATUplinkSpec: Sendable {
+  /// The physical NIC.
+  public var interface: String
   /// The NAT's own address on the physical network, or DHCP.
-  public var address: AddressAssignment?
+  public var address: AddressAssignment
   /// The physical network's gateway.
   public var gateway: IPv4Address?
-  /// The gateway address lab hosts use (nat, host-only).
-  public var inside: IPv4CIDR?
+  /// The gateway address lab hosts use.
+  public var inside: IPv4CIDR
   /// The lab-side DHCP server, if any.
   public var dhcp: DHCPSpec?
   /// `relay`, or an address to relay DNS to.
@@ -33,18 +87,13 @@ public struct UplinkSpec: Sendable {
   /// The most NAT sessions tracked at once (default 65536); the least recently
   /// used gives way to a new one when the table is full.
   public var maxSessions: Int
-  /// Where the uplink is declared.
-  public var location: SourceLocation
 
-  /// Makes an uplink value.
+  /// Makes a NAT uplink's settings.
   public init(
-    name: String, mode: Mode, interface: String? = nil, address: AddressAssignment? = nil,
-    gateway: IPv4Address? = nil, inside: IPv4CIDR? = nil, dhcp: DHCPSpec? = nil,
-    dns: DNSSpec? = nil, forwards: [ForwardSpec] = [], maxSessions: Int = 65_536,
-    location: SourceLocation
+    interface: String, address: AddressAssignment, gateway: IPv4Address? = nil,
+    inside: IPv4CIDR, dhcp: DHCPSpec? = nil, dns: DNSSpec? = nil, forwards: [ForwardSpec] = [],
+    maxSessions: Int = 65_536
   ) {
-    self.name = name
-    self.mode = mode
     self.interface = interface
     self.address = address
     self.gateway = gateway
@@ -53,7 +102,6 @@ public struct UplinkSpec: Sendable {
     self.dns = dns
     self.forwards = forwards
     self.maxSessions = maxSessions
-    self.location = location
   }
 }
 
@@ -117,69 +165,5 @@ public struct ForwardSpec: Hashable, Sendable {
     self.outsidePort = outsidePort
     self.target = target
     self.insidePort = insidePort
-  }
-}
-
-/// A capture declared in the topology.
-public struct CaptureSpec: Sendable {
-  /// The capture's name.
-  public var name: String
-  /// Ports captured.
-  public var ports: [PortReference]
-  /// Output file path.
-  public var file: String
-  /// tcpdump filter expression, if any.
-  public var filter: String?
-  /// Where the filter is written, for errors about it.
-  public var filterLocation: SourceLocation?
-  /// Bytes kept per packet (default 262144).
-  public var snaplen: Int
-  /// Ring of files, if any: count and size of each.
-  public var ring: (files: Int, size: Int)?
-  /// Where the capture is declared.
-  public var location: SourceLocation
-
-  /// Makes a capture value.
-  public init(
-    name: String, ports: [PortReference], file: String, filter: String? = nil,
-    snaplen: Int = 262_144, ring: (files: Int, size: Int)? = nil, location: SourceLocation
-  ) {
-    self.name = name
-    self.ports = ports
-    self.file = file
-    self.filter = filter
-    self.snaplen = snaplen
-    self.ring = ring
-    self.location = location
-  }
-}
-
-/// A SPAN mirror.
-public struct MirrorSpec: Sendable {
-  /// The mirror's name.
-  public var name: String
-  /// Ports whose received and sent frames are copied.
-  public var from: [PortReference]
-  /// The port the copies go to.
-  public var to: PortReference
-  /// Where `to` is written.
-  public var toLocation: SourceLocation?
-  /// tcpdump filter expression, if any.
-  public var filter: String?
-  /// Where the filter is written, for errors about it.
-  public var filterLocation: SourceLocation?
-  /// Where the mirror is declared.
-  public var location: SourceLocation
-
-  /// Makes a mirror value.
-  public init(
-    name: String, from: [PortReference], to: PortReference, filter: String? = nil,
-    location: SourceLocation
-  ) {
-    self.name = name
-    self.from = from
-    self.to = to
-    self.filter = filter
-    self.location = location
   }
 }

@@ -24,18 +24,18 @@ enum LabSummary {
       }
     }
     for uplink in topology.uplinks {
-      switch uplink.mode {
-      case .nat:
+      switch uplink.settings {
+      case .nat(let nat):
         lines.append(
-          "  uplink \(uplink.name): NAT on \(uplink.interface ?? "-") as \(uplink.address?.description ?? "-"), "
-            + "lab gateway \(uplink.inside?.address.description ?? "-")"
-            + (uplink.dhcp.map { ", DHCP \($0.rangeStart)-\($0.rangeEnd)" } ?? ""))
-      case .bridge:
-        lines.append("  uplink \(uplink.name): bridged onto \(uplink.interface ?? "-")")
-      case .hostOnly:
+          "  uplink \(uplink.name): NAT on \(nat.interface) as \(nat.address), "
+            + "lab gateway \(nat.inside.address)"
+            + (nat.dhcp.map { ", DHCP \($0.rangeStart)-\($0.rangeEnd)" } ?? ""))
+      case .bridge(let nic):
+        lines.append("  uplink \(uplink.name): bridged onto \(nic)")
+      case .hostOnly(let inside):
         lines.append(
           "  uplink \(uplink.name): host-only, \(topology.hostOnlyInterface(ofUplink: uplink.name)) "
-            + "has \(uplink.inside?.description ?? "-")")
+            + "has \(inside)")
       }
     }
     for host in topology.hosts {

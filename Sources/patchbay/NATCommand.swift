@@ -34,13 +34,18 @@ struct NATCommand: ParsableCommand {
   }
 
   private func describe(_ uplink: UplinkRecord) -> [String] {
-    guard uplink.mode == "nat" else {
-      let detail =
-        uplink.mode == "bridge"
-        ? "the physical NIC \(uplink.interface ?? "-") is the port"
-        : "host interface \(uplink.interface ?? "-") with \(uplink.insideAddress ?? "-"), nothing leaves"
-      return ["uplink \(uplink.name): \(uplink.mode) on \(uplink.port), \(detail)"]
+    let detail: String
+    switch uplink.mode {
+    case .nat: return describeNAT(uplink)
+    case .bridge: detail = "the physical NIC \(uplink.interface ?? "-") is the port"
+    case .hostOnly:
+      detail =
+        "host interface \(uplink.interface ?? "-") with \(uplink.insideAddress ?? "-"), nothing leaves"
     }
+    return ["uplink \(uplink.name): \(uplink.mode.rawValue) on \(uplink.port), \(detail)"]
+  }
+
+  private func describeNAT(_ uplink: UplinkRecord) -> [String] {
     var lines = [
       "uplink \(uplink.name): nat on \(uplink.port) via \(uplink.interface ?? "-"), "
         + "outside \(uplink.outsideAddress ?? "-") (mac \(uplink.outsideMAC ?? "-")), "

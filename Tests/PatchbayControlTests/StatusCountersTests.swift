@@ -62,7 +62,7 @@ import Testing
 
   @Test func aNATUplinkEncodesAsBefore() throws {
     let record = UplinkRecord(
-      name: "net", mode: "nat", port: "core/gw", interface: "eth9",
+      name: "net", mode: .nat, port: "core/gw", interface: "eth9",
       outsideAddress: "203.0.113.10/24", outsideMAC: "02:00:00:00:00:fe",
       insideAddress: "10.0.0.254/24", insideMAC: "02:00:00:00:00:fd", gateway: "203.0.113.1",
       maxSessions: 1024, counters: Self.natCounters(), drops: [.unsolicited: 8, .portsExhausted: 1])
@@ -81,7 +81,7 @@ import Testing
     dhcp.acks = 2
     counters.dhcp = dhcp
     let record = UplinkRecord(
-      name: "net", mode: "nat", port: "core/gw", maxSessions: 16, counters: counters)
+      name: "net", mode: .nat, port: "core/gw", maxSessions: 16, counters: counters)
     let expected =
       #"{"counters":{"answered":2,"dhcp-acks":2,"dhcp-discovers":1,"dhcp-naks":0,"dhcp-offers":1,"dhcp-pool-exhausted":0,"dhcp-requests":2,"icmp-errors-translated":0,"ignored":0,"neighbours-evicted":0,"neighbours-inside":1,"neighbours-outside":1,"nic-received-frames":39,"nic-send-failures":0,"nic-sent-bytes":4000,"nic-sent-frames":40,"sessions-created":5,"sessions-evicted":0,"sessions-expired":1,"translated-in":38,"translated-out":40},"drops":{},"forwards":[],"leases":[],"maxSessions":16,"mode":"nat","name":"net","port":"core\/gw","sessions":[]}"#
     #expect(try Self.json(record) == expected)
@@ -89,12 +89,25 @@ import Testing
   }
 
   @Test func aBridgedUplinkHasNoCountersAndAnEmptyObject() throws {
-    let record = UplinkRecord(name: "lan", mode: "bridge", port: "core/up", interface: "eth1")
+    let record = UplinkRecord(name: "lan", mode: .bridge, port: "core/up", interface: "eth1")
     let expected =
       #"{"counters":{},"drops":{},"forwards":[],"interface":"eth1","leases":[],"mode":"bridge","name":"lan","port":"core\/up","sessions":[]}"#
     #expect(record.counters == nil)
     #expect(try Self.json(record) == expected)
     #expect(try Self.decoded(UplinkRecord.self, expected) == record)
+  }
+
+  @Test func aHostOnlyUplinksModeIsItsTopologyName() throws {
+    let record = UplinkRecord(
+      name: "mgmt", mode: .hostOnly, port: "core/mgmt", interface: "lab1-mgmt",
+      insideAddress: "10.9.0.1/24")
+    let expected =
+      #"{"counters":{},"drops":{},"forwards":[],"insideAddress":"10.9.0.1\/24","interface":"lab1-mgmt","leases":[],"mode":"host-only","name":"mgmt","port":"core\/mgmt","sessions":[]}"#
+    #expect(try Self.json(record) == expected)
+    #expect(try Self.decoded(UplinkRecord.self, expected) == record)
+    // A mode the client does not know is refused, not shown as something else.
+    let unknown = expected.replacingOccurrences(of: "host-only", with: "tunnel")
+    #expect(throws: DecodingError.self) { try Self.decoded(UplinkRecord.self, unknown) }
   }
 
   @Test func dropCountsKeepOnlyNonZeroReasons() throws {

@@ -47,10 +47,10 @@ import Testing
     #expect(lab.host.receiveAll().isEmpty)
 
     let uplink = lab.uplink
-    #expect(uplink.sentFrames == 4)
-    #expect(uplink.sentBytes == 3 * 42 + 46)
-    #expect(uplink.receivedFrames == 1)
-    #expect(uplink.sendFailures == 0)
+    #expect(uplink.nic.sentFrames == 4)
+    #expect(uplink.nic.sentBytes == 3 * 42 + 46)
+    #expect(uplink.nic.receivedFrames == 1)
+    #expect(uplink.nic.sendFailures == 0)
     #expect(uplink.neighbours.outside == 1)
     #expect(uplink.sessions.count == 1)
   }
@@ -102,10 +102,10 @@ import Testing
     let uplink = snapshot.uplinks[0]
     #expect(uplink.name == "net")
     #expect(uplink.interface == "pbnone0")
-    #expect(uplink.sentFrames == 4)
-    #expect(uplink.sentBytes == 2 * 42 + 46 + 43)
-    #expect(uplink.receivedFrames == 2)
-    #expect(uplink.sendFailures == 0)
+    #expect(uplink.nic.sentFrames == 4)
+    #expect(uplink.nic.sentBytes == 2 * 42 + 46 + 43)
+    #expect(uplink.nic.receivedFrames == 2)
+    #expect(uplink.nic.sendFailures == 0)
     #expect(uplink.statistics.translatedOut == 2)
     #expect(uplink.statistics.translatedIn == 1)
     #expect(uplink.statistics.drops.allSatisfy { $0 == 0 })
@@ -222,8 +222,8 @@ import Testing
         == HopFrames.udp(
           Hop.outsideMAC, Hop.gatewayMAC, Hop.outside.address, 6000, Hop.server, 123, ttl: 63))
     #expect(try HopFrames.checkedPorts(out.frame) == (6000, 123))
-    #expect(lab.uplink.sentFrames == 4)
-    #expect(lab.uplink.receivedFrames == 1)
+    #expect(lab.uplink.nic.sentFrames == 4)
+    #expect(lab.uplink.nic.receivedFrames == 1)
   }
 
   @Test func whatOutsideSendsUnaskedIsDroppedOrIgnoredAndCounted() throws {
@@ -241,7 +241,7 @@ import Testing
     #expect(lab.host.receiveAll().isEmpty)
     #expect(lab.nic.receiveAll().isEmpty)
     let uplink = lab.uplink
-    #expect(uplink.receivedFrames == 2)
+    #expect(uplink.nic.receivedFrames == 2)
     #expect(uplink.statistics[.unsolicited] == 1)
     #expect(uplink.statistics.drops.reduce(0, +) == 1)
     #expect(uplink.statistics.ignored == 1)
@@ -287,7 +287,7 @@ import Testing
     #expect(lab.counters(1).transmittedBytes == 66 * 43)
     #expect(lab.uplink.statistics.translatedOut == 66)
     #expect(lab.uplink.sessions.first?.outboundPackets == 66)
-    #expect(lab.uplink.sentFrames == 2 + 66)
+    #expect(lab.uplink.nic.sentFrames == 2 + 66)
   }
 
   @Test func anIngressLimitOnTheUplinkPortHoldsTranslatedRepliesBeforeTheSwitch() throws {

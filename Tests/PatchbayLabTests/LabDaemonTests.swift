@@ -53,13 +53,13 @@ import Testing
               switchIndex: switchIndex, portIndex: portIndex, peerSwitchIndex: peerSwitch,
               peerPortIndex: peerPort))
         case .uplink(let name):
-          let uplink = try #require(topology.uplinks.first { $0.name == name })
+          let uplink = try #require(topology.uplinks.first { $0.name == name }?.nat)
           let configuration = try Lab.routerConfiguration(
-            for: uplink, port: port.reference, in: topology, warnings: &warnings)
+            named: name, uplink, port: port.reference, in: topology, warnings: &warnings)
           uplinks.append(
             DatapathUplink(
               name: name, router: UplinkRouter(configuration: configuration),
-              interface: uplink.interface ?? "", descriptor: -1, port: ports.count))
+              interface: uplink.interface, descriptor: -1, port: ports.count))
           ports.append(
             DatapathPort(router: uplinks.count - 1, switchIndex: switchIndex, portIndex: portIndex))
         default:
@@ -155,7 +155,7 @@ import Testing
     let uplink = try #require(response.uplinks?.first)
     #expect(response.uplinks?.count == 1)
     #expect(uplink.name == "net")
-    #expect(uplink.mode == "nat")
+    #expect(uplink.mode == .nat)
     #expect(uplink.port == "core/gw")
     #expect(uplink.interface == "pbtest-none0")
     #expect(uplink.outsideAddress == "203.0.113.10/24")

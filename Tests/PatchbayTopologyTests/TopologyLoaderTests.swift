@@ -514,6 +514,22 @@ let badFiles: [BadFile] = [
       "lab.yaml:7:3: error: missing required key 'mode' in uplink 'd'",
     ]),
   BadFile(
+    // The port names an uplink that is declared but wrong: only what is wrong
+    // with it is said, not that it does not exist or is unused.
+    name: "a port on an uplink whose mode is wrong or whose keys are missing",
+    yaml: """
+      name: lab1
+      switches: {core: {ports: {wan: {uplink: net}, lan: {uplink: out}}}}
+      uplinks:
+        net: {mode: nope}
+        out: {mode: nat, inside: 10.0.0.1/24}
+      """,
+    expected: [
+      "lab.yaml:4:15: error: invalid mode 'nope': use nat, bridge or host-only",
+      "lab.yaml:5:3: error: missing required key 'interface' in uplink 'out' (mode nat)",
+      "lab.yaml:5:3: error: missing required key 'address' in uplink 'out' (mode nat)",
+    ]),
+  BadFile(
     name: "dhcp, dns and forwards of an uplink",
     yaml: """
       name: lab1
@@ -860,17 +876,19 @@ let badFiles: [BadFile] = [
     let uplink = try #require(topology.uplinks.first)
     #expect(uplink.mode == .nat)
     #expect(uplink.interface == "eth0")
-    #expect(uplink.address == .fixed(IPv4CIDR("192.0.2.10/24")!))
-    #expect(uplink.gateway == IPv4Address("192.0.2.1"))
+    let nat = try #require(uplink.nat)
+    #expect(nat.address == .fixed(IPv4CIDR("192.0.2.10/24")!))
+    #expect(nat.gateway == IPv4Address("192.0.2.1"))
     #expect(uplink.inside?.description == "10.0.10.1/24")
+    #expect(nat.inside.description == "10.0.10.1/24")
     #expect(
-      uplink.dhcp
+      nat.dhcp
         == DHCPSpec(
           rangeStart: IPv4Address("10.0.10.100")!, rangeEnd: IPv4Address("10.0.10.199")!,
           lease: .seconds(3600)))
-    #expect(uplink.dns == .relay)
+    #expect(nat.dns == .relay)
     #expect(
-      uplink.forwards == [
+      nat.forwards == [
         ForwardSpec(transport: .tcp, outsidePort: 8080, target: .host("h1"), insidePort: 80),
         ForwardSpec(
           transport: .udp, outsidePort: 5353, target: .address(IPv4Address("10.0.10.12")!),
@@ -1028,7 +1046,7 @@ let badFiles: [BadFile] = [
     #expect(topology.hosts.first?.address == .dhcp)
     #expect(topology.hosts.last?.veth == "lab1-up" && topology.hosts.last?.port == nil)
     #expect(topology.hosts.last?.run == "python3 -m http.server 80")
-    #expect(topology.uplinks.first?.maxSessions == 64)
+    #expect(topology.uplinks.first?.nat?.maxSessions == 64)
   }
 
   @Test func vethHostsAndUplinkPortsAreChecked() {
