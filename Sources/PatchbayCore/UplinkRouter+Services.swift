@@ -94,14 +94,15 @@ extension UplinkRouter {
   {
     var reply = Array(bytes[0..<EthernetFrame.headerLength + packet.totalLength])
     let (source, destination) = (packet.source, packet.destination)
-    reply.withUnsafeMutableBytes { out in
+    let isBuilt = reply.withUnsafeMutableBytes { out in
+      // A copy of a packet the caller validated: the view over it cannot fail,
+      // and if it ever did, nothing half-built may leave.
+      guard let echo = UplinkRouter.ipv4Packet(in: out) else { return false }
       let sender = MACAddress(
         unchecked: UnsafeRawBufferPointer(out), at: EthernetFrame.Offset.source)
       sender.store(into: out, at: EthernetFrame.Offset.destination)
       (outside ? configuration.outsideMAC : configuration.insideMAC)
         .store(into: out, at: EthernetFrame.Offset.source)
-      // A copy of a packet the caller validated: the view over it cannot fail.
-      guard let echo = UplinkRouter.ipv4Packet(in: out) else { return }
       echo.setSource(destination)
       echo.setDestination(source)
       echo.setTimeToLive(64)
@@ -115,7 +116,9 @@ extension UplinkRouter {
       // RFC 1624's update yields 0 where a reply of all zero bytes (identifier,
       // sequence and payload 0) needs 0xffff; 0xffff is right whenever 0 is.
       icmp.storeBigEndian(updated == 0 ? 0xFFFF : updated, at: ICMPPacket.Offset.checksum)
+      return true
     }
+    guard isBuilt else { return drop(.malformed) }
     outbox.append(RouterFrame(leavesOutside: outside, bytes: reply))
     statistics.answered &+= 1
     return .consumed

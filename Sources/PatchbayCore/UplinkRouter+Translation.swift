@@ -6,31 +6,26 @@ import PatchbayWire
 // in an ICMP error, the quoted header (`QuotedIPv4Header`). The views keep
 // every checksum right as they rewrite.
 
-/// What reading a packet's transport header for translation gave.
-enum TransportRead {
-  /// The header, viewed for rewriting.
-  case header(MutableTransportHeader)
-  /// Why the NAT cannot translate it.
-  case refused(NATDropReason)
+/// Why the NAT refuses a packet, thrown where translation reads it.
+extension NATDropReason: Error {}
 
-  /// `packet`'s transport header, or why the NAT cannot translate it: a
+extension MutableTransportHeader {
+  /// `packet`'s transport header viewed for translation, read the same way in
+  /// both directions; throws why the NAT cannot translate it: a fragment, a
   /// protocol other than TCP, UDP and ICMP, or a header cut short. `header`
   /// says whether a TCP or UDP checksum was left for offload to finish.
   @inline(__always)
-  init(_ packet: MutableIPv4Packet, header: VirtioNetHeader) {
+  init(translating packet: MutableIPv4Packet, header: VirtioNetHeader) throws(NATDropReason) {
+    guard !packet.isFragment else { throw .fragment }
     guard NATTransport(rawValue: packet.protocol.rawValue) != nil else {
-      self = .refused(.unsupportedProtocol)
-      return
+      throw .unsupportedProtocol
     }
     let partial = header.flags & VirtioNetHeader.needsChecksum != 0
     guard
       let transport = MutableTransportHeader(
         packet.transportBytes, protocol: packet.protocol, partialChecksum: partial)
-    else {
-      self = .refused(.malformed)
-      return
-    }
-    self = .header(transport)
+    else { throw .malformed }
+    self = transport
   }
 }
 
@@ -55,12 +50,8 @@ extension UplinkRouter {
   ) -> RouterVerdict {
     let bytes = UnsafeRawBufferPointer(frame)
     guard let outside = configuration.outsideAddress else { return drop(.noOutsideAddress) }
-    guard !packet.isFragment else { return drop(.fragment) }
     let transport: MutableTransportHeader
-    switch TransportRead(packet, header: header) {
-    case .header(let read): transport = read
-    case .refused(let reason): return drop(reason)
-    }
+    do { transport = try .init(translating: packet, header: header) } catch { return drop(error) }
     let kind = NATTransport(transport.kind)
     if kind == .icmp && transport.icmpType != .echoRequest { return drop(.unsupportedProtocol) }
     guard packet.timeToLive > 1 else {
@@ -119,12 +110,8 @@ extension UplinkRouter {
     at now: Instant
   ) -> RouterVerdict {
     let bytes = UnsafeRawBufferPointer(frame)
-    guard !packet.isFragment else { return drop(.fragment) }
     let transport: MutableTransportHeader
-    switch TransportRead(packet, header: header) {
-    case .header(let read): transport = read
-    case .refused(let reason): return drop(reason)
-    }
+    do { transport = try .init(translating: packet, header: header) } catch { return drop(error) }
     let kind = NATTransport(transport.kind)
     let flags = transport.flags
     var remotePort = transport.sourcePort
@@ -185,7 +172,7 @@ extension UplinkRouter {
     _ frame: UnsafeMutableRawBufferPointer, _ packet: MutableIPv4Packet, header: VirtioNetHeader,
     at now: Instant
   ) -> RouterVerdict {
-    // The ICMP message; TransportRead proved it holds its 8-byte header.
+    // The ICMP message; init(translating:header:) proved it holds its 8-byte header.
     let message = packet.transportBytes
     guard
       let inner = try? QuotedIPv4Header(

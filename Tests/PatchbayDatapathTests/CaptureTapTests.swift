@@ -46,16 +46,7 @@ import Testing
 
   @Test func recordsBothDirectionsAsPcapngBlocks() throws {
     let lab = try LoopbackLab(portCount: 2)
-    let ring = CaptureRing(capacity: 1 << 16)
-    defer { ring.deallocate() }
-    lab.datapath.addTaps(
-      [
-        (
-          port: 0,
-          tap: CaptureTap(
-            ring: ring, interfaceID: 3, direction: .both, filter: nil, snaplen: 65_535)
-        )
-      ], group: 1)
+    let ring = lab.capture(port: 0, interfaceID: 3, direction: .both)
     let out = testFrame(to: 2, from: 1, sequence: 1)
     let back = testFrame(to: 1, from: 2, sequence: 2, length: 70)
     let before = WallClock.nanoseconds()
@@ -82,16 +73,8 @@ import Testing
 
   @Test func aFilterAndASnaplenDecideWhatIsKept() throws {
     let lab = try LoopbackLab(portCount: 2)
-    let ring = CaptureRing(capacity: 1 << 16)
-    defer { ring.deallocate() }
     let filter = try PacketFilter("ether dst 02:00:00:00:00:02")
-    lab.datapath.addTaps(
-      [
-        (
-          port: 0,
-          tap: CaptureTap(ring: ring, interfaceID: 0, direction: .in, filter: filter, snaplen: 20)
-        )
-      ], group: 1)
+    let ring = lab.capture(port: 0, direction: .in, filter: filter, snaplen: 20)
     let kept = testFrame(to: 2, from: 1, sequence: 9, length: 100)
     try lab.ports[0].inject(kept)
     try lab.ports[0].inject(testFrame(to: 3, from: 1, sequence: 10))
@@ -107,16 +90,7 @@ import Testing
 
   @Test func aFullRingLosesTheCopyNotTheFrame() throws {
     let lab = try LoopbackLab(portCount: 2)
-    let ring = CaptureRing(capacity: 0)
-    defer { ring.deallocate() }
-    lab.datapath.addTaps(
-      [
-        (
-          port: 1,
-          tap: CaptureTap(
-            ring: ring, interfaceID: 0, direction: .out, filter: nil, snaplen: 65_535)
-        )
-      ], group: 1)
+    let ring = lab.capture(port: 1, capacity: 0, direction: .out)
     // Nobody drains the ring: it holds this many blocks of 1,514-byte frames.
     let fits = ring.capacity / Pcapng.packetBlockLength(captured: 1514)
     let offered = fits + 5

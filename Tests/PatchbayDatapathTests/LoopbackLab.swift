@@ -12,6 +12,8 @@ final class LoopbackLab {
   let datapath: Datapath
   /// The manual clock: every turn runs at `now`.
   var now = Instant.seconds(100)
+  /// The rings of the captures `capture` added, freed with the lab.
+  private var rings: [CaptureRing] = []
 
   /// `portCount` access ports in VLAN 1; those in `packetSockets` are read and
   /// written in batches; `acceptsOffloads[i]` false makes port `i` take no
@@ -38,7 +40,30 @@ final class LoopbackLab {
       acceptsOffloads: acceptsOffloads)
   }
 
-  deinit { ports.forEach { $0.close() } }
+  deinit {
+    ports.forEach { $0.close() }
+    rings.forEach { $0.deallocate() }
+  }
+
+  /// Captures what crosses `port` in `direction` into a new ring of
+  /// `capacity` bytes (tap group 1), and returns the ring.
+  func capture(
+    port: Int, capacity: Int = 1 << 16, interfaceID: UInt32 = 0, direction: CaptureDirection,
+    filter: PacketFilter? = nil, snaplen: Int = 65_535
+  ) -> CaptureRing {
+    let ring = CaptureRing(capacity: capacity)
+    rings.append(ring)
+    datapath.addTaps(
+      [
+        (
+          port: port,
+          tap: CaptureTap(
+            ring: ring, interfaceID: interfaceID, direction: direction, filter: filter,
+            snaplen: snaplen)
+        )
+      ], group: 1)
+    return ring
+  }
 
   /// One turn of the loop at `now`.
   func turn() { datapath.runOnce(at: now) }

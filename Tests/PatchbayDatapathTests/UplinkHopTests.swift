@@ -56,14 +56,8 @@ import Testing
   }
 
   @Test func theReplyComesBackTranslatedAndTheSessionCountsBothWays() throws {
-    let lab = try UplinkLab()
-    lab.start()
-    _ = lab.nic.receiveAll()
     // The gateway answers first, so the query leaves in the turn that reads it.
-    try lab.nic.inject(
-      HopFrames.arp(
-        .reply, from: Hop.gatewayMAC, Hop.gateway, to: Hop.outsideMAC, Hop.outside.address))
-    lab.turn()
+    let lab = try UplinkLab.resolved()
     try lab.host.inject(HopFrames.udp(Hop.h1MAC, Hop.insideMAC, Hop.h1, 5000, Hop.server, 53))
     lab.turn()
     #expect(
@@ -141,13 +135,7 @@ import Testing
   }
 
   @Test func aSecondFlowFromTheSamePortGetsTheNextFreeOutsidePortBothWays() throws {
-    let lab = try UplinkLab()
-    lab.start()
-    _ = lab.nic.receiveAll()
-    try lab.nic.inject(
-      HopFrames.arp(
-        .reply, from: Hop.gatewayMAC, Hop.gateway, to: Hop.outsideMAC, Hop.outside.address))
-    lab.turn()
+    let lab = try UplinkLab.resolved()
     // Two hosts behind the same lab port, the same source port, the same server.
     try lab.host.inject(HopFrames.udp(Hop.h1MAC, Hop.insideMAC, Hop.h1, 5000, Hop.server, 53))
     try lab.host.inject(HopFrames.udp(Hop.h2MAC, Hop.insideMAC, Hop.h2, 5000, Hop.server, 53))
@@ -182,9 +170,7 @@ import Testing
   }
 
   @Test func theRouterAnswersARPOnBothSidesAndLearnsTheGatewayFromItsQuestion() throws {
-    let lab = try UplinkLab()
-    lab.start()
-    _ = lab.nic.receiveAll()
+    let lab = try UplinkLab.started()
     // The lab host asks for its gateway, the router's inside address.
     try lab.host.inject(
       HopFrames.arp(.request, from: Hop.h1MAC, Hop.h1, to: .zero, Hop.inside.address))
@@ -227,9 +213,7 @@ import Testing
   }
 
   @Test func whatOutsideSendsUnaskedIsDroppedOrIgnoredAndCounted() throws {
-    let lab = try UplinkLab()
-    lab.start()
-    _ = lab.nic.receiveAll()
+    let lab = try UplinkLab.started()
     // To the NAT's address with no session and no forward: unsolicited.
     try lab.nic.inject(
       HopFrames.udp(Hop.gatewayMAC, Hop.outsideMAC, Hop.server, 53, Hop.outside.address, 4000))

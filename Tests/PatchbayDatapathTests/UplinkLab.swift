@@ -72,11 +72,19 @@ final class UplinkLab {
     turn()
   }
 
+  /// A started lab whose router's question for the gateway's MAC was read
+  /// off the NIC, unanswered.
+  static func started() throws -> UplinkLab {
+    let lab = try UplinkLab()
+    lab.start()
+    _ = lab.nic.receiveAll()
+    return lab
+  }
+
   /// A started lab whose router knows the gateway's MAC (it answered the
   /// question), with nothing left to read on either side.
   static func resolved() throws -> UplinkLab {
-    let lab = try UplinkLab()
-    lab.start()
+    let lab = try started()
     try lab.nic.inject(
       HopFrames.arp(
         .reply, from: Hop.gatewayMAC, Hop.gateway, to: Hop.outsideMAC, Hop.outside.address))

@@ -1,0 +1,186 @@
+import CLinuxNet
+import Glibc
+import PatchbayCore
+import PatchbayWire
+
+// A frame's way in, up to the switch's decision: reading a ready port (a TAP
+// or socket pair one read per frame, a packet socket in recvmmsg batches),
+// admission (virtio-net header and MTU), the ingress capture tap and rate
+// limit, and the bridge's forward / flood / drop, which hands each frame to
+// the egress path (Datapath+Egress.swift). Also a port's going and coming
+// back: a packet socket whose interface vanished is detached, reopened when
+// it returns (checked once a second), or held down on purpose.
+
+extension Datapath {
+  /// Reads `port` until EAGAIN or a burst's worth, forwarding each frame.
+  @inline(__always)
+  func service(port global: Int, at now: Instant) {
+    let source = ports[global]
+    if source.kind == .packetSocket {
+      serviceBatches(port: global, at: now)
+      return
+    }
+    // The header lands just before the frame, the frame at the headroom mark.
+    let header = buffers[0].baseAddress! + Datapath.headerOffset
+    for _ in 0..<Datapath.burst {
+      let count = Glibc.read(
+        source.descriptor, header, Datapath.bufferSize + VirtioNetHeader.byteCount)
+      if count < 0 {
+        let error = errno
+        if error == EAGAIN || error == EINTR { return }
+        // The interface is gone (namespace deleted, TAP removed): take the
+        // port down and stop listening to it; the rest of the lab carries on.
+        detach(port: global)
+        return
+      }
+      if count == 0 { return }
+      guard count >= VirtioNetHeader.byteCount else {
+        bridges[source.switchIndex].countRejected(.runt, byteCount: count, on: source.portIndex)
+        continue
+      }
+      admit(
+        UnsafeRawBufferPointer(
+          start: header + VirtioNetHeader.byteCount, count: count - VirtioNetHeader.byteCount),
+        from: source, port: global, at: now)
+    }
+  }
+
+  /// Reads a packet-socket port in batches of `receiveBatch` frames per
+  /// `recvmmsg`, up to a burst, forwarding each frame.
+  func serviceBatches(port global: Int, at now: Instant) {
+    let source = ports[global]
+    var total = 0
+    while total < Datapath.burst {
+      let count = pb_packet_receive_batch(
+        source.descriptor, slots, Int32(Datapath.receiveBatch), UInt32(Datapath.headroom))
+      if count < 0 {
+        if -count == EINTR { continue }
+        // ENETDOWN, ENXIO: the interface went down or away.
+        detach(port: global)
+        return
+      }
+      if count == 0 { return }
+      // Frames of this batch stay in their slots until the next recvmmsg, so
+      // sends to packet-socket ports can wait for one sendmmsg each.
+      isQueueingSends = true
+      for index in 0..<Int(count) {
+        let frame = slots[index].restoredFrame()
+        guard frame.count > 0 else {
+          bridges[source.switchIndex].countRejected(.runt, byteCount: 0, on: source.portIndex)
+          continue
+        }
+        admit(UnsafeRawBufferPointer(frame), from: source, port: global, at: now)
+      }
+      isQueueingSends = false
+      flushSends()
+      total += Int(count)
+      if count < Datapath.receiveBatch { return }
+    }
+  }
+
+  /// Reopens packet-socket ports whose interface has come back (checked once a
+  /// second), and brings them up again.
+  func reattachPacketSockets() {
+    for global in ports.indices
+    where ports[global].kind == .packetSocket && ports[global].descriptor < 0
+      && !isHeldDown[global]
+    {
+      guard let name = attachedInterfaces[global], pb_if_index(name) != 0 else { continue }
+      _ = pb_if_set_up(name, 1)
+      var index: Int32 = 0
+      let fd = pb_packet_open(name, &index)
+      guard fd >= 0 else { continue }
+      guard (try? epoll.add(fd, token: UInt64(global))) != nil else {
+        Glibc.close(fd)
+        continue
+      }
+      ports[global].descriptor = fd
+      sinks[global] = PortSink(ports[global], batch: sendQueues[global])
+      bridges[ports[global].switchIndex].setPort(ports[global].portIndex, isUp: true)
+    }
+  }
+
+  /// Switches a frame read from port `global`'s interface (its virtio-net
+  /// header just before it), unless `FrameAdmission` refuses it.
+  @inline(__always)
+  func admit(
+    _ frame: UnsafeRawBufferPointer, from source: DatapathPort, port global: Int, at now: Instant
+  ) {
+    if let reason = FrameAdmission.verdict(
+      header: VirtioNetHeader(unchecked: frame.baseAddress! - VirtioNetHeader.byteCount),
+      frameLength: frame.count, maximumLength: maximumFrameLengths[global])
+    {
+      bridges[source.switchIndex].countRejected(
+        reason, byteCount: frame.count, on: source.portIndex)
+      return
+    }
+    handle(frame, switchIndex: source.switchIndex, port: source.portIndex, at: now, depth: 0)
+  }
+
+  /// Switches one frame received on `port` of switch `switchIndex`.
+  func handle(
+    _ frame: UnsafeRawBufferPointer, switchIndex: Int, port ingress: Int, at now: Instant,
+    depth: Int
+  ) {
+    let global = portBase[switchIndex] + ingress
+    if isTappedIn[global] { tapArriving(frame, port: global, at: now) }
+    if isIngressLimited[global] && holdsBack(arriving: frame, port: global, at: now) { return }
+    switchFrame(frame, switchIndex: switchIndex, port: ingress, at: now, depth: depth)
+  }
+
+  /// Switches a frame that passed its port's ingress limit.
+  func switchFrame(
+    _ frame: UnsafeRawBufferPointer, switchIndex: Int, port ingress: Int, at now: Instant,
+    depth: Int
+  ) {
+    let (decision, classified) = bridges[switchIndex].process(frame, on: ingress, at: now)
+    switch decision {
+    case .forward(let egress, _):
+      transmit(
+        frame, classified, switchIndex: switchIndex, port: egress, at: now, depth: depth,
+        isExclusive: true)
+    case .flood(let vlan):
+      var sent = 0
+      for egress in 0..<bridges[switchIndex].portCount
+      where bridges[switchIndex].floods(to: egress, vlan: vlan, from: ingress) {
+        if bridges[switchIndex].refusesEgress(on: egress, of: classified) {
+          bridges[switchIndex].countTransmitDrop(.doubleTagged, on: egress)
+          continue
+        }
+        transmit(frame, classified, switchIndex: switchIndex, port: egress, at: now, depth: depth)
+        sent += 1
+      }
+      if sent == 0 { bridges[switchIndex].countUndelivered(on: ingress) }
+    case .drop:
+      break
+    }
+  }
+
+  /// Takes packet-socket port `global` down and keeps it down while its
+  /// interface stays (a VM's TAP outlives its QEMU until the lab stops):
+  /// counted as a link down, its MACs flushed.
+  public func holdDown(port global: Int) {
+    perform { datapath in
+      datapath.isHeldDown[global] = true
+      if datapath.ports[global].descriptor >= 0 {
+        datapath.detach(port: global)
+      } else {
+        let entry = datapath.ports[global]
+        datapath.bridges[entry.switchIndex].setPort(entry.portIndex, isUp: false)
+      }
+    }
+  }
+
+  func detach(port global: Int) {
+    let entry = ports[global]
+    epoll.remove(entry.descriptor)
+    bridges[entry.switchIndex].setPort(entry.portIndex, isUp: false)
+    // A packet socket is closed and reopened when its interface returns; a TAP
+    // the switch owns cannot return, and its descriptor is closed with the lab.
+    if entry.kind == .packetSocket {
+      Glibc.close(entry.descriptor)
+      ports[global].descriptor = -1
+      sinks[global] = PortSink(ports[global], batch: sendQueues[global])
+    }
+  }
+}
