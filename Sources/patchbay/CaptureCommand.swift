@@ -20,10 +20,14 @@ struct CaptureCommand: ParsableCommand {
       Without -w, prints one line per frame.
       """)
 
-  @Argument(help: "The lab's name (optional when one lab runs), then the ports, SWITCH/PORT.")
+  @Argument(
+    help: "The lab's name (optional when one lab runs), then the ports, SWITCH/PORT.",
+    completion: .custom(Completions.labThenPorts))
   var arguments: [String] = []
 
-  @Option(name: .customShort("w"), help: "Write pcapng to FILE, or '-' for standard output.")
+  @Option(
+    name: .customShort("w"), help: "Write pcapng to FILE, or '-' for standard output.",
+    completion: .file(extensions: ["pcapng"]))
   var file: String?
 
   @Option(name: .customShort("f"), help: "A tcpdump filter expression.")
@@ -38,7 +42,9 @@ struct CaptureCommand: ParsableCommand {
   @Option(help: "Rotate through N files of SIZE each (with -w FILE), like dumpcap -b.")
   var ring: String?
 
-  @Option(help: "Which frames: in (received from the port), out (sent to it) or both.")
+  @Option(
+    help: "Which frames: in (received from the port), out (sent to it) or both.",
+    completion: .list(["in", "out", "both"]))
   var direction: String = "both"
 
   /// The most a snaplen can be (tcpdump's maximum).
