@@ -13,7 +13,7 @@ struct FDBCommand: ParsableCommand {
   var lab: String?
 
   @Option(
-    name: .customLong("switch"), help: "Only this switch.",
+    name: .customLong("switch"), help: ArgumentHelp("Only this switch.", valueName: "SWITCH"),
     completion: .custom(Completions.switches))
   var switchName: String?
 
