@@ -7,9 +7,10 @@ every command, argument and option: the same text `--help` shows). SEE_ALSO name
 pages for patchbay(1)'s SEE ALSO, such as patchbay-topology(5).
 
 Pages are man(7) macros, so `man -l` renders them with nothing but groff-base.
-ArgumentParser's own generate-manual plugin builds the whole package in a second
-configuration and takes SwiftPM's lock on .build, which a test running inside
-`swift test` cannot wait for; this reads the binary's help instead.
+ArgumentParser's generate-manual plugin names pages patchbay.set.1, documents the hidden
+janitor command, runs example lines together and draws groff warnings on empty lines; it
+also builds the package under SwiftPM's lock on .build, which a test inside `swift test`
+cannot wait for. This reads the same help from the binary instead.
 """
 import json
 import sys
