@@ -26,8 +26,11 @@ enum Completions {
 
   /// The `SWITCH/PORT` names of the lab named earlier on the command line.
   @Sendable static func ports(_ words: [String], _ index: Int, _ prefix: String) -> [String] {
-    guard let status = status(ofLabIn: words, before: index) else { return [] }
-    return status.switches.flatMap { $0.ports.map(\.name) }.filter { $0.hasPrefix(prefix) }
+    ports(of: status(ofLabIn: words, before: index), prefix)
+  }
+
+  private static func ports(of status: LabStatus?, _ prefix: String) -> [String] {
+    (status?.switches ?? []).flatMap { $0.ports.map(\.name) }.filter { $0.hasPrefix(prefix) }
   }
 
   /// The namespace hosts of the lab named earlier on the command line.
@@ -42,9 +45,12 @@ enum Completions {
     return status.vms.map(\.name).filter { $0.hasPrefix(prefix) }
   }
 
-  /// The switches of the lab named earlier on the command line (`fdb --switch`).
+  /// The switches of the lab named earlier on the command line, or of the only running lab
+  /// when none is (`fdb --switch`).
   @Sendable static func switches(_ words: [String], _ index: Int, _ prefix: String) -> [String] {
-    guard let status = status(ofLabIn: words, before: index) else { return [] }
+    guard let status = status(ofLabIn: words, before: index, orTheOnlyLab: true) else {
+      return []
+    }
     return status.switches.map(\.name).filter { $0.hasPrefix(prefix) }
   }
 
@@ -54,7 +60,7 @@ enum Completions {
     -> [String]
   {
     let named = positionals(in: words, before: index).first.map(runningLabs().contains) ?? false
-    let portNames = ports(words, index, prefix)
+    let portNames = ports(of: status(ofLabIn: words, before: index, orTheOnlyLab: true), prefix)
     return named ? portNames : labs(words, index, prefix) + portNames
   }
 
@@ -64,14 +70,18 @@ enum Completions {
   }
 
   /// The status of the lab the command line names: its first positional argument when that
-  /// is a running lab, else the only running lab (the commands whose NAME is optional), or
-  /// nil when there is none or it does not answer within `timeout`.
-  private static func status(ofLabIn words: [String], before index: Int) -> LabStatus? {
+  /// is a running lab. `orTheOnlyLab` (the commands whose NAME is optional): with no
+  /// positional, or a port (`SWITCH/PORT`) first, the only running lab. Nil when there is
+  /// none, the name is not a running lab's, or the daemon does not answer within `timeout`.
+  private static func status(
+    ofLabIn words: [String], before index: Int, orTheOnlyLab: Bool = false
+  ) -> LabStatus? {
     let running = runningLabs()
+    let first = positionals(in: words, before: index).first
     let lab: String
-    if let first = positionals(in: words, before: index).first, running.contains(first) {
+    if let first, running.contains(first) {
       lab = first
-    } else if running.count == 1 {
+    } else if orTheOnlyLab, first.map({ $0.contains("/") }) ?? true, running.count == 1 {
       lab = running[0]
     } else {
       return nil
