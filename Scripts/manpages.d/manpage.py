@@ -8,9 +8,8 @@ pages for patchbay(1)'s SEE ALSO, such as patchbay-topology(5).
 
 Pages are man(7) macros, so `man -l` renders them with nothing but groff-base.
 ArgumentParser's generate-manual plugin names pages patchbay.set.1, documents the hidden
-janitor command, runs example lines together and draws groff warnings on empty lines; it
-also builds the package under SwiftPM's lock on .build, which a test inside `swift test`
-cannot wait for. This reads the same help from the binary instead.
+janitor command, runs example lines together and draws groff warnings on empty lines, and
+builds every product of the package first. This reads the same help from the one binary.
 """
 import json
 import sys
