@@ -44,3 +44,18 @@ build_patchbay() {
   (cd "$PATCHBAY_ROOT" && swift build -c "$config" --product patchbay >&2)
   echo "$PATCHBAY_ROOT/.build/$config/patchbay"
 }
+
+# Writes the shell completion scripts BINARY generates (ArgumentParser, from its commands):
+# bash's to BASH_FILE, zsh's to ZSH_FILE, fish's to FISH_FILE, mode 0644, folders made.
+write_completions() {
+  local binary="$1" shell target
+  shift
+  for shell in bash zsh fish; do
+    target="$1"
+    shift
+    mkdir -p "$(dirname "$target")"
+    "$binary" --generate-completion-script "$shell" > "$target.new"
+    chmod 0644 "$target.new"
+    mv "$target.new" "$target"
+  done
+}

@@ -20,25 +20,39 @@ struct CaptureCommand: ParsableCommand {
       Without -w, prints one line per frame.
       """)
 
-  @Argument(help: "The lab's name (optional when one lab runs), then the ports, SWITCH/PORT.")
+  @Argument(
+    help: "The lab's name (optional when one lab runs), then the ports, SWITCH/PORT.",
+    completion: .custom(Completions.labThenPorts))
   var arguments: [String] = []
 
-  @Option(name: .customShort("w"), help: "Write pcapng to FILE, or '-' for standard output.")
+  @Option(
+    name: .customShort("w"),
+    help: ArgumentHelp("Write pcapng to FILE, or '-' for standard output.", valueName: "FILE"),
+    completion: .file(extensions: ["pcapng"]))
   var file: String?
 
-  @Option(name: .customShort("f"), help: "A tcpdump filter expression.")
+  @Option(
+    name: .customShort("f"), help: ArgumentHelp("A tcpdump filter expression.", valueName: "FILTER")
+  )
   var filter: String?
 
-  @Option(name: .customShort("s"), help: "Bytes kept of each frame (0: 262144).")
+  @Option(
+    name: .customShort("s"),
+    help: ArgumentHelp("Bytes kept of each frame (0: 262144).", valueName: "SNAPLEN"))
   var snaplen: Int = 262_144
 
-  @Option(name: .customShort("c"), help: "Stop after COUNT frames.")
+  @Option(
+    name: .customShort("c"), help: ArgumentHelp("Stop after COUNT frames.", valueName: "COUNT"))
   var count: Int?
 
-  @Option(help: "Rotate through N files of SIZE each (with -w FILE), like dumpcap -b.")
+  @Option(
+    help: ArgumentHelp(
+      "Rotate through N files of SIZE each (with -w FILE), like dumpcap -b.", valueName: "N:SIZE"))
   var ring: String?
 
-  @Option(help: "Which frames: in (received from the port), out (sent to it) or both.")
+  @Option(
+    help: "Which frames: in (received from the port), out (sent to it) or both.",
+    completion: .list(["in", "out", "both"]))
   var direction: String = "both"
 
   /// The most a snaplen can be (tcpdump's maximum).

@@ -15,10 +15,10 @@ struct ConsoleCommand: ParsableCommand {
       Ctrl-] leaves.
       """)
 
-  @Argument(help: "The lab's name.")
+  @Argument(help: "The lab's name.", completion: .custom(Completions.labs))
   var lab: String
 
-  @Argument(help: "The VM's name.")
+  @Argument(help: "The VM's name.", completion: .custom(Completions.vms))
   var vm: String
 
   @Flag(name: [.short, .long], help: "Type into the console (Ctrl-] leaves).")

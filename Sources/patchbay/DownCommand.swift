@@ -9,7 +9,8 @@ struct DownCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "down", abstract: "Stop a running lab and remove what it created. Idempotent.")
 
-  @Argument(help: "The lab's name, or its topology file.")
+  @Argument(
+    help: "The lab's name, or its topology file.", completion: .custom(Completions.labs))
   var lab: String
 
   /// How long a daemon that did not answer the shutdown request (wedged,

@@ -7,10 +7,10 @@ struct ExecCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "exec", abstract: "Run a command inside a namespace host of a running lab.")
 
-  @Argument(help: "The lab's name.")
+  @Argument(help: "The lab's name.", completion: .custom(Completions.labs))
   var lab: String
 
-  @Argument(help: "The host's name.")
+  @Argument(help: "The host's name.", completion: .custom(Completions.hosts))
   var host: String
 
   @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")

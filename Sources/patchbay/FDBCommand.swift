@@ -7,10 +7,14 @@ struct FDBCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "fdb", abstract: "Show the MAC tables: switch, VLAN, MAC, port, age, type.")
 
-  @Argument(help: "The lab's name (default: the only running lab).")
+  @Argument(
+    help: "The lab's name (default: the only running lab).",
+    completion: .custom(Completions.labs))
   var lab: String?
 
-  @Option(name: .customLong("switch"), help: "Only this switch.")
+  @Option(
+    name: .customLong("switch"), help: ArgumentHelp("Only this switch.", valueName: "SWITCH"),
+    completion: .custom(Completions.switches))
   var switchName: String?
 
   @Flag(help: "Print JSON.")

@@ -8,7 +8,7 @@ struct GraphCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "graph", abstract: "Print the topology as a Graphviz or Mermaid graph.")
 
-  @Argument(help: "The topology file.")
+  @Argument(help: "The topology file.", completion: .file(extensions: ["yaml", "yml"]))
   var file: String
 
   @Option(help: "dot or mermaid.")

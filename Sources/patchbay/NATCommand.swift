@@ -7,7 +7,9 @@ struct NATCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "nat", abstract: "Show each uplink's NAT sessions, port forwards and DHCP leases.")
 
-  @Argument(help: "The lab's name (default: the only running lab).")
+  @Argument(
+    help: "The lab's name (default: the only running lab).",
+    completion: .custom(Completions.labs))
   var lab: String?
 
   @Flag(help: "Print JSON.")

@@ -10,6 +10,7 @@ struct Patchbay: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "patchbay",
     abstract: "A userspace virtual L2 switch and vNIC fabric for lab VMs.",
+    version: PatchbayVersion.current,
     subcommands: [
       UpCommand.self, DownCommand.self, ValidateCommand.self, StatusCommand.self,
       FDBCommand.self, NATCommand.self, ExecCommand.self, SetCommand.self, CaptureCommand.self,
@@ -39,6 +40,9 @@ struct Patchbay: ParsableCommand {
         print(fullMessage(for: error))
         Foundation.exit(0)
       }
+      // A shell asking for completions (at a TAB) must never see an error line: its
+      // stderr is the user's terminal, in the middle of what they are typing.
+      if CommandLine.arguments.dropFirst().first == "---completion" { Foundation.exit(1) }
       let message =
         Self.message(for: error)
         .split(whereSeparator: \.isNewline).first.map(String.init) ?? "\(error)"

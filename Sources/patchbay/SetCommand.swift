@@ -16,13 +16,14 @@ struct SetCommand: ParsableCommand {
       Settings not named keep their value; off lifts one limit, or all of them alone.
       """)
 
-  @Argument(help: "The lab's name (or its topology file).")
+  @Argument(
+    help: "The lab's name (or its topology file).", completion: .custom(Completions.labs))
   var lab: String
 
-  @Argument(help: "The port, SWITCH/PORT.")
+  @Argument(help: "The port, SWITCH/PORT.", completion: .custom(Completions.ports))
   var port: String
 
-  @Argument(help: "What to change: rate.")
+  @Argument(help: "What to change: rate.", completion: .list(["rate"]))
   var setting: String
 
   @Argument(help: "KEY=VALUE pairs: ingress, egress, burst, ingress-pps, egress-pps (or off).")

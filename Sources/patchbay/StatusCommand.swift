@@ -10,7 +10,8 @@ struct StatusCommand: ParsableCommand {
     commandName: "status",
     abstract: "Running labs: each port's kind, state, VLAN mode, rate limit, counters and drops.")
 
-  @Argument(help: "A lab's name (default: every running lab).")
+  @Argument(
+    help: "A lab's name (default: every running lab).", completion: .custom(Completions.labs))
   var lab: String?
 
   @Flag(help: "Print JSON.")

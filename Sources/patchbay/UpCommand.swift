@@ -9,7 +9,7 @@ struct UpCommand: ParsableCommand {
     commandName: "up",
     abstract: "Build a lab and switch frames until SIGINT/SIGTERM, then remove everything.")
 
-  @Argument(help: "The topology file.")
+  @Argument(help: "The topology file.", completion: .file(extensions: ["yaml", "yml"]))
   var file: String
 
   @Flag(help: "Return once the lab is ready and keep the daemon running.")

@@ -7,7 +7,7 @@ struct ValidateCommand: ParsableCommand {
     commandName: "validate",
     abstract: "Check a topology file: a summary, or every problem as FILE:LINE:COL: error: ...")
 
-  @Argument(help: "The topology file.")
+  @Argument(help: "The topology file.", completion: .file(extensions: ["yaml", "yml"]))
   var file: String
 
   func run() throws {
