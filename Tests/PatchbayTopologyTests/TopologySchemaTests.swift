@@ -105,22 +105,29 @@ func probe(_ path: String, key: String, value: String) -> (yaml: String, keyAt: 
   return (yaml, "\(line):\(column)")
 }
 
-/// The whole-number forms a key's schema allows: its own or an `anyOf`/`oneOf` branch's
-/// `minimum` and `maximum` (nil: none).
-func integerRanges(_ property: [String: Any], _ definitions: [String: [String: Any]])
+/// The whole-number forms a key's schema allows, with their `minimum` and `maximum` (nil:
+/// none): its own, or an `anyOf`/`oneOf` branch's narrowed by the key's own (`memory` is a
+/// size, whose whole-number branch starts at 0, with `minimum` 16MiB beside the `$ref`).
+func integerRanges(_ schema: [String: Any], _ definitions: [String: [String: Any]])
   -> [(minimum: Int?, maximum: Int?)]
 {
-  var schema = property
-  if let reference = property["$ref"] as? String {
-    schema = definitions[String(reference.dropFirst("#/$defs/".count))] ?? [:]
+  var schema = schema
+  if let reference = schema["$ref"] as? String {
+    var merged = definitions[String(reference.dropFirst("#/$defs/".count))] ?? [:]
+    for (key, value) in schema where key != "$ref" { merged[key] = value }
+    schema = merged
   }
-  var ranges: [(Int?, Int?)] = []
-  if schema["type"] as? String == "integer" {
-    ranges.append((schema["minimum"] as? Int, schema["maximum"] as? Int))
-  }
+  let minimum = schema["minimum"] as? Int
+  let maximum = schema["maximum"] as? Int
+  var ranges: [(minimum: Int?, maximum: Int?)] = []
+  if schema["type"] as? String == "integer" { ranges.append((minimum, maximum)) }
   for branches in ["anyOf", "oneOf"] {
     for branch in schema[branches] as? [[String: Any]] ?? [] {
-      ranges += integerRanges(branch, definitions)
+      for range in integerRanges(branch, definitions) {
+        let low = [range.minimum, minimum].compactMap { $0 }.max()
+        let high = [range.maximum, maximum].compactMap { $0 }.min()
+        ranges.append((low, high))
+      }
     }
   }
   return ranges
