@@ -4,6 +4,8 @@
 Writes every fenced ```yaml block of the Markdown FILEs that is a whole topology
 (it has a top-level `switches:` key) to OUTDIR as NAME-LINE.yaml, NAME being
 the Markdown file's name and LINE the block's first line, and prints their paths.
+A block without a top-level `name:` is a fragment of a topology: it gets
+`name: example` at its end, so its lines keep their numbers.
 """
 import re
 import sys
@@ -11,6 +13,7 @@ from pathlib import Path
 
 FENCE = re.compile(r"^```yaml[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 TOPOLOGY = re.compile(r"^switches:", re.MULTILINE)
+NAME = re.compile(r"^name:", re.MULTILINE)
 
 
 def main(argv):
@@ -29,6 +32,8 @@ def main(argv):
                 continue
             line = text.count("\n", 0, match.start(1)) + 1
             path = out / f"{Path(name).stem}-{line}.yaml"
+            if not NAME.search(block):
+                block += "name: example\n"
             path.write_text(block)
             print(path)
     return 0
