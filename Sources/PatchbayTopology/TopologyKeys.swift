@@ -9,7 +9,7 @@ public enum TopologyKeys {
     "name", "switches", "hosts", "vms", "uplinks", "captures", "mirrors", "busy-poll", "log-cap",
   ]
   /// The keys of one switch (`switches.NAME`).
-  public static let switchKeys = ["mac-aging", "mac-table-size", "ports"]
+  public static let `switch` = ["mac-aging", "mac-table-size", "ports"]
   /// The keys that choose a port's kind; a port has at most one (none: a TAP).
   public static let portKinds = ["tap", "attach", "uplink", "peer"]
   /// The keys of one port (`switches.NAME.ports.NAME`).
@@ -46,7 +46,7 @@ public enum TopologyKeys {
   /// mapping of names (`switches.*.ports.*` is any port of any switch). The root is `""`.
   public static let byPath: [String: [String]] = [
     "": topLevel,
-    "switches.*": switchKeys,
+    "switches.*": `switch`,
     "switches.*.ports.*": port,
     "switches.*.ports.*.rate": rate,
     "hosts.*": host,

@@ -11,7 +11,7 @@ extension Loader {
     let context = "in switch '\(item.key)'"
     var spec = SwitchSpec(name: item.key, ports: [], location: item.keyLocation)
     for entry in fields(
-      of: item.value, known: TopologyKeys.switchKeys, context: context, what: "switch '\(item.key)'"
+      of: item.value, known: TopologyKeys.switch, context: context, what: "switch '\(item.key)'"
     ) {
       switch entry.key {
       case "mac-aging":

@@ -138,7 +138,7 @@ func integerRanges(_ schema: [String: Any], _ definitions: [String: [String: Any
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
       .deletingLastPathComponent().deletingLastPathComponent()
     let file = try Data(contentsOf: root.appendingPathComponent("schema/patchbay.schema.json"))
-    #expect(TopologySchema.bytes == [UInt8](file))
+    #expect(Data(TopologySchema.bytes) == file, "rebuild after editing the schema")
     #expect(
       TopologySchema.text.hasPrefix(
         "{\n  \"$schema\": \"https://json-schema.org/draft/2020-12/schema\""))
