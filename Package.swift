@@ -38,7 +38,9 @@ let package = Package(
     .target(name: "PatchbayCore", dependencies: ["PatchbayWire"]),
     .target(
       name: "PatchbayTopology",
-      dependencies: ["PatchbayWire", "PatchbayCore", .product(name: "Yams", package: "Yams")]
+      dependencies: ["PatchbayWire", "PatchbayCore", .product(name: "Yams", package: "Yams")],
+      // The topology JSON Schema, compiled in: `patchbay schema` reads no file (schema/ links here).
+      resources: [.embedInCode("patchbay.schema.json")]
     ),
 
     // The datapath: epoll, rings, queues, TAP and packet-socket I/O, capture taps, BPF.

@@ -3,16 +3,13 @@ import Yams
 
 // `captures` and `mirrors`: which ports are recorded or copied, and where to.
 
-private let captureKeys = ["ports", "file", "filter", "snaplen", "ring"]
-private let ringKeys = ["files", "size"]
-private let mirrorKeys = ["from", "to", "filter"]
-
 private let snaplens: ClosedRange<UInt64> = 64...262_144
 
 extension Loader {
   mutating func readCapture(_ item: Entry) -> CaptureSpec? {
     guard
-      let entries = section(item, kind: "capture", known: captureKeys, required: ["ports", "file"])
+      let entries = section(
+        item, kind: "capture", known: TopologyKeys.capture, required: ["ports", "file"])
     else {
       return nil
     }
@@ -48,7 +45,7 @@ extension Loader {
 
   mutating func readRing(_ item: Entry, capture: String) -> (files: Int, size: Int)? {
     let context = "in ring of capture '\(capture)'"
-    let entries = fields(of: item.value, known: ringKeys, context: context, what: "'ring'")
+    let entries = fields(of: item.value, known: TopologyKeys.ring, context: context, what: "'ring'")
     guard item.value.mapping != nil || item.value.isNull else { return nil }
     requireKey("files", in: entries, context: context, at: item.keyLocation)
     requireKey("size", in: entries, context: context, at: item.keyLocation)
@@ -75,7 +72,9 @@ extension Loader {
   }
 
   mutating func readMirror(_ item: Entry) -> MirrorSpec? {
-    guard let entries = section(item, kind: "mirror", known: mirrorKeys, required: ["from", "to"])
+    guard
+      let entries = section(
+        item, kind: "mirror", known: TopologyKeys.mirror, required: ["from", "to"])
     else {
       return nil
     }

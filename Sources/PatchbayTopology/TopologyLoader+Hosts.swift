@@ -3,12 +3,10 @@ import Yams
 
 // `hosts`: a namespace on a switch port, with its veth, address, gateway and command.
 
-private let hostKeys = ["port", "veth", "run", "address", "gateway", "mac"]
-
 extension Loader {
   mutating func readHost(_ item: Entry) -> HostSpec? {
     let context = "in host '\(item.key)'"
-    guard let entries = section(item, kind: "host", known: hostKeys, required: []) else {
+    guard let entries = section(item, kind: "host", known: TopologyKeys.host, required: []) else {
       return nil
     }
     exclusive(["port", "veth"], in: entries, context: context)

@@ -3,14 +3,6 @@ import Yams
 
 // `switches`: each switch's table settings and its ports (kind, VLAN mode, rate, security, MTU).
 
-private let switchKeys = ["mac-aging", "mac-table-size", "ports"]
-private let portKindKeys = ["tap", "attach", "uplink", "peer"]
-private let portKeys =
-  portKindKeys + [
-    "vlan", "trunk", "native-vlan", "native-tagged", "dot1q-tunnel", "dot1q-tunnel-type", "rate",
-    "max-macs", "mac-lock", "ip-guard", "dhcp-guard", "protected", "mtu", "offload",
-  ]
-
 private let macTableSizes = 1...1_048_576
 private let mtus = 68...65535
 
@@ -19,8 +11,8 @@ extension Loader {
     let context = "in switch '\(item.key)'"
     var spec = SwitchSpec(name: item.key, ports: [], location: item.keyLocation)
     for entry in fields(
-      of: item.value, known: switchKeys, context: context, what: "switch '\(item.key)'")
-    {
+      of: item.value, known: TopologyKeys.switch, context: context, what: "switch '\(item.key)'"
+    ) {
       switch entry.key {
       case "mac-aging":
         if let aging = value(entry, ValueFormat.duration) {
@@ -54,7 +46,7 @@ extension Loader {
     let reference = PortReference(switchName: switchName, portName: item.key)
     let context = "in port '\(reference)'"
     let entries = fields(
-      of: item.value, known: portKeys, context: context, what: "port '\(reference)'")
+      of: item.value, known: TopologyKeys.port, context: context, what: "port '\(reference)'")
     var spec = PortSpec(
       name: item.key, switchName: switchName,
       kind: .tap(interface: "\(labName ?? "")-\(item.key)"), location: item.keyLocation)
@@ -149,9 +141,9 @@ extension Loader {
 
     // A port that names more than one kind was refused above by keeping the first; say so here.
     draft.kindIsInvalid =
-      draft.kindEntry == nil && entries.contains { portKindKeys.contains($0.key) }
+      draft.kindEntry == nil && entries.contains { TopologyKeys.portKinds.contains($0.key) }
     exclusive(
-      portKindKeys, in: entries, context: context,
+      TopologyKeys.portKinds, in: entries, context: context,
       hint: "; a port is one of tap, attach, uplink or peer")
     exclusive(["vlan", "trunk", "dot1q-tunnel"], in: entries, context: context)
     requires("native-vlan", "trunk", in: entries, context: context)
@@ -221,7 +213,7 @@ extension Loader {
   mutating func readRate(_ item: Entry, port: PortReference) -> RateLimitSpec? {
     let context = "in rate of port '\(port)'"
     let entries = fields(
-      of: item.value, known: RateLimitSpec.keys, context: context, what: "'rate'")
+      of: item.value, known: TopologyKeys.rate, context: context, what: "'rate'")
     guard item.value.mapping != nil || item.value.isNull else { return nil }
     var spec = RateLimitSpec()
     for entry in entries {

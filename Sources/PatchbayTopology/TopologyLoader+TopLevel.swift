@@ -4,11 +4,6 @@ import Yams
 // The top level of a topology file: its keys, the order sections are read in, and the
 // cross-checks run once all are read.
 
-let topLevelKeys = [
-  "name", "switches", "hosts", "vms", "uplinks", "captures", "mirrors", "busy-poll",
-  "log-cap",
-]
-
 extension Loader {
   mutating func load() -> Topology? {
     guard let root = document.root, !root.isNull else {
@@ -22,7 +17,7 @@ extension Loader {
       return nil
     }
     let entries = fields(
-      of: root, known: topLevelKeys, context: "at the top level", what: "the topology")
+      of: root, known: TopologyKeys.topLevel, context: "at the top level", what: "the topology")
     let rootLocation = location(of: root)
     requireKey("name", in: entries, context: "at the top level", at: rootLocation)
     requireKey("switches", in: entries, context: "at the top level", at: rootLocation)

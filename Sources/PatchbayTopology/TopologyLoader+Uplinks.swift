@@ -4,11 +4,6 @@ import Yams
 
 // `uplinks`: NAT, bridged or host-only ways out, with the NAT's DHCP range and port forwards.
 
-private let uplinkKeys = [
-  "mode", "interface", "address", "gateway", "inside", "dhcp", "dns", "forward", "max-sessions",
-]
-private let dhcpKeys = ["range", "lease"]
-
 private let sessionCounts = 16...1_048_576
 
 extension Loader {
@@ -17,7 +12,9 @@ extension Loader {
   /// checks either way, so a port naming it gets no second error.
   mutating func readUplink(_ item: Entry) -> UplinkSpec? {
     let context = "in uplink '\(item.key)'"
-    guard let entries = section(item, kind: "uplink", known: uplinkKeys, required: ["mode"]) else {
+    guard
+      let entries = section(item, kind: "uplink", known: TopologyKeys.uplink, required: ["mode"])
+    else {
       declaredUplinks.append((item.key, nil, item.keyLocation))
       return nil
     }
@@ -109,7 +106,7 @@ extension Loader {
 
   mutating func readDHCP(_ item: Entry, uplink: String, inside: IPv4CIDR?) -> DHCPSpec? {
     let context = "in dhcp of uplink '\(uplink)'"
-    let entries = fields(of: item.value, known: dhcpKeys, context: context, what: "'dhcp'")
+    let entries = fields(of: item.value, known: TopologyKeys.dhcp, context: context, what: "'dhcp'")
     guard item.value.mapping != nil || item.value.isNull else { return nil }
     requireKey("range", in: entries, context: context, at: item.keyLocation)
     var range: (IPv4Address, IPv4Address)?

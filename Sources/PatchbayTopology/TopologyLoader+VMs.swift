@@ -3,19 +3,13 @@ import Yams
 
 // `vms`: a QEMU guest with its ports, kernel, disk, memory and CPUs.
 
-private let vmKeys = [
-  "port", "ports", "kernel", "initrd", "append", "disk", "memory", "cpus", "mac", "accel",
-  "qemu-args", "stop-timeout",
-]
-private let diskKeys = ["file", "format", "backing"]
-
 private let cpuCounts = 1...64
 private let minimumVMMemory: UInt64 = 16 << 20
 
 extension Loader {
   mutating func readVM(_ item: Entry) -> VMSpec? {
     let context = "in vm '\(item.key)'"
-    guard let entries = section(item, kind: "vm", known: vmKeys, required: []) else {
+    guard let entries = section(item, kind: "vm", known: TopologyKeys.vm, required: []) else {
       return nil
     }
     exclusive(["port", "ports"], in: entries, context: context)
@@ -101,7 +95,8 @@ extension Loader {
       return
     }
     let context = "in disk of vm '\(spec.name)'"
-    let entries = fields(of: entry.value, known: diskKeys, context: context, what: "'disk'")
+    let entries = fields(
+      of: entry.value, known: TopologyKeys.disk, context: context, what: "'disk'")
     requireKey("file", in: entries, context: context, at: entry.keyLocation)
     for field in entries {
       switch field.key {

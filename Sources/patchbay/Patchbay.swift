@@ -14,7 +14,7 @@ struct Patchbay: ParsableCommand {
     subcommands: [
       UpCommand.self, DownCommand.self, ValidateCommand.self, StatusCommand.self,
       FDBCommand.self, NATCommand.self, ExecCommand.self, SetCommand.self, CaptureCommand.self,
-      GraphCommand.self, ConsoleCommand.self, JanitorCommand.self,
+      GraphCommand.self, ConsoleCommand.self, JanitorCommand.self, SchemaCommand.self,
     ]
   )
 
