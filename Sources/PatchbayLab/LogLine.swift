@@ -1,0 +1,136 @@
+import Glibc
+import Logging
+
+/// One log message as a line of text or of JSON, the formats of the daemon's
+/// log. The time and everything else come in as arguments, so the tests
+/// compare exact bytes.
+public enum LogLine {
+  /// How the daemon's log lines look.
+  public enum Format: String, Sendable, CaseIterable {
+    /// `TIME LEVEL LABEL: MESSAGE key=value ...`, for people.
+    case text
+    /// One JSON object a line with `time`, `level`, `label`, `message` and
+    /// `metadata`, for log collectors.
+    case json
+  }
+
+  /// The line (without its newline) for a message of `level` from `label`.
+  /// Metadata keys are sorted, so a line never depends on a dictionary's order.
+  public static func render(
+    _ format: Format, time: LogTime, level: Logger.Level, label: String, message: String,
+    metadata: Logger.Metadata
+  ) -> String {
+    switch format {
+    case .text:
+      var line = "\(time.iso8601) \(level) \(escapedText(label)): \(escapedText(message))"
+      for key in metadata.keys.sorted() {
+        line += " \(escapedText(key))=\(textValue(metadata[key]!))"
+      }
+      return line
+    case .json:
+      var line = "{\"time\":\(jsonString(time.iso8601)),\"level\":\(jsonString("\(level)"))"
+      line += ",\"label\":\(jsonString(label)),\"message\":\(jsonString(message))"
+      line += ",\"metadata\":\(jsonObject(metadata))}"
+      return line
+    }
+  }
+
+  // Text: a value with a space, quote, equals sign or control character is
+  // written as a JSON string, so the line stays one line and splits on spaces.
+  private static func textValue(_ value: Logger.MetadataValue) -> String {
+    switch value {
+    case .string(let text):
+      let plain =
+        !text.isEmpty
+        && !text.unicodeScalars.contains {
+          $0 == " " || $0 == "\"" || $0 == "=" || $0.value < 0x20 || $0.value == 0x7F
+        }
+      return plain ? text : jsonString(text)
+    case .stringConvertible(let convertible):
+      return textValue(.string(convertible.description))
+    case .array, .dictionary:
+      return jsonValue(value)
+    }
+  }
+
+  // Control characters (a newline in a message) become visible escapes: one
+  // message is one line whatever it holds.
+  private static func escapedText(_ text: String) -> String {
+    guard text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+      return text
+    }
+    let quoted = jsonString(text)
+    return String(quoted.dropFirst().dropLast())
+  }
+
+  private static func jsonObject(_ metadata: Logger.Metadata) -> String {
+    let members = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonValue(metadata[$0]!))" }
+    return "{" + members.joined(separator: ",") + "}"
+  }
+
+  private static func jsonValue(_ value: Logger.MetadataValue) -> String {
+    switch value {
+    case .string(let text): return jsonString(text)
+    case .stringConvertible(let convertible): return jsonString(convertible.description)
+    case .array(let values): return "[" + values.map(jsonValue).joined(separator: ",") + "]"
+    case .dictionary(let dictionary): return jsonObject(dictionary)
+    }
+  }
+
+  /// `text` as a JSON string literal: quotes, backslashes and control
+  /// characters escaped, everything else as it is (UTF-8).
+  static func jsonString(_ text: String) -> String {
+    var result = "\""
+    for scalar in text.unicodeScalars {
+      switch scalar {
+      case "\"": result += "\\\""
+      case "\\": result += "\\\\"
+      case "\n": result += "\\n"
+      case "\r": result += "\\r"
+      case "\t": result += "\\t"
+      case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+        let hex = String(scalar.value, radix: 16)
+        result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+      default: result.unicodeScalars.append(scalar)
+      }
+    }
+    return result + "\""
+  }
+}
+
+/// A wall-clock time for a log line: seconds and nanoseconds since the Unix epoch.
+public struct LogTime: Sendable, Equatable {
+  /// Whole seconds since 1970-01-01T00:00:00Z.
+  public var seconds: Int64
+  /// Nanoseconds past `seconds` (0 ..< 1e9).
+  public var nanoseconds: Int64
+
+  /// The time `seconds` and `nanoseconds` after the epoch.
+  public init(seconds: Int64, nanoseconds: Int64) {
+    self.seconds = seconds
+    self.nanoseconds = nanoseconds
+  }
+
+  /// `2026-12-02T07:06:21.123Z`: UTC, to the millisecond.
+  public var iso8601: String {
+    var time = time_t(seconds)
+    var parts = tm()
+    gmtime_r(&time, &parts)
+    return "\(pad(Int64(parts.tm_year) + 1900, 4))-\(pad(Int64(parts.tm_mon) + 1, 2))"
+      + "-\(pad(Int64(parts.tm_mday), 2))T\(pad(Int64(parts.tm_hour), 2))"
+      + ":\(pad(Int64(parts.tm_min), 2)):\(pad(Int64(parts.tm_sec), 2))"
+      + ".\(pad(nanoseconds / 1_000_000, 3))Z"
+  }
+
+  /// Now, from the system's real-time clock.
+  public static func now() -> LogTime {
+    var spec = timespec()
+    clock_gettime(CLOCK_REALTIME, &spec)
+    return LogTime(seconds: Int64(spec.tv_sec), nanoseconds: Int64(spec.tv_nsec))
+  }
+
+  private func pad(_ value: Int64, _ width: Int) -> String {
+    let digits = String(value)
+    return String(repeating: "0", count: max(0, width - digits.count)) + digits
+  }
+}
