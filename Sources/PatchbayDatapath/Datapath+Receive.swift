@@ -180,8 +180,12 @@ extension Datapath {
   func detach(port global: Int, cause: PortEvent.Cause = .interfaceLost) {
     let entry = ports[global]
     epoll.remove(entry.descriptor)
+    // A TAP keeps its descriptor when it goes down, so it may be detached again (held
+    // down after it failed): one event, as one link down.
+    if bridges[entry.switchIndex].ports[entry.portIndex].isUp {
+      portEvents.append(PortEvent(port: global, isUp: false, cause: cause, at: lastTurn))
+    }
     bridges[entry.switchIndex].setPort(entry.portIndex, isUp: false)
-    portEvents.append(PortEvent(port: global, isUp: false, cause: cause, at: lastTurn))
     // A packet socket is closed and reopened when its interface returns; a TAP
     // the switch owns cannot return, and its descriptor is closed with the lab.
     if entry.kind == .packetSocket {

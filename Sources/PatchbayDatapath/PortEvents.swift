@@ -80,6 +80,13 @@ public struct DatapathActivity: Sendable {
   public var lostEvents: UInt64
   /// Each switch's per-port counters, in switch order.
   public var counters: [[PortCounters]]
+
+  /// Activity of `events`, `lostEvents` and `counters`.
+  public init(events: [PortEvent], lostEvents: UInt64, counters: [[PortCounters]]) {
+    self.events = events
+    self.lostEvents = lostEvents
+    self.counters = counters
+  }
 }
 
 extension Datapath {
