@@ -151,7 +151,7 @@ public final class CaptureSession: @unchecked Sendable {
       self.drainAndFinish()
       let statistics = self.state.statistics
       self.logger.info(
-        "\(self.name) stopped: \(statistics.captured) frames captured, \(statistics.lost) lost, \(statistics.unwritten) unwritten",
+        "capture: \(self.name) stopped: \(statistics.captured) frames captured, \(statistics.lost) lost, \(statistics.unwritten) unwritten",
         metadata: [
           "capture": "\(self.name)", "captured": "\(statistics.captured)",
           "lost": "\(statistics.lost)", "unwritten": "\(statistics.unwritten)",

@@ -134,13 +134,17 @@ public final class LabDaemon: @unchecked Sendable {
     let topology = lab.topology
     let ports = topology.switches.reduce(0) { $0 + $1.ports.count }
     lab.logger.info(
-      "lab \(topology.name) up: \(topology.switches.count) switches, \(ports) ports, \(topology.hosts.count) hosts, \(topology.vms.count) VMs, \(topology.uplinks.count) uplinks",
+      "lab \(topology.name) up: \(counted(topology.switches.count, "switch", "switches")), \(counted(ports, "port")), \(counted(topology.hosts.count, "host")), \(counted(topology.vms.count, "VM")), \(counted(topology.uplinks.count, "uplink"))",
       metadata: [
         "pid": "\(getpid())", "switches": "\(topology.switches.count)", "ports": "\(ports)",
         "hosts": "\(topology.hosts.count)", "vms": "\(topology.vms.count)",
         "uplinks": "\(topology.uplinks.count)",
       ])
     for warning in warnings { lab.logger.warning("\(warning)") }
+  }
+
+  private func counted(_ count: Int, _ one: String, _ many: String? = nil) -> String {
+    "\(count) \(count == 1 ? one : many ?? one + "s")"
   }
 
   /// Answers one control request (on the control thread) and logs it:
