@@ -97,7 +97,8 @@ extension Datapath {
       ports[global].descriptor = fd
       sinks[global] = PortSink(ports[global], batch: sendQueues[global])
       bridges[ports[global].switchIndex].setPort(ports[global].portIndex, isUp: true)
-      portEvents.append(PortEvent(port: global, isUp: true, cause: .interfaceReturned, at: lastTurn))
+      portEvents.append(
+        PortEvent(port: global, isUp: true, cause: .interfaceReturned, at: lastTurn))
     }
   }
 

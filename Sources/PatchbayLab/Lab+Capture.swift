@@ -82,7 +82,8 @@ extension Lab {
     let datapath = self.datapath
     let ports = references.map(\.description).joined(separator: ",")
     logger.info(
-      "capture: \(session.name) started on \(ports)", metadata: ["capture": "\(session.name)", "ports": "\(ports)"])
+      "capture: \(session.name) started on \(ports)",
+      metadata: ["capture": "\(session.name)", "ports": "\(ports)"])
     session.start { [weak self] in
       datapath.removeTaps(group: id)
       _ = self?.captures.withLock { $0.removeValue(forKey: id) }

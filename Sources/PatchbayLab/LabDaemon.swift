@@ -155,7 +155,8 @@ public final class LabDaemon: @unchecked Sendable {
     switch request {
     case .status, .fdb, .nat:
       lab.logger.debug(
-        "control: \(request.command.rawValue)", metadata: ["request": "\(request.command.rawValue)"])
+        "control: \(request.command.rawValue)", metadata: ["request": "\(request.command.rawValue)"]
+      )
     case .shutdown:
       lab.logger.info("control: shutdown requested", metadata: ["request": "shutdown"])
     case .setRate(let port, let settings):

@@ -7,7 +7,7 @@ import Logging
 public enum LogLine {
   /// How the daemon's log lines look.
   public enum Format: String, Sendable, CaseIterable {
-    /// `TIME LEVEL LABEL: MESSAGE key=value ...`, for people.
+    /// `LABEL: LEVEL: MESSAGE key=value ... time=TIME`, for people.
     case text
     /// One JSON object a line with `time`, `level`, `label`, `message` and
     /// `metadata`, for log collectors.
@@ -22,11 +22,13 @@ public enum LogLine {
   ) -> String {
     switch format {
     case .text:
-      var line = "\(time.iso8601) \(level) \(escapedText(label)): \(escapedText(message))"
+      // Read like the command's own diagnostics (`patchbay: warning: ...`);
+      // the time goes last, as one more field.
+      var line = "\(escapedText(label)): \(level): \(escapedText(message))"
       for key in metadata.keys.sorted() {
         line += " \(escapedText(key))=\(textValue(metadata[key]!))"
       }
-      return line
+      return line + " time=\(time.iso8601)"
     case .json:
       var line = "{\"time\":\(jsonString(time.iso8601)),\"level\":\(jsonString("\(level)"))"
       line += ",\"label\":\(jsonString(label)),\"message\":\(jsonString(message))"

@@ -5,7 +5,9 @@ import Testing
 
 @Suite struct PortEventRingTests {
   static func event(_ port: Int) -> PortEvent {
-    PortEvent(port: port, isUp: port % 2 == 0, cause: .interfaceLost, at: Instant(nanoseconds: UInt64(port)))
+    PortEvent(
+      port: port, isUp: port % 2 == 0, cause: .interfaceLost, at: Instant(nanoseconds: UInt64(port))
+    )
   }
 
   @Test func aDrainReturnsTheEventsInOrderAndEmptiesTheRing() {

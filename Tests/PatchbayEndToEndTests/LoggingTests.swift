@@ -77,21 +77,24 @@ struct LoggingTests {
       var lines = Self.waitForLine("control: status", in: log)
       #expect(
         lines.contains {
-          $0.contains(" info patchbay: lab e2log up: 1 switch, 3 ports, 2 hosts, 0 VMs, 0 uplinks")
+          $0.hasPrefix(
+            "patchbay: info: lab e2log up: 1 switch, 3 ports, 2 hosts, 0 VMs, 0 uplinks ")
         }, "\(lines)")
-      #expect(lines.contains { $0.contains(" debug patchbay: control: status ") }, "\(lines)")
+      #expect(lines.contains { $0.hasPrefix("patchbay: debug: control: status ") }, "\(lines)")
 
       // The attached interface vanishes, then comes back.
       Self.removeVeth()
       lines = Self.waitForLine("port core/far down", in: log)
       #expect(
         lines.contains {
-          $0.contains(" notice patchbay: port core/far down: its interface went away ")
+          $0.hasPrefix("patchbay: notice: port core/far down: its interface went away ")
         }, "\(lines)")
       try Self.makeVeth()
       lines = Self.waitForLine("port core/far up", in: log)
       #expect(
-        lines.contains { $0.contains(" notice patchbay: port core/far up: its interface is back ") },
+        lines.contains {
+          $0.hasPrefix("patchbay: notice: port core/far up: its interface is back ")
+        },
         "\(lines)")
 
       // 200 frames to the reserved group 01:80:c2:00:00:00 (STP), each a
@@ -102,7 +105,7 @@ struct LoggingTests {
       // One more summary interval, so a burst split by a 5 s boundary shows both halves.
       usleep(5_500_000)
       lines = Self.lines(of: log)
-      let summaries = lines.filter { $0.contains("patchbay: port core/a dropped") }
+      let summaries = lines.filter { $0.contains("port core/a dropped") }
       // One line per 5 s window: the 200 frames left inject.py within a
       // millisecond, so at most a window boundary splits them in two.
       #expect((1...2).contains(summaries.count), "\(summaries)")
@@ -111,7 +114,9 @@ struct LoggingTests {
         return Int(line[range.upperBound...].prefix { $0.isNumber })
       }
       #expect(counted.reduce(0, +) == 200, "\(summaries)")
-      #expect(summaries.allSatisfy { $0.contains(" notice patchbay: ") }, "\(summaries)")
+      #expect(
+        summaries.allSatisfy { $0.hasPrefix("patchbay: notice: port core/a dropped ") },
+        "\(summaries)")
       #expect(lines.filter { $0.contains("reserved-group") }.count == summaries.count)
     }
   }
@@ -123,11 +128,13 @@ struct LoggingTests {
       _ = try Harness.status(Self.lab)
       let set = try Harness.patchbay("set", Self.lab, "core/h1", "rate", "ingress=10mbit")
       #expect(set.status == 0, "\(set.errors)")
-      let lines = Self.waitForLine(" warning patchbay: ", in: log)
-      #expect(lines.contains { $0.contains(" warning patchbay: ") && $0.contains("e2v-log") }, "\(lines)")
+      let lines = Self.waitForLine("patchbay: warning: ", in: log)
+      #expect(
+        lines.contains { $0.contains("patchbay: warning: ") && $0.contains("e2v-log") }, "\(lines)")
       // The lab's up line, the set request and the status request were not written.
-      #expect(lines.allSatisfy { $0.contains(" warning patchbay: ") }, "\(lines)")
-      #expect(!lines.contains { $0.contains("lab e2log up") || $0.contains("control:") }, "\(lines)")
+      #expect(lines.allSatisfy { $0.hasPrefix("patchbay: warning: ") }, "\(lines)")
+      #expect(
+        !lines.contains { $0.contains("lab e2log up") || $0.contains("control:") }, "\(lines)")
     }
   }
 

@@ -28,7 +28,9 @@ import Testing
     var monitor = LabMonitor(portNames: Self.names, logger: log.logger(.info))
     // The first observation is the baseline: drops from before it are old news.
     monitor.observe(Self.quiet(Self.counters([0: [(.runt, 7)]])))
-    let burst = Self.counters([0: [(.runt, 7), (.reservedGroup, 100), (.oversize, 3)], 2: [(.runt, 1)]])
+    let burst = Self.counters([
+      0: [(.runt, 7), (.reservedGroup, 100), (.oversize, 3)], 2: [(.runt, 1)],
+    ])
     for _ in 0..<4 { monitor.observe(Self.quiet(burst)) }
     #expect(log.text == "", "nothing before five observations")
     monitor.observe(Self.quiet(burst))
@@ -36,8 +38,8 @@ import Testing
     for _ in 0..<5 { monitor.observe(Self.quiet(burst)) }
     #expect(
       log.text == """
-        2025-12-02T07:00:00.123Z notice patchbay: port core/a dropped 103 frames in 5s: reserved-group 100, oversize 3 dropped=103 drops={"oversize":"3","reserved-group":"100"} port=core/a
-        2025-12-02T07:00:00.123Z notice patchbay: port edge/c dropped 1 frames in 5s: runt 1 dropped=1 drops={"runt":"1"} port=edge/c
+        patchbay: notice: port core/a dropped 103 frames in 5s: reserved-group 100, oversize 3 dropped=103 drops={"oversize":"3","reserved-group":"100"} port=core/a time=2025-12-02T07:00:00.123Z
+        patchbay: notice: port edge/c dropped 1 frames in 5s: runt 1 dropped=1 drops={"runt":"1"} port=edge/c time=2025-12-02T07:00:00.123Z
 
         """)
   }
@@ -54,10 +56,10 @@ import Testing
       DatapathActivity(events: events, lostEvents: 2, counters: Self.counters([:])))
     #expect(
       log.text == """
-        2025-12-02T07:00:00.123Z notice patchbay: port core/b down: its interface went away port=core/b state=down
-        2025-12-02T07:00:00.123Z notice patchbay: port core/b up: its interface is back port=core/b state=up
-        2025-12-02T07:00:00.123Z notice patchbay: port edge/c down: held down (its VM exited) port=edge/c state=down
-        2025-12-02T07:00:00.123Z warning patchbay: 2 port events were lost before they could be logged lost=2
+        patchbay: notice: port core/b down: its interface went away port=core/b state=down time=2025-12-02T07:00:00.123Z
+        patchbay: notice: port core/b up: its interface is back port=core/b state=up time=2025-12-02T07:00:00.123Z
+        patchbay: notice: port edge/c down: held down (its VM exited) port=edge/c state=down time=2025-12-02T07:00:00.123Z
+        patchbay: warning: 2 port events were lost before they could be logged lost=2 time=2025-12-02T07:00:00.123Z
 
         """)
   }
@@ -69,7 +71,8 @@ import Testing
     let event = PortEvent(port: 0, isUp: false, cause: .interfaceLost, at: .zero)
     for _ in 0..<5 {
       monitor.observe(
-        DatapathActivity(events: [event], lostEvents: 0, counters: Self.counters([0: [(.runt, 9)]])))
+        DatapathActivity(events: [event], lostEvents: 0, counters: Self.counters([0: [(.runt, 9)]]))
+      )
     }
     #expect(log.text == "")
   }

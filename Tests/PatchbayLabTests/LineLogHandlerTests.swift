@@ -12,7 +12,8 @@ final class CapturedLog {
   let output: LogOutput
 
   init(holding: Bool = false) {
-    path = FileManager.default.temporaryDirectory
+    path =
+      FileManager.default.temporaryDirectory
       .appendingPathComponent("patchbay-daemon-log-\(UUID().uuidString)").path
     descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
     output = LogOutput(descriptor: descriptor, holding: holding)
@@ -45,8 +46,8 @@ final class CapturedLog {
     logger.notice("port core/far down", metadata: ["port": "core/far", "why": "gone away"])
     #expect(
       log.text == """
-        2025-12-02T07:00:00.123Z info patchbay: lab lab1 up hosts=2 lab=lab1 ports=3
-        2025-12-02T07:00:00.123Z notice patchbay: port core/far down lab=lab1 port=core/far why="gone away"
+        patchbay: info: lab lab1 up hosts=2 lab=lab1 ports=3 time=2025-12-02T07:00:00.123Z
+        patchbay: notice: port core/far down lab=lab1 port=core/far why="gone away" time=2025-12-02T07:00:00.123Z
 
         """)
   }
@@ -79,9 +80,9 @@ final class CapturedLog {
     logger.critical("c")
     #expect(
       log.text == """
-        2025-12-02T07:00:00.123Z warning patchbay: w
-        2025-12-02T07:00:00.123Z error patchbay: e
-        2025-12-02T07:00:00.123Z critical patchbay: c
+        patchbay: warning: w time=2025-12-02T07:00:00.123Z
+        patchbay: error: e time=2025-12-02T07:00:00.123Z
+        patchbay: critical: c time=2025-12-02T07:00:00.123Z
 
         """)
   }
@@ -92,7 +93,7 @@ final class CapturedLog {
     logger.info("two\nlines\u{1B}[2J", metadata: ["name": "a\nb"])
     #expect(
       log.text
-        == #"2025-12-02T07:00:00.123Z info patchbay: two\nlines\u001b[2J name="a\nb""# + "\n")
+        == #"patchbay: info: two\nlines\u001b[2J name="a\nb" time=2025-12-02T07:00:00.123Z"# + "\n")
   }
 
   @Test func aHoldingOutputWritesNothingUntilReleasedThenEverythingInOrder() {
@@ -105,9 +106,9 @@ final class CapturedLog {
     logger.info("after")
     #expect(
       log.text == """
-        2025-12-02T07:00:00.123Z info patchbay: building
-        2025-12-02T07:00:00.123Z info patchbay: up
-        2025-12-02T07:00:00.123Z info patchbay: after
+        patchbay: info: building time=2025-12-02T07:00:00.123Z
+        patchbay: info: up time=2025-12-02T07:00:00.123Z
+        patchbay: info: after time=2025-12-02T07:00:00.123Z
 
         """)
   }
@@ -125,12 +126,14 @@ final class CapturedLog {
     let padding = String(repeating: "x", count: 300)
     #expect(
       lines.allSatisfy {
-        $0.hasPrefix("2025-12-02T07:00:00.123Z info patchbay: thread ") && $0.hasSuffix(padding)
+        $0.hasPrefix("patchbay: info: thread ")
+          && $0.hasSuffix(padding + " time=2025-12-02T07:00:00.123Z")
       })
   }
 
   @Test func timesAreUTCToTheMillisecond() {
     #expect(LogTime(seconds: 0, nanoseconds: 0).iso8601 == "1970-01-01T00:00:00.000Z")
-    #expect(LogTime(seconds: 951_825_599, nanoseconds: 999_999_999).iso8601 == "2000-02-29T11:59:59.999Z")
+    #expect(
+      LogTime(seconds: 951_825_599, nanoseconds: 999_999_999).iso8601 == "2000-02-29T11:59:59.999Z")
   }
 }
