@@ -34,7 +34,9 @@ struct LoggingTests {
 
   /// Brings the lab up detached with `options`, runs `body` with the path of
   /// its daemon.log, and always takes it down (nothing may be left).
-  static func withLoggingLab(_ options: [String], _ body: (String) throws -> Void) throws {
+  static func withLoggingLab(
+    _ options: [String], yaml: String = yaml, lab: String = lab, _ body: (String) throws -> Void
+  ) throws {
     try LabGate.shared.sharing {
       Harness.forceClean(lab)
       let file = try Harness.topologyFile(yaml, name: lab)
@@ -167,6 +169,43 @@ struct LoggingTests {
       #expect(
         messages.contains("control: set core/h1 rate ingress=10mbit: core/h1: rate ingress 10mbit"),
         "\(messages)")
+    }
+  }
+}
+
+/// A VM that exits is logged with the port it takes down.
+@Suite(
+  .serialized,
+  .enabled(
+    if: Harness.canRunLabs && TestGuest.directory != nil,
+    "needs root with CAP_NET_ADMIN and the test guest: Scripts/guest-image .build-guest/guest"))
+struct VMLoggingTests {
+  @Test func aKilledQEMUIsLoggedAsTheVMExitingAndItsPortHeldDown() throws {
+    let lab = "e2logvm"
+    let guest = TestGuest.directory ?? ""
+    let yaml = """
+      name: \(lab)
+      switches:
+        core:
+          ports:
+            v1: {}
+      vms:
+        v1: {port: core/v1, kernel: \(guest)/vmlinuz, initrd: \(guest)/initrd.img, accel: tcg}
+      """
+    try LoggingTests.withLoggingLab([], yaml: yaml, lab: lab) { log in
+      let vms = try Harness.status(lab)["vms"] as? [[String: Any]] ?? []
+      let pid = try #require(vms.first?["pid"] as? Int, "\(vms)")
+      #expect(kill(Int32(pid), SIGKILL) == 0)
+      let lines = LoggingTests.waitForLine("port core/v1 down", in: log)
+      #expect(
+        lines.contains {
+          $0.hasPrefix("patchbay: notice: vm v1 exited (signal 9); its ports are down ")
+        },
+        "\(lines)")
+      #expect(
+        lines.contains {
+          $0.hasPrefix("patchbay: notice: port core/v1 down: held down (its VM exited) ")
+        }, "\(lines)")
     }
   }
 }
