@@ -173,6 +173,23 @@ struct LoggingTests {
   }
 }
 
+extension LoggingTests {
+  @Test func anUnknownLevelOrFormatIsOneErrorLineAndStartsNothing() throws {
+    let file = try Harness.topologyFile(Self.yaml, name: Self.lab)
+    for option in [["--log-level", "loud"], ["--log-format", "xml"]] {
+      let up = try Harness.run(Harness.binary, ["up", file, "--detach"] + option)
+      #expect(up.status != 0)
+      let lines = up.errors.split(separator: "\n")
+      #expect(lines.count == 1, "\(up.errors)")
+      #expect(
+        up.errors.hasPrefix(
+          "patchbay: error: The value '\(option[1])' is invalid for '\(option[0])"),
+        "\(up.errors)")
+      #expect(!FileManager.default.fileExists(atPath: "/run/patchbay/\(Self.lab)"))
+    }
+  }
+}
+
 /// A VM that exits is logged with the port it takes down.
 @Suite(
   .serialized,
