@@ -17,6 +17,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
   ],
   targets: [
     // C shims: kernel headers and variadic ioctl are not callable from Swift directly.
@@ -61,6 +62,7 @@ let package = Package(
         "CLinuxNet", "CSeccomp", "PatchbayWire", "PatchbayCore", "PatchbayTopology",
         "PatchbayDatapath", "PatchbayControl",
         .product(name: "SystemPackage", package: "swift-system"),
+        .product(name: "Logging", package: "swift-log"),
       ]
     ),
     // The command line: commands and rendering only.
@@ -70,6 +72,7 @@ let package = Package(
         "PatchbayTopology", "PatchbayLab", "PatchbayDatapath", "PatchbayControl", "PatchbayCore",
         "PatchbayWire",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
       ]
     ),
     // Fuzz targets as plain functions: libFuzzer drives them from Fuzz/, the tests replay
@@ -97,7 +100,7 @@ let package = Package(
       name: "PatchbayLabTests",
       dependencies: [
         "PatchbayLab", "PatchbayDatapath", "PatchbayTopology", "PatchbayCore", "PatchbayWire",
-        "PatchbayControl",
+        "PatchbayControl", .product(name: "Logging", package: "swift-log"),
       ]),
     .testTarget(
       name: "PatchbayEndToEndTests",

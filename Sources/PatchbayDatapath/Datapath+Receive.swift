@@ -97,6 +97,8 @@ extension Datapath {
       ports[global].descriptor = fd
       sinks[global] = PortSink(ports[global], batch: sendQueues[global])
       bridges[ports[global].switchIndex].setPort(ports[global].portIndex, isUp: true)
+      portEvents.append(
+        PortEvent(port: global, isUp: true, cause: .interfaceReturned, at: lastTurn))
     }
   }
 
@@ -163,17 +165,27 @@ extension Datapath {
     perform { datapath in
       datapath.isHeldDown[global] = true
       if datapath.ports[global].descriptor >= 0 {
-        datapath.detach(port: global)
+        datapath.detach(port: global, cause: .heldDown)
       } else {
         let entry = datapath.ports[global]
+        let wasUp = datapath.bridges[entry.switchIndex].ports[entry.portIndex].isUp
         datapath.bridges[entry.switchIndex].setPort(entry.portIndex, isUp: false)
+        if wasUp {
+          datapath.portEvents.append(
+            PortEvent(port: global, isUp: false, cause: .heldDown, at: datapath.lastTurn))
+        }
       }
     }
   }
 
-  func detach(port global: Int) {
+  func detach(port global: Int, cause: PortEvent.Cause = .interfaceLost) {
     let entry = ports[global]
     epoll.remove(entry.descriptor)
+    // A TAP keeps its descriptor when it goes down, so it may be detached again (held
+    // down after it failed): one event, as one link down.
+    if bridges[entry.switchIndex].ports[entry.portIndex].isUp {
+      portEvents.append(PortEvent(port: global, isUp: false, cause: cause, at: lastTurn))
+    }
     bridges[entry.switchIndex].setPort(entry.portIndex, isUp: false)
     // A packet socket is closed and reopened when its interface returns; a TAP
     // the switch owns cannot return, and its descriptor is closed with the lab.

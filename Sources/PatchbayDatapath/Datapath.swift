@@ -43,6 +43,9 @@ public final class Datapath: @unchecked Sendable {
   // Packet-socket ports taken down on purpose (their VM exited): not reopened
   // although their interface is still there.
   var isHeldDown: [Bool]
+  // Ports that went down or came back since the daemon last asked
+  // (`activity()`): it logs them, the datapath never does.
+  var portEvents = PortEventRing(capacity: 256)
   // Send queues of packet-socket ports (nil for others): frames forwarded from a
   // receive batch leave in one sendmmsg per port when the batch is done. They
   // reference the receive slots, which stay put until the next batch.

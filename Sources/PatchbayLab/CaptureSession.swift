@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Logging
 import PatchbayDatapath
 import PatchbayWire
 import Synchronization
@@ -84,6 +85,7 @@ public final class CaptureSession: @unchecked Sendable {
   let interfaces: [Pcapng.Interface]
   let count: Int?
   private let output: CaptureOutput
+  private let logger: Logger
   private let isStopping = Atomic<Bool>(false)
   private let finished = DispatchSemaphore(value: 0)
   private var thread: Thread?
@@ -104,8 +106,9 @@ public final class CaptureSession: @unchecked Sendable {
   /// `output`, keeping frames that match `filter` (nil: all), at most `count`.
   init(
     id: Int, name: String? = nil, interfaces: [Pcapng.Interface], filter: PacketFilter?,
-    count: Int?, ringBytes: Int, output: CaptureOutput
+    count: Int?, ringBytes: Int, output: CaptureOutput, logger: Logger = .silent
   ) {
+    self.logger = logger
     self.id = id
     self.name = name ?? "client \(id)"
     self.interfaces = interfaces
@@ -146,6 +149,13 @@ public final class CaptureSession: @unchecked Sendable {
       self.run()
       detach()
       self.drainAndFinish()
+      let statistics = self.state.statistics
+      self.logger.info(
+        "capture: \(self.name) stopped: \(statistics.captured) frames captured, \(statistics.lost) lost, \(statistics.unwritten) unwritten",
+        metadata: [
+          "capture": "\(self.name)", "captured": "\(statistics.captured)",
+          "lost": "\(statistics.lost)", "unwritten": "\(statistics.unwritten)",
+        ])
       self.finished.signal()
     }
     thread.name = "patchbay-capture"
@@ -236,9 +246,9 @@ public final class CaptureSession: @unchecked Sendable {
     output.finish(state.statistics)
   }
 
-  /// One line on standard error (the daemon's log when it runs detached).
+  /// One warning in the daemon's log.
   private func report(_ message: String) {
-    FileHandle.standardError.write(Data("patchbay: warning: \(name): \(message)\n".utf8))
+    logger.warning("\(name): \(message)", metadata: ["capture": .string(name)])
   }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PatchbayDatapath
 import PatchbayTopology
 import PatchbayWire
@@ -65,7 +66,7 @@ extension Lab {
     let session = CaptureSession(
       id: id, name: name, interfaces: interfaces, filter: filter, count: count,
       ringBytes: ringBytes,
-      output: output)
+      output: output, logger: logger)
     let entries = globals.enumerated().map { index, global in
       (
         port: global,
@@ -79,6 +80,10 @@ extension Lab {
     // that frames from here on are captured.
     datapath.addTaps(entries, group: id)
     let datapath = self.datapath
+    let ports = references.map(\.description).joined(separator: ",")
+    logger.info(
+      "capture: \(session.name) started on \(ports)",
+      metadata: ["capture": "\(session.name)", "ports": "\(ports)"])
     session.start { [weak self] in
       datapath.removeTaps(group: id)
       _ = self?.captures.withLock { $0.removeValue(forKey: id) }

@@ -212,7 +212,8 @@ extension Lab {
     let pump: LogPump
     do {
       pump = try LogPump(
-        log: try CappedLog(path: path, cap: topology.logCap), label: "host \(host.name)")
+        log: try CappedLog(path: path, cap: topology.logCap), label: "host \(host.name)",
+        logger: logger)
     } catch {
       throw LabError("host \(host.name): \(error.description)")
     }

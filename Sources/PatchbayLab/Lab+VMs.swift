@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Logging
 import PatchbayCore
 import PatchbayDatapath
 import PatchbayTopology
@@ -50,7 +51,7 @@ extension Lab {
       let ports = try vm.ports.map { reference throws(LabError) in try globalIndex(of: reference) }
       let machine = try VirtualMachine.start(
         name: vm.name, ports: ports, invocation: invocation, stopTimeout: vm.stopTimeout,
-        paths: paths, consoleCap: topology.logCap, owner: user,
+        paths: paths, consoleCap: topology.logCap, owner: user, logger: logger,
         recordPID: { pid throws(LabError) in try self.recordVMProcess(vm.name, pid: pid) },
         onExit: { [weak self] machine, state in self?.vmExited(machine, state: state) })
       machines.withLock { $0.append(machine) }
@@ -102,8 +103,9 @@ extension Lab {
   private func vmExited(_ machine: VirtualMachine, state: VMState) {
     guard state.phase == .exited else { return }
     for port in machine.ports { datapath.holdDown(port: port) }
-    let message = "patchbay: vm \(machine.name) \(state.summary); its ports are down\n"
-    FileHandle.standardError.write(Data(message.utf8))
+    logger.notice(
+      "vm \(machine.name) \(state.summary); its ports are down",
+      metadata: ["vm": .string(machine.name)])
   }
 
   /// Each VM's state, in topology order (nil for one not started).

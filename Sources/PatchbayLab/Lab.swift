@@ -1,5 +1,6 @@
 import CLinuxNet
 import Foundation
+import Logging
 import PatchbayCore
 import PatchbayDatapath
 import PatchbayTopology
@@ -33,6 +34,8 @@ public final class Lab: @unchecked Sendable {
   // Each host's `HOST.log`, capped, by host name (made at its first program).
   let hostLogs = Mutex<[String: LogPump]>([:])
   let datapath: Datapath
+  /// The daemon's log (a VM that exits, a capture that cannot write).
+  public let logger: Logger
   private var isTornDown = false
   /// Removes what the lab created once its daemon stopped switching (the
   /// default needs root's privileges; a daemon that dropped them hands this
@@ -53,18 +56,21 @@ public final class Lab: @unchecked Sendable {
   // built themselves (no TAPs, nothing created, no root).
   init(
     topology: Topology, paths: LabPaths, taps: [TapDevice] = [],
-    resources: LabResources = LabResources(), datapath: Datapath
+    resources: LabResources = LabResources(), datapath: Datapath, logger: Logger = .silent
   ) {
     self.topology = topology
     self.paths = paths
     self.taps = taps
     self.resources = resources
     self.datapath = datapath
+    self.logger = logger
   }
 
   /// Builds the lab and starts switching. On any failure, removes everything it
   /// had created and throws one line saying why.
-  public static func build(_ topology: Topology, topologyFile: String) throws(LabError) -> Lab {
+  public static func build(
+    _ topology: Topology, topologyFile: String, logger: Logger = .silent
+  ) throws(LabError) -> Lab {
     let paths = LabPaths(name: topology.name)
     try preflight(topology, paths: paths)
     let filters = try compileFilters(of: topology)
@@ -98,7 +104,7 @@ public final class Lab: @unchecked Sendable {
       datapath.start()
       let lab = Lab(
         topology: topology, paths: paths, taps: assembly.taps, resources: assembly.resources,
-        datapath: datapath)
+        datapath: datapath, logger: logger)
       lab.warnings = assembly.warnings
       do {
         try lab.startMirrors(filters: filters)

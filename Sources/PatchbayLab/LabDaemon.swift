@@ -1,5 +1,6 @@
 import CLinuxNet
 import Foundation
+import Logging
 import PatchbayControl
 import PatchbayCore
 import PatchbayDatapath
@@ -26,9 +27,11 @@ public final class LabDaemon: @unchecked Sendable {
 
   /// Builds and runs the lab until told to stop, printing `summary` once it is
   /// up. With `detached`, prints the ready marker after the summary and moves
-  /// its output to the lab's log.
+  /// its output to the lab's log, then releases `logOutput` (which holds the
+  /// log lines of set-up until then). Logs to `logger` what the lab does.
   public static func run(
-    topology: Topology, topologyFile: String, detached: Bool, summary: String
+    topology: Topology, topologyFile: String, detached: Bool, summary: String,
+    logger: Logger = .silent, logOutput: LogOutput? = nil
   ) throws {
     // Before anything is checked or cleared: a second `up` of this lab stops here.
     let lock: LabLock
@@ -56,9 +59,10 @@ public final class LabDaemon: @unchecked Sendable {
         throw PatchbayError(error.description)
       }
     }
+    logger.info("building lab \(topology.name) from \(topologyFile)")
     let lab: Lab
     do {
-      lab = try Lab.build(topology, topologyFile: topologyFile)
+      lab = try Lab.build(topology, topologyFile: topologyFile, logger: logger)
     } catch {
       throw PatchbayError(error.description)
     }
@@ -94,17 +98,78 @@ public final class LabDaemon: @unchecked Sendable {
     } else {
       fflush(nil)
     }
+    logOutput?.release()
+    daemon.logUp(warnings: lab.warnings)
 
-    var signal: UInt8 = 0
-    while read(pipeEnds[0], &signal, 1) < 0 && errno == EINTR {}
+    daemon.waitForStop(reading: pipeEnds[0])
+    logger.info("tearing down lab \(topology.name)")
     server.stop()
     let problems = lab.tearDown()
-    for problem in problems { printError("patchbay: warning: \(problem)") }
+    for problem in problems { logger.warning("\(problem)") }
+    logger.info("lab \(topology.name) down")
     if !detached { print("lab \(topology.name) stopped; everything it created is removed") }
   }
 
-  /// Answers one control request (on the control thread).
+  /// Waits for a byte on the stop pipe (a signal or a `shutdown` request),
+  /// reading the datapath's activity once a second for the log meanwhile.
+  private func waitForStop(reading stopReader: Int32) {
+    var monitor = LabMonitor(
+      portNames: lab.topology.switches.flatMap(\.ports).map(\.reference.description),
+      logger: lab.logger)
+    var ready = pollfd(fd: stopReader, events: Int16(POLLIN), revents: 0)
+    while true {
+      let count = poll(&ready, 1, 1000)
+      if count < 0 && errno == EINTR { continue }
+      if count != 0 { break }
+      monitor.observe(lab.datapath.activity())
+    }
+    var signal: UInt8 = 0
+    while read(stopReader, &signal, 1) < 0 && errno == EINTR {}
+    // What happened since the last look (a port that went down as the lab stops).
+    monitor.observe(lab.datapath.activity())
+  }
+
+  /// The lab's `up` line: what it is made of, and what it warned about.
+  private func logUp(warnings: [String]) {
+    let topology = lab.topology
+    let ports = topology.switches.reduce(0) { $0 + $1.ports.count }
+    lab.logger.info(
+      "lab \(topology.name) up: \(counted(topology.switches.count, "switch", "switches")), \(counted(ports, "port")), \(counted(topology.hosts.count, "host")), \(counted(topology.vms.count, "VM")), \(counted(topology.uplinks.count, "uplink"))",
+      metadata: [
+        "pid": "\(getpid())", "switches": "\(topology.switches.count)", "ports": "\(ports)",
+        "hosts": "\(topology.hosts.count)", "vms": "\(topology.vms.count)",
+        "uplinks": "\(topology.uplinks.count)",
+      ])
+    for warning in warnings { lab.logger.warning("\(warning)") }
+  }
+
+  private func counted(_ count: Int, _ one: String, _ many: String? = nil) -> String {
+    "\(count) \(count == 1 ? one : many ?? one + "s")"
+  }
+
+  /// Answers one control request (on the control thread) and logs it:
+  /// requests that change the lab at info, those that only read at debug.
   func handle(_ request: ControlRequest) -> ControlResponse {
+    let response = answer(request)
+    let outcome = response.ok ? response.message ?? "ok" : "refused: \(response.error ?? "")"
+    switch request {
+    case .status, .fdb, .nat:
+      lab.logger.debug(
+        "control: \(request.command.rawValue)", metadata: ["request": "\(request.command.rawValue)"]
+      )
+    case .shutdown:
+      lab.logger.info("control: shutdown requested", metadata: ["request": "shutdown"])
+    case .setRate(let port, let settings):
+      lab.logger.info(
+        "control: set \(port) rate \(settings.joined(separator: " ")): \(outcome)",
+        metadata: ["request": "set", "port": "\(port)"])
+    case .capture:
+      break
+    }
+    return response
+  }
+
+  private func answer(_ request: ControlRequest) -> ControlResponse {
     switch request {
     case .status:
       return .success(status: status())
@@ -156,6 +221,9 @@ public final class LabDaemon: @unchecked Sendable {
         ports: ports, filter: capture.filter, snaplen: capture.snaplen, direction: direction,
         count: capture.count, output: output)
     } catch {
+      lab.logger.info(
+        "control: capture of \(capture.ports.joined(separator: ",")) refused: \(error.description)",
+        metadata: ["request": "capture"])
       output.refuse(error.description)
     }
   }

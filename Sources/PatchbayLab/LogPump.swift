@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Logging
 import Synchronization
 
 /// Copies what programs write into a pipe to a `CappedLog`, on a thread of
@@ -18,7 +19,7 @@ final class LogPump: @unchecked Sendable {
 
   /// Makes the pipe and starts the thread; it ends once every write end is
   /// closed. `label` names the log in the daemon's one line about discarding.
-  init(log: CappedLog, label: String) throws(LabError) {
+  init(log: CappedLog, label: String, logger: Logger = .silent) throws(LabError) {
     var ends: [Int32] = [0, 0]
     guard pipe(&ends) == 0 else {
       throw LabError("\(label): cannot make a pipe: \(String(cString: strerror(errno)))")
@@ -33,14 +34,14 @@ final class LogPump: @unchecked Sendable {
       // It only copies bytes between descriptors it already has.
       if Privileges.isPrivileged { try? Privileges.restrictThisThread(to: Privileges.none) }
       started.signal()
-      run(label: label)
+      run(label: label, logger: logger)
     }
     thread.name = "patchbay-log"
     thread.start()
     started.wait()
   }
 
-  private func run(label: String) {
+  private func run(label: String, logger: Logger) {
     var buffer = [UInt8](repeating: 0, count: 65536)
     var warned = false
     var ready = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
@@ -60,9 +61,9 @@ final class LogPump: @unchecked Sendable {
       guard count > 0 else { break }
       if !warned && log.discarded > 0 {
         warned = true
-        let message =
-          "patchbay: \(label) printed more than twice its cap of \(log.cap) bytes; older output is discarded (\(log.path) and .1 keep the newest)\n"
-        FileHandle.standardError.write(Data(message.utf8))
+        logger.warning(
+          "\(label) printed more than twice its cap of \(log.cap) bytes; older output is discarded (\(log.path) and .1 keep the newest)"
+        )
       }
     }
   }

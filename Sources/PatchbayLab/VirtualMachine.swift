@@ -1,6 +1,7 @@
 import CLinuxNet
 import Foundation
 import Glibc
+import Logging
 import Synchronization
 
 /// What became of a VM's QEMU, as `status` shows it.
@@ -90,7 +91,7 @@ final class VirtualMachine: @unchecked Sendable {
   /// ready its sockets are opened to `owner`'s group (the user QEMU now runs as).
   static func start(
     name: String, ports: [Int], invocation: QEMUInvocation, stopTimeout: Duration,
-    paths: LabPaths, consoleCap: Int, owner: ServiceUser?,
+    paths: LabPaths, consoleCap: Int, owner: ServiceUser?, logger: Logger = .silent,
     recordPID: (Int32) throws(LabError) -> Void,
     onExit: @escaping @Sendable (VirtualMachine, VMState) -> Void
   ) throws(LabError) -> VirtualMachine {
@@ -99,10 +100,10 @@ final class VirtualMachine: @unchecked Sendable {
     do {
       console = try LogPump(
         log: try CappedLog(path: paths.console(ofVM: name), cap: consoleCap),
-        label: "vm \(name)'s console")
+        label: "vm \(name)'s console", logger: logger)
       messages = try LogPump(
         log: try CappedLog(path: paths.qemuLog(ofVM: name), cap: consoleCap),
-        label: "vm \(name)'s QEMU")
+        label: "vm \(name)'s QEMU", logger: logger)
     } catch {
       throw LabError("vm \(name): \(error.description)")
     }

@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
+import Logging
 import PatchbayLab
 import PatchbayTopology
 
-/// `patchbay up FILE [--detach]`.
+/// `patchbay up FILE [--detach] [--log-level LEVEL] [--log-format text|json]`.
 struct UpCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "up",
@@ -15,6 +16,18 @@ struct UpCommand: ParsableCommand {
   @Flag(help: "Return once the lab is ready and keep the daemon running.")
   var detach = false
 
+  @Option(
+    help: ArgumentHelp(
+      "The least important messages the daemon logs.",
+      valueName: "level"))
+  var logLevel: LogLevelArgument = .init(.info)
+
+  @Option(
+    help: ArgumentHelp(
+      "How log lines look (json: one object a line, for log collectors).",
+      valueName: "format"))
+  var logFormat: LogFormatArgument = .init(.text)
+
   @Flag(name: .customLong("daemon-child"), help: .hidden)
   var daemonChild = false
 
@@ -25,10 +38,17 @@ struct UpCommand: ParsableCommand {
     if detach && !daemonChild {
       try startDetached(topologyFile: absolute, name: topology.name)
     } else {
+      // The log is standard error: in the foreground the terminal's, detached
+      // the lab's daemon.log once the lab is ready (held until then).
+      let output = LogOutput(descriptor: 2, holding: daemonChild)
+      var logger = Logger.patchbay(
+        level: logLevel.level, format: logFormat.format, output: output)
+      logger[metadataKey: "lab"] = .string(topology.name)
       // Made while root: it asks whether this machine has KVM (/dev/kvm is root's).
       try LabDaemon.run(
         topology: topology, topologyFile: absolute, detached: daemonChild,
-        summary: LabSummary.ready(topology, detached: daemonChild))
+        summary: LabSummary.ready(topology, detached: daemonChild), logger: logger,
+        logOutput: output)
     }
   }
 
@@ -40,7 +60,10 @@ struct UpCommand: ParsableCommand {
       ?? CommandLine.arguments[0]
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = ["up", topologyFile, "--detach", "--daemon-child"]
+    process.arguments = [
+      "up", topologyFile, "--detach", "--daemon-child", "--log-level", "\(logLevel.level)",
+      "--log-format", logFormat.format.rawValue,
+    ]
     let output = Pipe()
     process.standardOutput = output
     process.standardError = output

@@ -1,3 +1,4 @@
+import Logging
 import PatchbayControl
 import PatchbayCore
 import PatchbayTopology
@@ -38,7 +39,7 @@ import Testing
 
   /// A daemon over the lab of `yaml`: patch cables joined in-process, every
   /// other port and the NAT's NIC without a descriptor (nothing to read or write).
-  static func daemon() throws -> LabDaemon {
+  static func daemon(logger: Logger = .silent) throws -> LabDaemon {
     let topology = try TopologyLoader.load(yaml: yaml, file: "/tmp/pbl/e2labd.yaml")
     var ports: [DatapathPort] = []
     var uplinks: [DatapathUplink] = []
@@ -73,7 +74,8 @@ import Testing
       guard let rate = port.rate else { continue }
       datapath.setRateLimits(port: global, ingress: rate.ingressLimit, egress: rate.egressLimit)
     }
-    let lab = Lab(topology: topology, paths: LabPaths(name: topology.name), datapath: datapath)
+    let lab = Lab(
+      topology: topology, paths: LabPaths(name: topology.name), datapath: datapath, logger: logger)
     return LabDaemon(lab: lab, stopWriter: -1)
   }
 
