@@ -1,4 +1,5 @@
 import Logging
+import PatchbayControl
 
 /// One log message as a line of text or of JSON, the formats of the daemon's
 /// log. The time and everything else come in as arguments, so the tests
@@ -78,23 +79,6 @@ public enum LogLine {
     }
   }
 
-  /// `text` as a JSON string literal: quotes, backslashes and control
-  /// characters escaped, everything else as it is (UTF-8).
-  static func jsonString(_ text: String) -> String {
-    var result = "\""
-    for scalar in text.unicodeScalars {
-      switch scalar {
-      case "\"": result += "\\\""
-      case "\\": result += "\\\\"
-      case "\n": result += "\\n"
-      case "\r": result += "\\r"
-      case "\t": result += "\\t"
-      case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-        let hex = String(scalar.value, radix: 16)
-        result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-      default: result.unicodeScalars.append(scalar)
-      }
-    }
-    return result + "\""
-  }
+  /// `text` as a JSON string literal (the control socket's escaping).
+  static func jsonString(_ text: String) -> String { JSONText.quoted(text) }
 }

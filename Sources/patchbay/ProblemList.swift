@@ -1,4 +1,5 @@
 import Foundation
+import PatchbayControl
 import PatchbayTopology
 
 /// Topology problems as JSON, for `validate --json`: an array of
@@ -18,21 +19,6 @@ enum ProblemList {
     return "[\n" + objects.joined(separator: ",\n") + "\n]\n"
   }
 
-  /// `text` as a JSON string: quotes, backslashes and control characters escaped.
-  static func quoted(_ text: String) -> String {
-    var result = "\""
-    for scalar in text.unicodeScalars {
-      switch scalar {
-      case "\"": result += "\\\""
-      case "\\": result += "\\\\"
-      case "\n": result += "\\n"
-      case "\r": result += "\\r"
-      case "\t": result += "\\t"
-      case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-        result += String(format: "\\u%04x", scalar.value)
-      default: result.unicodeScalars.append(scalar)
-      }
-    }
-    return result + "\""
-  }
+  /// `text` as a JSON string literal.
+  static func quoted(_ text: String) -> String { JSONText.quoted(text) }
 }
