@@ -30,6 +30,9 @@ public struct Topology: Sendable {
   /// directory (`log-cap`, default 16 MiB), besides one rotated `.1` file of
   /// as much: both live in /run, in RAM.
   public var logCap: Int
+  /// How many datapath threads switch the lab's frames (`datapath-threads`);
+  /// nil: one per core, at most one per port that moves frames.
+  public var datapathThreads: Int?
 
   /// The default `busy-poll`: off. Polling lowers a round trip from about 50 µs
   /// to about 12 µs, but a lab whose traffic never pauses for the window keeps
@@ -43,13 +46,15 @@ public struct Topology: Sendable {
   public static let defaultLogCap = 16 << 20
   /// The `log-cap` values a topology may ask for.
   public static let logCaps: ClosedRange<UInt64> = 4096...(1 << 30)
+  /// The `datapath-threads` values a topology may ask for.
+  public static let datapathThreadCounts: ClosedRange<Int> = 1...64
 
   /// Makes a topology value (the loader is the normal way to get one).
   public init(
     name: String, sourcePath: String, switches: [SwitchSpec], hosts: [HostSpec] = [],
     vms: [VMSpec] = [], uplinks: [UplinkSpec] = [], captures: [CaptureSpec] = [],
     mirrors: [MirrorSpec] = [], busyPoll: Duration = Topology.defaultBusyPoll,
-    logCap: Int = Topology.defaultLogCap
+    logCap: Int = Topology.defaultLogCap, datapathThreads: Int? = nil
   ) {
     self.name = name
     self.sourcePath = sourcePath
@@ -61,6 +66,7 @@ public struct Topology: Sendable {
     self.mirrors = mirrors
     self.busyPoll = busyPoll
     self.logCap = logCap
+    self.datapathThreads = datapathThreads
   }
 
   /// The switch named `name`, if any.

@@ -7,6 +7,7 @@ public enum TopologyKeys {
   /// The keys at the top level.
   public static let topLevel = [
     "name", "switches", "hosts", "vms", "uplinks", "captures", "mirrors", "busy-poll", "log-cap",
+    "datapath-threads",
   ]
   /// The keys of one switch (`switches.NAME`).
   public static let `switch` = ["mac-aging", "mac-table-size", "ports"]

@@ -32,6 +32,7 @@ extension Loader {
     var mirrors: [MirrorSpec] = []
     var busyPoll = Topology.defaultBusyPoll
     var logCap = Topology.defaultLogCap
+    var datapathThreads: Int?
     for entry in entries {
       switch entry.key {
       case "switches":
@@ -75,6 +76,10 @@ extension Loader {
               "invalid log-cap '\(text(entry) ?? "")': from 4KiB to 1GiB", at: entry.valueLocation)
           }
         }
+      case "datapath-threads":
+        if let count = integer(entry, in: Topology.datapathThreadCounts) {
+          datapathThreads = count
+        }
       default:
         break
       }
@@ -107,7 +112,7 @@ extension Loader {
     return Topology(
       name: labName, sourcePath: file, switches: switches, hosts: hosts, vms: vms,
       uplinks: uplinks, captures: captures, mirrors: mirrors, busyPoll: busyPoll,
-      logCap: logCap)
+      logCap: logCap, datapathThreads: datapathThreads)
   }
 
   mutating func readLabName(_ entry: Entry) -> String? {
