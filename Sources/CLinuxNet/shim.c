@@ -623,3 +623,8 @@ int pb_packet_join_fanout(int fd, int group) {
   int value = (group & 0xFFFF) | (PACKET_FANOUT_HASH << 16);
   return setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &value, sizeof(value)) < 0 ? -errno : 0;
 }
+
+
+int pb_thread_set_name(const char *name) {
+  return -pthread_setname_np(pthread_self(), name);
+}

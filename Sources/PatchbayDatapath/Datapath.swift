@@ -243,7 +243,7 @@ public final class Datapath: @unchecked Sendable {
       self.run()
       self.finished.signal()
     }
-    thread.name = workers.isActive ? "patchbay-dp\(workers.index)" : "patchbay-datapath"
+    thread.name = "patchbay-datapath"
     self.thread = thread
     thread.start()
   }
@@ -288,6 +288,9 @@ public final class Datapath: @unchecked Sendable {
   // kpps sleeping, 105 polling). So more than `pollingWakeupLimit` wakeups
   // with work in a millisecond stop the polling until the next millisecond.
   private func run() {
+    // Foundation names a Thread only for itself; `top -H` and /proc read the kernel's name.
+    _ = pb_thread_set_name(
+      workers.isActive ? "patchbay-dp\(workers.index)" : "patchbay-dp")
     startRouters(at: MonotonicClock.now())
     var pollingUntil: UInt64 = 0
     var rateWindowStart: UInt64 = 0

@@ -49,10 +49,12 @@ public final class TapDevice: @unchecked Sendable {
   /// TAP, but the kernel segments and checksums whatever the interface's side
   /// sends before the switch reads it.
   ///
-  /// `queues` above 1 makes a multi-queue TAP with that many descriptors.
-  public static func create(named name: String, offloads: Bool = true, queues: Int = 1)
-    throws(SystemCallError) -> TapDevice
-  {
+  /// `queues` above 1 makes a multi-queue TAP with that many descriptors: the
+  /// kernel gives each flow the host sends to one queue, by its hash (and a
+  /// flow to the queue its last frame from the switch came in by).
+  public static func create(
+    named name: String, offloads: Bool = true, queues: Int = 1
+  ) throws(SystemCallError) -> TapDevice {
     guard pb_if_index(name) == 0 else {
       throw SystemCallError(call: "create TAP", subject: name, errno: .fileExists)
     }

@@ -218,17 +218,18 @@ enum Iperf {
   static func measure(
     _ lab: String, from: String, to: String, address: String? = nil, port: Int = 5201,
     seconds: Int, udpBitsPerSecond: Double? = nil, datagramBytes: Int = 1448,
-    interval: Double = 1
+    interval: Double = 1, streams: Int = 1
   ) throws -> Measurement {
     // (Tests that measure run alone: `Harness.withLab(..., exclusive: true)`.)
     try measureAlone(
       lab, from: from, to: to, address: address, port: port, seconds: seconds,
-      udpBitsPerSecond: udpBitsPerSecond, datagramBytes: datagramBytes, interval: interval)
+      udpBitsPerSecond: udpBitsPerSecond, datagramBytes: datagramBytes, interval: interval,
+      streams: streams)
   }
 
   private static func measureAlone(
     _ lab: String, from: String, to: String, address: String?, port: Int,
-    seconds: Int, udpBitsPerSecond: Double?, datagramBytes: Int, interval: Double
+    seconds: Int, udpBitsPerSecond: Double?, datagramBytes: Int, interval: Double, streams: Int
   ) throws -> Measurement {
     // The server in the receiving host: one test, JSON on stdout; killed if it hangs.
     let server = Process()
@@ -251,7 +252,7 @@ enum Iperf {
     var client = [
       "netns", "exec", "\(lab)-\(from)", "iperf3", "-c", address ?? RateLimitTests.address(to),
       "-p",
-      "\(port)", "-t", "\(seconds)",
+      "\(port)", "-t", "\(seconds)", "-P", "\(streams)",
     ]
     if let udpBitsPerSecond {
       // -w 4M: the receiving iperf3 gets a socket buffer that rides out its

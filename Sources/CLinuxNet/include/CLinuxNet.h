@@ -15,6 +15,9 @@
 /// descriptor or -errno.
 int pb_tap_open(const char *name, int vnet_hdr, char *out_name);
 
+/// Names the calling thread (at most 15 bytes) as the kernel shows it; 0 or -errno.
+int pb_thread_set_name(const char *name);
+
 /// TUN_F_* offload flags (linux/if_tun.h), including USO from Linux 6.2,
 /// which older headers lack.
 enum {
