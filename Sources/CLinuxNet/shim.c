@@ -35,7 +35,10 @@ int pb_tap_open(const char *name, int vnet_hdr, char *out_name) {
   if (fd < 0) return -errno;
   struct ifreq ifr;
   copy_name(&ifr, name);
-  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0);
+  // Bit 0 of `vnet_hdr` asks for virtio-net headers, bit 1 for one queue of a
+  // multi-queue TAP (a second open of the name adds a queue).
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | ((vnet_hdr & 1) ? IFF_VNET_HDR : 0) |
+                  ((vnet_hdr & 2) ? IFF_MULTI_QUEUE : 0);
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
     int err = errno;
     close(fd);
@@ -614,3 +617,9 @@ void pb_file_owner(uint32_t *uid, uint32_t *gid) {
   *gid = (uint32_t)setfsgid((gid_t)-1);
 }
 
+
+int pb_packet_join_fanout(int fd, int group) {
+  // Hash fanout: the kernel gives each flow's frames to one socket of the group.
+  int value = (group & 0xFFFF) | (PACKET_FANOUT_HASH << 16);
+  return setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &value, sizeof(value)) < 0 ? -errno : 0;
+}

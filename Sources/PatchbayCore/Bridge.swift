@@ -472,6 +472,27 @@ public struct Bridge: Sendable {
       & 1 == 1
   }
 
+  /// Journals what the table learns, for this switch's copies on other
+  /// datapath threads (`MACTable.journal`).
+  public mutating func startJournaling() { table.isJournaling = true }
+
+  /// True when the table learned something since `takeJournal` last ran.
+  @inline(__always)
+  public var hasJournal: Bool { !table.journal.isEmpty }
+
+  /// Moves what the table journaled into `target`.
+  public mutating func takeJournal(into target: inout [MACTableJournalEntry]) {
+    table.takeJournal(into: &target)
+  }
+
+  /// Learns what another thread's copy of this switch journaled; addresses on a
+  /// port that is down here are left out (they would be flushed here anyway).
+  public mutating func applyLearned(_ entry: MACTableJournalEntry) {
+    let port = Int(entry.port)
+    guard ports.indices.contains(port), portTable.states[port].isUp else { return }
+    table.applyLearned(entry)
+  }
+
   /// Learning but for a refresh (`MACTable.learnChange`), out of line: why the
   /// frame must be dropped, if it must.
   @inline(never)

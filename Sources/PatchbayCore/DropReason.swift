@@ -48,6 +48,9 @@ public enum DropReason: Int, CaseIterable, Sendable, CustomStringConvertible {
   case dhcpGuard
   /// From a protected port to another protected port.
   case protectedPort
+  /// A frame one datapath thread hands to the thread that owns its port (a
+  /// NAT uplink, a rate limit, a capture), whose queue from that thread was full.
+  case handoffFull
 
   /// The reason's name as `status` prints it (kebab-case).
   public var description: String {
@@ -73,6 +76,7 @@ public enum DropReason: Int, CaseIterable, Sendable, CustomStringConvertible {
     case .ipGuard: return "ip-guard"
     case .dhcpGuard: return "dhcp-guard"
     case .protectedPort: return "protected"
+    case .handoffFull: return "handoff-full"
     }
   }
 }

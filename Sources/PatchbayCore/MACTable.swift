@@ -63,6 +63,37 @@ public struct MACTableStatistics: Hashable, Sendable {
   public var flushed: UInt64 = 0
 }
 
+extension MACTableStatistics {
+  /// Joins another thread's copy's events: learning and moves are counted by
+  /// the copy that saw them (summed); every copy evicts, expires and flushes
+  /// the shared addresses itself, so those are the most any copy counted.
+  public mutating func merge(_ other: MACTableStatistics) {
+    learned += other.learned
+    moved += other.moved
+    evicted = max(evicted, other.evicted)
+    expired = max(expired, other.expired)
+    flushed = max(flushed, other.flushed)
+  }
+}
+
+/// A learned address one table tells its peers about: another datapath
+/// thread's copy of the same switch learns or refreshes it (`applyLearned`).
+public struct MACTableJournalEntry: Hashable, Sendable {
+  /// The (VLAN, MAC) key's raw value.
+  public var key: UInt64
+  /// The port it was seen on.
+  public var port: Int32
+  /// When it was seen, in nanoseconds.
+  public var seen: UInt64
+
+  /// An entry for `key` seen on `port` at `seen`.
+  public init(key: UInt64, port: Int32, seen: UInt64) {
+    self.key = key
+    self.port = port
+    self.seen = seen
+  }
+}
+
 /// The MAC learning table: open addressing with linear probing over an entry slab,
 /// keyed by (VLAN, MAC), with aging and a size limit.
 ///
@@ -99,6 +130,13 @@ public struct MACTable: Sendable {
   /// How stale an entry's place on the recency list may get before a sighting
   /// moves it to the newest end, in nanoseconds: aging / 64, at most one second.
   public let relinkInterval: UInt64
+  /// Whether learning, moves and relinks are written to `journal`, for the
+  /// copies of this table on other datapath threads (off for one thread).
+  public var isJournaling = false
+  /// What this table learned since its owner last took it (`takeJournal`):
+  /// a new address or a move as it happens, a refresh once per
+  /// `relinkInterval` (so a peer's copy ages no sooner than this one).
+  public private(set) var journal: [MACTableJournalEntry] = []
 
   /// One slot of the slab: everything about an entry in 40 bytes, so a lookup,
   /// a refresh and a move touch one array and (mostly) one cache line.
@@ -336,12 +374,17 @@ public struct MACTable: Sendable {
       entries[index].lastSeen = now.nanoseconds
       markNewest(found, at: now)
       if previousPort == port {
-        if wasExpired { statistics.learned += 1; return .learned }
+        if wasExpired {
+          if isJournaling { note(found, at: now) }
+          statistics.learned += 1
+          return .learned
+        }
         return .refreshed
       }
       entries[index].port = Int32(port)
       portEntryCounts[previousPort] -= 1
       portEntryCounts[port] += 1
+      if isJournaling { note(found, at: now) }
       if wasExpired { statistics.learned += 1; return .learned }
       statistics.moved += 1
       return .moved(from: previousPort)
@@ -359,6 +402,7 @@ public struct MACTable: Sendable {
     learnedCount += 1
     portEntryCounts[port] += 1
     statistics.learned += 1
+    if isJournaling { note(index, at: now) }
     return .learned
   }
 
@@ -488,6 +532,44 @@ public struct MACTable: Sendable {
   @inline(never)
   private mutating func relink(_ index: Int32, at now: Instant) {
     markNewest(index, at: now)
+    if isJournaling { note(index, at: now) }
+  }
+
+  /// Writes entry `index` to the journal. Out of line: it is off the frame's path.
+  @inline(never)
+  private mutating func note(_ index: Int32, at now: Instant) {
+    journal.append(
+      MACTableJournalEntry(
+        key: entries[Int(index)].key, port: entries[Int(index)].port, seen: now.nanoseconds))
+  }
+
+  /// Takes what the journal holds and empties it, keeping its storage.
+  public mutating func takeJournal(into target: inout [MACTableJournalEntry]) {
+    target.append(contentsOf: journal)
+    journal.removeAll(keepingCapacity: true)
+  }
+
+  /// Learns what a peer table journaled: the address on its port, seen when
+  /// it was seen (never older than what this table saw itself on that port),
+  /// without counting it in `statistics` (the peer counted it) and without
+  /// journaling it again. A static entry stays; learning limits are the
+  /// peer's to enforce (it learned the address only within them).
+  public mutating func applyLearned(_ entry: MACTableJournalEntry) {
+    makeUnique()
+    let found = slot(of: entry.key)
+    if found >= 0 {
+      let index = Int(found)
+      if entries[index].isStatic { return }
+      if entries[index].port == entry.port && entries[index].lastSeen >= entry.seen { return }
+    }
+    let counted = statistics
+    let journaling = isJournaling
+    isJournaling = false
+    _ = learnChange(
+      entry.key, found: found, on: Int(entry.port), at: Instant(nanoseconds: entry.seen),
+      limit: .max)
+    isJournaling = journaling
+    statistics = counted
   }
 
   @inline(__always)

@@ -60,6 +60,22 @@ public struct PortCounters: Sendable, Equatable {
     dropCounts[reason.rawValue] &+= 1
   }
 
+  /// Adds what another datapath thread counted on the same port: every count
+  /// summed, but link downs, which each thread sees of the one link, taken once.
+  public mutating func merge(_ other: PortCounters) {
+    receivedPackets &+= other.receivedPackets
+    receivedBytes &+= other.receivedBytes
+    transmittedPackets &+= other.transmittedPackets
+    transmittedBytes &+= other.transmittedBytes
+    forwardedPackets &+= other.forwardedPackets
+    floodedPackets &+= other.floodedPackets
+    linkDowns = max(linkDowns, other.linkDowns)
+    for index in 0..<32 {
+      dropCounts[index] &+= other.dropCounts[index]
+      transmitDropCounts[index] &+= other.transmitDropCounts[index]
+    }
+  }
+
   /// Frames dropped for `reason` on this port.
   @inline(__always)
   public subscript(dropped reason: DropReason) -> UInt64 {

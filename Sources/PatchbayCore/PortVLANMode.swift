@@ -33,6 +33,14 @@ public struct IngressFrame: Sendable, Equatable {
   // returns it with its decision in registers instead of through memory.
   @usableFromInline var bits: UInt64
 
+  /// The classification as one word, for carrying it to another thread with its frame.
+  @inlinable
+  public var rawValue: UInt64 { bits }
+
+  /// The classification `rawValue` held.
+  @inlinable
+  public init(rawValue: UInt64) { bits = rawValue }
+
   /// The VLAN the frame belongs to.
   @inlinable
   public var vlan: UInt16 {

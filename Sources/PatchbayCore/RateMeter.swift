@@ -14,6 +14,14 @@ public struct RateMeter: Sendable, Equatable {
 
     /// All zero.
     public init() {}
+
+    /// Adds another thread's rates of the same port.
+    public mutating func merge(_ other: Rates) {
+      receivedBitsPerSecond &+= other.receivedBitsPerSecond
+      receivedPacketsPerSecond &+= other.receivedPacketsPerSecond
+      transmittedBitsPerSecond &+= other.transmittedBitsPerSecond
+      transmittedPacketsPerSecond &+= other.transmittedPacketsPerSecond
+    }
   }
 
   /// The rates over the last interval (zero before the second sample).

@@ -28,8 +28,12 @@ extension Datapath {
     _ frame: UnsafeRawBufferPointer, _ classified: IngressFrame, switchIndex: Int, port: Int,
     at now: Instant, depth: Int, isExclusive: Bool = false
   ) {
-    let encapsulation = bridges[switchIndex].encapsulation(for: port, of: classified)
     let global = portBase[switchIndex] + port
+    if handsOff[global] {
+      handOff(frame, .leaving, port: global, classified: classified)
+      return
+    }
+    let encapsulation = bridges[switchIndex].encapsulation(for: port, of: classified)
     let length = encapsulation.wireLength(ofReceived: frame.count)
     if isEgressLimited[global]
       && holdsBack(leaving: frame, encapsulation, length: length, port: global, at: now)

@@ -94,6 +94,9 @@ extension Datapath {
         Glibc.close(fd)
         continue
       }
+      if workers.isActive && workers.fanoutGroups[global] != 0 {
+        _ = pb_packet_join_fanout(fd, workers.fanoutGroups[global])
+      }
       ports[global].descriptor = fd
       sinks[global] = PortSink(ports[global], batch: sendQueues[global])
       bridges[ports[global].switchIndex].setPort(ports[global].portIndex, isUp: true)
@@ -125,6 +128,10 @@ extension Datapath {
     depth: Int
   ) {
     let global = portBase[switchIndex] + ingress
+    if handsOff[global] {
+      handOff(frame, .arriving, port: global, classified: IngressFrame(rawValue: 0))
+      return
+    }
     if isTappedIn[global] { tapArriving(frame, port: global, at: now) }
     if isIngressLimited[global] && holdsBack(arriving: frame, port: global, at: now) { return }
     switchFrame(frame, switchIndex: switchIndex, port: ingress, at: now, depth: depth)

@@ -23,7 +23,11 @@ public final class Datapath: @unchecked Sendable {
   var ports: [DatapathPort]
   let portBase: [Int]
   let epoll: Epoll
-  private let wakeup: Int32
+  let wakeup: Int32
+  // Threads of a group (Datapath+Workers.swift): what this one shares with the
+  // others, and by global port whether it hands that port's frames to the owner.
+  var workers = WorkerLinks()
+  var handsOff: [Bool]
   // buffers[0] receives; buffers[d + 1] holds a frame crossing a patch cable
   // at depth d, so a nested switch never overwrites the frame its caller is
   // still flooding. Patch cables form a tree, so the depth is below the switch count.
@@ -147,6 +151,7 @@ public final class Datapath: @unchecked Sendable {
     self.ports = ports
     self.attachedInterfaces = attachedInterfaces ?? Array(repeating: nil, count: ports.count)
     self.isHeldDown = Array(repeating: false, count: ports.count)
+    self.handsOff = Array(repeating: false, count: ports.count)
     var bases: [Int] = []
     var next = 0
     for bridge in bridges {
@@ -238,7 +243,7 @@ public final class Datapath: @unchecked Sendable {
       self.run()
       self.finished.signal()
     }
-    thread.name = "patchbay-datapath"
+    thread.name = workers.isActive ? "patchbay-dp\(workers.index)" : "patchbay-datapath"
     self.thread = thread
     thread.start()
   }
@@ -352,6 +357,7 @@ public final class Datapath: @unchecked Sendable {
       tickRouters(at: now)
     }
     if !routers.isEmpty { flushRouterOutput(at: now) }
+    if workers.isActive { exchangeWithPeers(at: now) }
   }
 
   /// How long the loop may sleep: until the next queued frame may leave, or a

@@ -15,6 +15,9 @@ public final class TapDevice: @unchecked Sendable {
   /// The non-blocking descriptor frames are read from and written to, each
   /// frame preceded by a 10-byte virtio-net header.
   public let descriptor: FileDescriptor
+  /// Every queue's descriptor, `descriptor` first: one per datapath thread of
+  /// a multi-queue TAP (the kernel spreads the interface's flows over them).
+  public private(set) var queueDescriptors: [FileDescriptor]
   /// The TUN_F_* offloads the kernel accepted: with them the interface's side
   /// sends checksum-partial and GSO superframes (up to 64 KiB) instead of MTU-sized ones.
   public let offloads: UInt32
@@ -23,6 +26,7 @@ public final class TapDevice: @unchecked Sendable {
   private init(interfaceName: String, descriptor: FileDescriptor, offloads: UInt32) {
     self.interfaceName = interfaceName
     self.descriptor = descriptor
+    self.queueDescriptors = [descriptor]
     self.offloads = offloads
   }
 
@@ -44,15 +48,34 @@ public final class TapDevice: @unchecked Sendable {
   /// virtio-net header before every frame, so the datapath frames it like any
   /// TAP, but the kernel segments and checksums whatever the interface's side
   /// sends before the switch reads it.
-  public static func create(named name: String, offloads: Bool = true) throws(SystemCallError)
-    -> TapDevice
+  ///
+  /// `queues` above 1 makes a multi-queue TAP with that many descriptors.
+  public static func create(named name: String, offloads: Bool = true, queues: Int = 1)
+    throws(SystemCallError) -> TapDevice
   {
     guard pb_if_index(name) == 0 else {
       throw SystemCallError(call: "create TAP", subject: name, errno: .fileExists)
     }
     var kernelName = [CChar](repeating: 0, count: 16)
-    let fd = try checked("TUNSETIFF", name) { pb_tap_open(name, 1, &kernelName) }
+    let flags: Int32 = queues > 1 ? 3 : 1
+    let fd = try checked("TUNSETIFF", name) { pb_tap_open(name, flags, &kernelName) }
     let actual = kernelName.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    let tap = make(fd, named: actual, offloads: offloads)
+    do throws(SystemCallError) {
+      for _ in 1..<max(1, queues) {
+        let queue = try checked("TUNSETIFF", actual) { pb_tap_open(actual, flags, nil) }
+        tap.queueDescriptors.append(FileDescriptor(rawValue: queue))
+        try? tap.setOffloads(on: queue, asked: offloads)
+      }
+    } catch {
+      tap.close()
+      throw error
+    }
+    return tap
+  }
+
+  /// A TAP over descriptor `fd`, with the offloads `offloads` asks for that the kernel takes.
+  private static func make(_ fd: Int32, named actual: String, offloads: Bool) -> TapDevice {
     // Older kernels refuse unknown flags with EINVAL: offer less until one is taken.
     var accepted: UInt32 = 0
     guard offloads else {
@@ -83,11 +106,16 @@ public final class TapDevice: @unchecked Sendable {
     try checked("SIOCSIFFLAGS", interfaceName) { pb_if_set_up(interfaceName, 1) }
   }
 
-  /// Closes the descriptor, which removes the interface. Idempotent.
+  /// Gives queue `fd` the offloads the first queue has.
+  private func setOffloads(on fd: Int32, asked: Bool) throws(SystemCallError) {
+    try checked("TUNSETOFFLOAD", interfaceName) { pb_tap_set_offload(fd, asked ? offloads : 0) }
+  }
+
+  /// Closes every queue's descriptor, which removes the interface. Idempotent.
   public func close() {
     guard !isClosed else { return }
     isClosed = true
-    try? descriptor.close()
+    for queue in queueDescriptors { try? queue.close() }
   }
 
   deinit { close() }

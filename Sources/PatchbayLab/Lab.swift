@@ -33,7 +33,7 @@ public final class Lab: @unchecked Sendable {
   let machines = Mutex<[VirtualMachine]>([])
   // Each host's `HOST.log`, capped, by host name (made at its first program).
   let hostLogs = Mutex<[String: LogPump]>([:])
-  let datapath: Datapath
+  let datapath: DatapathGroup
   /// The daemon's log (a VM that exits, a capture that cannot write).
   public let logger: Logger
   private var isTornDown = false
@@ -56,7 +56,7 @@ public final class Lab: @unchecked Sendable {
   // built themselves (no TAPs, nothing created, no root).
   init(
     topology: Topology, paths: LabPaths, taps: [TapDevice] = [],
-    resources: LabResources = LabResources(), datapath: Datapath, logger: Logger = .silent
+    resources: LabResources = LabResources(), datapath: DatapathGroup, logger: Logger = .silent
   ) {
     self.topology = topology
     self.paths = paths
@@ -86,17 +86,27 @@ public final class Lab: @unchecked Sendable {
       throw LabError("cannot create \(paths.directory): \(error.localizedDescription)")
     }
     var assembly = LabAssembly(topology: topology, paths: paths, resources: resources)
+    assembly.threads = LabAssembly.threadCount(for: topology)
     do {
       try assembly.buildPorts()
       let bridges = try makeBridges(of: topology, ports: assembly.datapathPorts)
-      // From here the datapath owns the packet sockets: its deinit closes them
-      // (also when its initializer fails), so the rollback must not.
+      let groups = assembly.threads > 1 ? try assembly.fanoutGroups() : []
+      let threadPorts = try (0..<assembly.threads).map { thread throws(LabError) in
+        assembly.threads > 1
+          ? try assembly.ports(forThread: thread, fanoutGroups: groups) : assembly.datapathPorts
+      }
+      // From here the datapaths own the packet sockets: their deinits close them
+      // (also when an initializer fails), so the rollback must not.
       assembly.packetSockets.removeAll()
-      let datapath = try Datapath(
-        bridges: bridges, ports: assembly.datapathPorts, attachedInterfaces: assembly.attached,
-        routers: assembly.uplinks, mtus: topology.switches.flatMap(\.ports).map(\.mtu),
-        acceptsOffloads: topology.switches.flatMap(\.ports).map(\.acceptsOffloads),
-        busyPoll: topology.busyPoll)
+      let workers = try threadPorts.enumerated().map { thread, ports throws(SystemCallError) in
+        try Datapath(
+          bridges: bridges, ports: ports, attachedInterfaces: assembly.attached,
+          routers: thread == 0 ? assembly.uplinks : [],
+          mtus: topology.switches.flatMap(\.ports).map(\.mtu),
+          acceptsOffloads: topology.switches.flatMap(\.ports).map(\.acceptsOffloads),
+          busyPoll: topology.busyPoll)
+      }
+      let datapath = DatapathGroup(workers: workers, fanoutGroups: groups)
       for (global, port) in topology.switches.flatMap(\.ports).enumerated() {
         guard let rate = port.rate else { continue }
         datapath.setRateLimits(port: global, ingress: rate.ingressLimit, egress: rate.egressLimit)
@@ -302,7 +312,7 @@ public final class Lab: @unchecked Sendable {
   /// starts later) keeps nothing. Call it from the thread that will serve the
   /// control socket, before that starts.
   public func dropPrivileges() throws(LabError) {
-    let problem = datapath.perform { _ -> String? in
+    let problems = datapath.performOnEach { _ -> String? in
       do throws(LabError) {
         try Privileges.restrictThisThread(to: Privileges.datapath)
         return nil
@@ -310,7 +320,9 @@ public final class Lab: @unchecked Sendable {
         return error.description
       }
     }
-    if let problem { throw LabError("datapath thread: \(problem)") }
+    if let problem = problems.compactMap({ $0 }).first {
+      throw LabError("datapath thread: \(problem)")
+    }
     try Privileges.restrictThisThread(to: Privileges.none)
   }
 

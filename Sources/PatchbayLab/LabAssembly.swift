@@ -26,6 +26,10 @@ struct LabAssembly {
   var uplinks: [DatapathUplink] = []
   /// Things worth telling the user about a lab that did come up.
   var warnings: [String] = []
+  /// How many datapath threads the lab runs: each TAP gets a queue per thread.
+  var threads = 1
+  /// The TAP behind each TAP port, by port.
+  var portTaps: [Int: TapDevice] = [:]
 
   init(topology: Topology, paths: LabPaths, resources: LabResources) {
     self.topology = topology
@@ -114,6 +118,7 @@ struct LabAssembly {
     } else {
       try tap.setUp()
     }
+    portTaps[datapathPorts.count] = tap
     add(DatapathPort(descriptor: tap.descriptor.rawValue, position: position))
   }
 
@@ -164,12 +169,14 @@ struct LabAssembly {
     }
     let tap = try createTap(interface, for: port)
     try Lab.configureHostOnly(tap, inside: inside)
+    portTaps[datapathPorts.count] = tap
     add(DatapathPort(descriptor: tap.descriptor.rawValue, position: position))
   }
 
   /// Creates a TAP (held in `taps` for the rollback) with the port's MTU.
   private mutating func createTap(_ interface: String, for port: PortSpec) throws -> TapDevice {
-    let tap = try TapDevice.create(named: interface, offloads: port.acceptsOffloads)
+    let tap = try TapDevice.create(
+      named: interface, offloads: port.acceptsOffloads, queues: threads)
     taps.append(tap)
     try Lab.setMTU(of: tap, for: port)
     return tap

@@ -54,6 +54,7 @@ struct DropReasonTests {
       .ipGuard: "ip-guard",
       .dhcpGuard: "dhcp-guard",
       .protectedPort: "protected",
+      .handoffFull: "handoff-full",
     ]
     let actual = Dictionary(uniqueKeysWithValues: DropReason.allCases.map { ($0, $0.description) })
     #expect(actual == expected)

@@ -75,7 +75,8 @@ import Testing
       datapath.setRateLimits(port: global, ingress: rate.ingressLimit, egress: rate.egressLimit)
     }
     let lab = Lab(
-      topology: topology, paths: LabPaths(name: topology.name), datapath: datapath, logger: logger)
+      topology: topology, paths: LabPaths(name: topology.name),
+      datapath: DatapathGroup(workers: [datapath]), logger: logger)
     return LabDaemon(lab: lab, stopWriter: -1)
   }
 

@@ -203,7 +203,7 @@ func integerRanges(_ schema: [String: Any], _ definitions: [String: [String: Any
     #expect(
       checked.sorted()
         == [
-          "log-cap",
+          "log-cap", "datapath-threads",
           "captures.*.ring.files", "captures.*.ring.size", "captures.*.snaplen",
           "switches.*.mac-table-size", "switches.*.ports.*.dot1q-tunnel",
           "switches.*.ports.*.max-macs", "switches.*.ports.*.mtu",

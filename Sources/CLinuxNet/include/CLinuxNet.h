@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 /// Opens /dev/net/tun and attaches a TAP interface named `name` (created if
-/// missing). `vnet_hdr` adds IFF_VNET_HDR. The kernel's chosen name is copied
+/// missing). `vnet_hdr` bit 0 adds IFF_VNET_HDR, bit 1 IFF_MULTI_QUEUE (each open of the name is one queue). The kernel's chosen name is copied
 /// into `out_name` (at least 16 bytes). Returns the non-blocking, close-on-exec
 /// descriptor or -errno.
 int pb_tap_open(const char *name, int vnet_hdr, char *out_name);
@@ -89,6 +89,10 @@ int pb_install_termination_handler(int notify_fd);
 /// transmissions are not read back), bound to the interface, promiscuous.
 /// Stores the interface index in `ifindex`. Returns the descriptor or -errno.
 int pb_packet_open(const char *name, int *ifindex);
+
+/// Joins packet socket `fd` to hash fanout group `group` (16 bits) on its
+/// interface; 0 or -errno (EINVAL: the group is another interface's).
+int pb_packet_join_fanout(int fd, int group);
 
 /// One receive slot of a batch: `data` points at `capacity` bytes where the
 /// virtio-net header and the frame land, contiguous. On return `frame_offset`
