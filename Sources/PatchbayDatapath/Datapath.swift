@@ -107,6 +107,8 @@ public final class Datapath: @unchecked Sendable {
   private var isRunning = true
   // How long the loop polls after a wakeup that found work (nanoseconds; 0: never).
   private let busyPollNanoseconds: UInt64
+  // Whether that is the most an adaptive window may learn (BusyPoller.swift).
+  private let isBusyPollAdaptive: Bool
   private var lastSweep = Instant.zero
   private let commands = Mutex<[@Sendable () -> Void]>([])
   private var thread: Thread?
@@ -126,9 +128,6 @@ public final class Datapath: @unchecked Sendable {
   /// Tokens at or above this are NAT uplinks' physical sockets.
   static let uplinkTokenBase: UInt64 = 1 << 32
   private static let sweepInterval: UInt64 = 1_000_000_000
-  // Busy polling stops for the rest of a `rateWindow` (ns) after this many wakeups with work in it.
-  private static let pollingWakeupLimit = 8
-  private static let rateWindow: UInt64 = 1_000_000
 
   /// Makes a datapath over `bridges` and their `ports` (listed switch by switch,
   /// port by port, so that `ports` holds every port of every bridge once).
@@ -138,13 +137,15 @@ public final class Datapath: @unchecked Sendable {
   /// superframes are dropped as `oversize`. `acceptsOffloads[i]` false (default
   /// true) makes frames sent out of port `i` MTU-sized with complete checksums.
   /// After a wakeup that found work the loop polls for `busyPoll` before it
-  /// sleeps again (`run()` says why).
+  /// sleeps again (`run()` says why), or, with `adaptsBusyPoll`, for a window
+  /// it learns of at most `busyPoll` (`BusyPoller`).
   public init(
     bridges: [Bridge], ports: [DatapathPort], attachedInterfaces: [String?]? = nil,
     routers: [DatapathUplink] = [], mtus: [Int]? = nil, acceptsOffloads: [Bool]? = nil,
-    busyPoll: Duration = .zero
+    busyPoll: Duration = .zero, adaptsBusyPoll: Bool = false
   ) throws(SystemCallError) {
     self.busyPollNanoseconds = busyPoll.nanoseconds
+    self.isBusyPollAdaptive = adaptsBusyPoll
     self.bridges = bridges
     self.routers = routers.map(\.router)
     self.uplinks = routers
@@ -273,10 +274,10 @@ public final class Datapath: @unchecked Sendable {
     return slot.value!
   }
 
-  // Busy polling (`busy-poll`, off unless the topology asks): waking a
+  // Busy polling (`busy-poll`, adaptive by default): waking a
   // sleeping thread on another vCPU is most of a round trip's cost through a
   // userspace switch (a ping's RTT here was 58 µs sleeping, 11 µs polling).
-  // So for `busyPollNanoseconds` after a wakeup that found work, the loop asks
+  // So for a window after a wakeup that found work (BusyPoller), the loop asks
   // epoll without waiting and yields the CPU between asks: a frame that
   // arrives in the window finds the thread awake, and the hosts' processes
   // still get the CPU whenever they want it (spinning without yielding took
@@ -285,32 +286,19 @@ public final class Datapath: @unchecked Sendable {
   // Under load polling is the wrong trade: each poll finds a frame or two, so
   // a frame costs an epoll_wait and a read that finds nothing besides its own
   // read and write, where a sleeping loop wakes to a batch (64-byte UDP: 135
-  // kpps sleeping, 105 polling). So more than `pollingWakeupLimit` wakeups
+  // kpps sleeping, 105 polling). So more than `BusyPoller.wakeupLimit` wakeups
   // with work in a millisecond stop the polling until the next millisecond.
   private func run() {
     // Foundation names a Thread only for itself; `top -H` and /proc read the kernel's name.
     _ = pb_thread_set_name(
       workers.isActive ? "patchbay-dp\(workers.index)" : "patchbay-dp")
     startRouters(at: MonotonicClock.now())
-    var pollingUntil: UInt64 = 0
-    var rateWindowStart: UInt64 = 0
-    var busyWakeups = 0
+    var poller = BusyPoller(maximum: busyPollNanoseconds, isAdaptive: isBusyPollAdaptive)
     while isRunning {
-      let ready = epoll.wait(timeoutNanoseconds: pollingUntil != 0 ? 0 : waitTimeout())
+      let ready = epoll.wait(timeoutNanoseconds: poller.isPolling ? 0 : waitTimeout())
       // One clock read per wakeup: every frame of the batch shares `now`.
       let now = MonotonicClock.now()
-      if ready > 0 {
-        if now.nanoseconds &- rateWindowStart >= Datapath.rateWindow {
-          rateWindowStart = now.nanoseconds
-          busyWakeups = 0
-        }
-        busyWakeups &+= 1
-        pollingUntil =
-          busyPollNanoseconds != 0 && busyWakeups <= Datapath.pollingWakeupLimit
-          ? now.nanoseconds &+ busyPollNanoseconds : 0
-      } else if pollingUntil != 0 {
-        if now.nanoseconds >= pollingUntil { pollingUntil = 0 } else { sched_yield() }
-      }
+      if poller.note(ready: ready, at: now.nanoseconds) { sched_yield() }
       service(ready: ready, at: now)
       // A second clock read, only while frames wait: the batch may have taken a while.
       finishTurn(at: now, releasingAt: nextDeparture != .max ? MonotonicClock.now() : now)

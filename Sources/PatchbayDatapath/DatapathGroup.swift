@@ -155,8 +155,10 @@ public final class DatapathGroup: @unchecked Sendable {
 
 extension DatapathSnapshot {
   /// Joins another thread's snapshot of the same lab: counters, rates and
-  /// table events summed, each address once (the youngest sighting), limits
-  /// and NAT state the owner's (this one).
+  /// table events summed; the MAC table, limits and NAT state the owner's
+  /// (this one). The owner's copy of a table holds what every thread learned
+  /// up to their last turn, within the table's size, where a union of the
+  /// copies could hold more addresses than the table does.
   public mutating func merge(_ other: DatapathSnapshot) {
     for index in switches.indices {
       let theirs = other.switches[index]
@@ -164,13 +166,6 @@ extension DatapathSnapshot {
         switches[index].counters[port].merge(theirs.counters[port])
       }
       switches[index].statistics.merge(theirs.statistics)
-      var youngest: [MACTableKey: MACTableEntry] = [:]
-      for entry in switches[index].entries + theirs.entries {
-        let key = MACTableKey(vlan: entry.vlan, mac: entry.mac)
-        if let known = youngest[key], known.ageNanoseconds <= entry.ageNanoseconds { continue }
-        youngest[key] = entry
-      }
-      switches[index].entries = youngest.values.sorted { ($0.vlan, $0.mac) < ($1.vlan, $1.mac) }
     }
     for index in ports.indices { ports[index].rates.merge(other.ports[index].rates) }
   }

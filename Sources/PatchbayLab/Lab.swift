@@ -104,7 +104,7 @@ public final class Lab: @unchecked Sendable {
           routers: thread == 0 ? assembly.uplinks : [],
           mtus: topology.switches.flatMap(\.ports).map(\.mtu),
           acceptsOffloads: topology.switches.flatMap(\.ports).map(\.acceptsOffloads),
-          busyPoll: topology.busyPoll)
+          busyPoll: topology.busyPoll, adaptsBusyPoll: topology.adaptsBusyPoll)
       }
       let datapath = DatapathGroup(workers: workers, fanoutGroups: groups)
       for (global, port) in topology.switches.flatMap(\.ports).enumerated() {

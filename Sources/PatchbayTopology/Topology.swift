@@ -24,8 +24,11 @@ public struct Topology: Sendable {
   /// SPAN mirrors declared in the file.
   public var mirrors: [MirrorSpec]
   /// How long the datapath keeps polling after a frame before it sleeps
-  /// (`busy-poll`, default 0 s: it sleeps at once).
+  /// (`busy-poll`): this long, or with `adaptsBusyPoll` a window it learns of
+  /// at most this (`auto`, the default).
   public var busyPoll: Duration
+  /// `busy-poll: auto`: the window is learned from how soon the next frame comes.
+  public var adaptsBusyPoll: Bool
   /// The most bytes each VM console log and host log keeps in the lab's state
   /// directory (`log-cap`, default 16 MiB), besides one rotated `.1` file of
   /// as much: both live in /run, in RAM.
@@ -34,11 +37,14 @@ public struct Topology: Sendable {
   /// nil: one per core, at most one per port that moves frames.
   public var datapathThreads: Int?
 
-  /// The default `busy-poll`: off. Polling lowers a round trip from about 50 µs
-  /// to about 12 µs, but a lab whose traffic never pauses for the window keeps
-  /// a core busy (the soak test's daemon: 0.09 of a core sleeping, 0.77
-  /// polling), which a lab on a laptop should not pay unasked.
-  public static let defaultBusyPoll = Duration.zero
+  /// The longest window `busy-poll: auto` learns, which is the default:
+  /// about twice the time a namespace host takes to answer a frame, so a
+  /// request's answer finds the datapath awake (a round trip here: about 50 µs
+  /// sleeping, 12 µs polling), and an idle lab, which has no frames to poll
+  /// after, sleeps. (A fixed window keeps a core busy in a lab whose traffic
+  /// never pauses for it: the soak test's daemon used 0.09 of a core sleeping,
+  /// 0.77 polling 10 ms.)
+  public static let defaultBusyPoll = Duration.microseconds(200)
   /// The longest `busy-poll` a topology may ask for.
   public static let maximumBusyPoll = Duration.seconds(1)
   /// The default `log-cap`: a console's worth of boots and then some, small
@@ -54,7 +60,8 @@ public struct Topology: Sendable {
     name: String, sourcePath: String, switches: [SwitchSpec], hosts: [HostSpec] = [],
     vms: [VMSpec] = [], uplinks: [UplinkSpec] = [], captures: [CaptureSpec] = [],
     mirrors: [MirrorSpec] = [], busyPoll: Duration = Topology.defaultBusyPoll,
-    logCap: Int = Topology.defaultLogCap, datapathThreads: Int? = nil
+    adaptsBusyPoll: Bool = true, logCap: Int = Topology.defaultLogCap,
+    datapathThreads: Int? = nil
   ) {
     self.name = name
     self.sourcePath = sourcePath
@@ -65,6 +72,7 @@ public struct Topology: Sendable {
     self.captures = captures
     self.mirrors = mirrors
     self.busyPoll = busyPoll
+    self.adaptsBusyPoll = adaptsBusyPoll
     self.logCap = logCap
     self.datapathThreads = datapathThreads
   }

@@ -31,6 +31,7 @@ extension Loader {
     var captures: [CaptureSpec] = []
     var mirrors: [MirrorSpec] = []
     var busyPoll = Topology.defaultBusyPoll
+    var adaptsBusyPoll = true
     var logCap = Topology.defaultLogCap
     var datapathThreads: Int?
     for entry in entries {
@@ -58,12 +59,16 @@ extension Loader {
           readMirror($0)
         }
       case "busy-poll":
-        if let duration = value(entry, ValueFormat.duration) {
+        if text(entry) == "auto" {
+          busyPoll = Topology.defaultBusyPoll
+          adaptsBusyPoll = true
+        } else if let duration = value(entry, ValueFormat.duration) {
           if duration <= Topology.maximumBusyPoll {
             busyPoll = duration
+            adaptsBusyPoll = false
           } else {
             error(
-              "invalid busy-poll '\(text(entry) ?? "")': at most 1s (0s turns polling off)",
+              "invalid busy-poll '\(text(entry) ?? "")': at most 1s (0s turns polling off, auto learns it)",
               at: entry.valueLocation)
           }
         }
@@ -112,7 +117,7 @@ extension Loader {
     return Topology(
       name: labName, sourcePath: file, switches: switches, hosts: hosts, vms: vms,
       uplinks: uplinks, captures: captures, mirrors: mirrors, busyPoll: busyPoll,
-      logCap: logCap, datapathThreads: datapathThreads)
+      adaptsBusyPoll: adaptsBusyPoll, logCap: logCap, datapathThreads: datapathThreads)
   }
 
   mutating func readLabName(_ entry: Entry) -> String? {

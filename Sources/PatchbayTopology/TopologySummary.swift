@@ -5,8 +5,11 @@ extension Topology {
   /// their addresses, VMs with what they boot, counts of the rest.
   public var summary: String {
     var lines = ["lab \(name) (\(sourcePath))"]
-    if busyPoll != Topology.defaultBusyPoll {
-      lines[0] += ", busy-poll \(formatDuration(busyPoll))"
+    if !adaptsBusyPoll {
+      lines[0] += busyPoll == .zero ? ", busy-poll off" : ", busy-poll \(formatDuration(busyPoll))"
+    }
+    if let datapathThreads {
+      lines[0] += ", \(datapathThreads) datapath thread\(datapathThreads == 1 ? "" : "s")"
     }
     for switchSpec in switches {
       var settings: [String] = []

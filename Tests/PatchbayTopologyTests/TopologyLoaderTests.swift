@@ -188,7 +188,7 @@ let badFiles: [BadFile] = [
         core: {}
       """,
     expected: [
-      "lab.yaml:2:12: error: invalid busy-poll '2s': at most 1s (0s turns polling off)"
+      "lab.yaml:2:12: error: invalid busy-poll '2s': at most 1s (0s turns polling off, auto learns it)"
     ]),
   BadFile(
     name: "busy-poll without a unit",

@@ -245,7 +245,9 @@ func integerRanges(_ schema: [String: Any], _ definitions: [String: [String: Any
     #expect(defaultValue("switches.*.ports.*", "mtu") as? Int == PortSpec.defaultMTU)
     #expect(duration(defaultValue("vms.*", "stop-timeout")) == VMSpec.defaultStopTimeout)
     #expect(size(defaultValue("vms.*", "memory")) == 256 << 20)
-    #expect(duration(defaultValue("", "busy-poll")) == Topology.defaultBusyPoll)
+    // `auto`: the loader's default, an adaptive window.
+    #expect(defaultValue("", "busy-poll") as? String == "auto")
+    #expect(load("name: d\nswitches:\n  core: {}\n")?.adaptsBusyPoll == true)
     #expect(size(defaultValue("", "log-cap")) == UInt64(Topology.defaultLogCap))
     #expect(defaultValue("captures.*", "snaplen") as? Int == 262_144)
   }

@@ -28,16 +28,42 @@ import Testing
           of: "VMMAC", with: topology.macAddress(of: topology.vms[0], nic: 0).description))
   }
 
-  @Test func busyPollIsOffByDefaultAndShowsWhenSet() throws {
+  @Test func busyPollAdaptsByDefaultAndShowsWhenSet() throws {
     let plain = try #require(load("name: bp1\nswitches:\n  core: {}\n"))
-    #expect(plain.busyPoll == .zero)
+    #expect(plain.busyPoll == .microseconds(200) && plain.adaptsBusyPoll)
     #expect(plain.summary.hasPrefix("lab bp1 (lab.yaml)\n"))
+    let auto = try #require(load("name: bp0\nbusy-poll: auto\nswitches:\n  core: {}\n"))
+    #expect(auto.busyPoll == .microseconds(200) && auto.adaptsBusyPoll)
+    #expect(auto.summary.hasPrefix("lab bp0 (lab.yaml)\n"))
     let off = try #require(load("name: bp2\nbusy-poll: 0s\nswitches:\n  core: {}\n"))
-    #expect(off.busyPoll == .zero)
-    #expect(off.summary.hasPrefix("lab bp2 (lab.yaml)\n"))
+    #expect(off.busyPoll == .zero && !off.adaptsBusyPoll)
+    #expect(off.summary.hasPrefix("lab bp2 (lab.yaml), busy-poll off\n"))
     let longer = try #require(load("name: bp3\nbusy-poll: 250ms\nswitches:\n  core: {}\n"))
-    #expect(longer.busyPoll == .milliseconds(250))
+    #expect(longer.busyPoll == .milliseconds(250) && !longer.adaptsBusyPoll)
     #expect(longer.summary.hasPrefix("lab bp3 (lab.yaml), busy-poll 250ms\n"))
+  }
+
+  @Test func datapathThreadsShowWhenSetAndRefuseWhatIsOutOfRange() throws {
+    let plain = try #require(load("name: dt1\nswitches:\n  core: {}\n"))
+    #expect(plain.datapathThreads == nil)
+    let two = try #require(load("name: dt2\ndatapath-threads: 2\nswitches:\n  core: {}\n"))
+    #expect(two.datapathThreads == 2)
+    #expect(two.summary.hasPrefix("lab dt2 (lab.yaml), 2 datapath threads\n"))
+    for (count, column) in [("0", 19), ("65", 19), ("two", 19)] {
+      #expect(throws: TopologyError.self) {
+        try TopologyLoader.load(
+          yaml: "name: dt3\ndatapath-threads: \(count)\nswitches:\n  core: {}\n", file: "lab.yaml")
+      }
+      do {
+        _ = try TopologyLoader.load(
+          yaml: "name: dt3\ndatapath-threads: \(count)\nswitches:\n  core: {}\n", file: "lab.yaml")
+      } catch {
+        #expect(
+          "\(error)".contains(
+            "lab.yaml:2:\(column): error: invalid datapath-threads '\(count)': expected a whole number from 1 to 64"
+          ), "\(error)")
+      }
+    }
   }
 
   @Test func summaryMentionsEveryHostAndNonDefaultSettings() throws {
