@@ -163,26 +163,23 @@ struct VLANTests {
         customer[2].hex)
       #expect(sent.status == 0, "\(sent.errors)")
 
-      // Delivered at the far customer port exactly as sent, customer tags intact.
+      // Delivered at the far customer port exactly as sent, customer tags intact. (In any
+      // order: the three are three flows to the kernel, which may give them to different
+      // datapath threads; each flow's own frames keep their order.)
       let delivered = try atC2.stop()
-      #expect(delivered.map(\.hex) == customer.map(\.hex))
+      #expect(delivered.map(\.hex).sorted() == customer.map(\.hex).sorted())
       // Never delivered into another customer's tunnel.
       #expect(try atC3.stop().isEmpty)
       // On the trunk they travel inside service VLAN 300 with an 802.1ad outer tag.
       let onTrunk = try atMon.stop()
       let outer: [UInt8] = [0x88, 0xA8, 0x61, 0x2C]  // 0x88a8, PCP 3, VLAN 300
       let outerPlain: [UInt8] = [0x88, 0xA8, 0x01, 0x2C]  // 0x88a8, PCP 0, VLAN 300
-      #expect(onTrunk.count == 3)
-      if onTrunk.count == 3 {
-        #expect(
-          onTrunk[0].hex == (Array(customer[0][0..<12]) + outer + Array(customer[0][12...])).hex)
-        #expect(
-          onTrunk[1].hex
-            == (Array(customer[1][0..<12]) + outerPlain + Array(customer[1][12...])).hex)
-        #expect(
-          onTrunk[2].hex
-            == (Array(customer[2][0..<12]) + outerPlain + Array(customer[2][12...])).hex)
-      }
+      let expectedOnTrunk = [
+        Array(customer[0][0..<12]) + outer + Array(customer[0][12...]),
+        Array(customer[1][0..<12]) + outerPlain + Array(customer[1][12...]),
+        Array(customer[2][0..<12]) + outerPlain + Array(customer[2][12...]),
+      ]
+      #expect(onTrunk.map(\.hex).sorted() == expectedOnTrunk.map(\.hex).sorted())
       let table = try Harness.fdb(lab)
       #expect(
         table.contains {
