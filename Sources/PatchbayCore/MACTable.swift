@@ -1,99 +1,5 @@
 import PatchbayWire
 
-/// The key of a MAC table entry: VLAN and MAC packed into one 64-bit word
-/// (VLAN in bits 48–59, MAC in bits 0–47), so a lookup hashes and compares one integer.
-public struct MACTableKey: Hashable, Sendable {
-  /// The packed value.
-  public let rawValue: UInt64
-
-  /// Packs `mac` in `vlan`.
-  @inline(__always)
-  public init(vlan: UInt16, mac: MACAddress) {
-    rawValue = UInt64(vlan & 0x0FFF) << 48 | mac.rawValue
-  }
-
-  /// The VLAN part.
-  public var vlan: UInt16 { UInt16(truncatingIfNeeded: rawValue >> 48) }
-  /// The MAC part.
-  public var mac: MACAddress { MACAddress(rawValue: rawValue) }
-}
-
-/// What learning a source address did to the table.
-public enum LearnOutcome: Equatable, Sendable {
-  /// Known on this port already; its age was reset.
-  case refreshed
-  /// Newly learned (possibly evicting the oldest entry).
-  case learned
-  /// Known on another port before: moved here.
-  case moved(from: Int)
-  /// A static entry of another port: not learned, and the frame should be dropped.
-  case staticConflict
-  /// A static entry of this port: nothing to do.
-  case staticMatch
-  /// New to the port, which already has as many learned addresses as its
-  /// limit allows: not learned, and the frame should be dropped.
-  case limitReached
-}
-
-/// One row of the table, for `fdb`.
-public struct MACTableEntry: Hashable, Sendable {
-  /// The VLAN the address lives in.
-  public var vlan: UInt16
-  /// The address.
-  public var mac: MACAddress
-  /// The port it was learned on or assigned to.
-  public var port: Int
-  /// Nanoseconds since it was last seen (0 for static entries).
-  public var ageNanoseconds: UInt64
-  /// True for configured entries that never age.
-  public var isStatic: Bool
-}
-
-/// Table-wide event counters.
-public struct MACTableStatistics: Hashable, Sendable {
-  /// Addresses learned (first time or after expiry).
-  public var learned: UInt64 = 0
-  /// Addresses that moved from one port to another.
-  public var moved: UInt64 = 0
-  /// Entries removed to make room when the table was full.
-  public var evicted: UInt64 = 0
-  /// Entries removed because they were not seen for the aging time.
-  public var expired: UInt64 = 0
-  /// Entries removed because their port went down.
-  public var flushed: UInt64 = 0
-}
-
-extension MACTableStatistics {
-  /// Joins another thread's copy's events: learning and moves are counted by
-  /// the copy that saw them (summed); every copy evicts, expires and flushes
-  /// the shared addresses itself, so those are the most any copy counted.
-  public mutating func merge(_ other: MACTableStatistics) {
-    learned += other.learned
-    moved += other.moved
-    evicted = max(evicted, other.evicted)
-    expired = max(expired, other.expired)
-    flushed = max(flushed, other.flushed)
-  }
-}
-
-/// A learned address one table tells its peers about: another datapath
-/// thread's copy of the same switch learns or refreshes it (`applyLearned`).
-public struct MACTableJournalEntry: Hashable, Sendable {
-  /// The (VLAN, MAC) key's raw value.
-  public var key: UInt64
-  /// The port it was seen on.
-  public var port: Int32
-  /// When it was seen, in nanoseconds.
-  public var seen: UInt64
-
-  /// An entry for `key` seen on `port` at `seen`.
-  public init(key: UInt64, port: Int32, seen: UInt64) {
-    self.key = key
-    self.port = port
-    self.seen = seen
-  }
-}
-
 /// The MAC learning table: open addressing with linear probing over an entry slab,
 /// keyed by (VLAN, MAC), with aging and a size limit.
 ///
@@ -126,7 +32,7 @@ public struct MACTable: Sendable {
   /// How many static entries there are.
   public private(set) var staticCount = 0
   /// Event counters.
-  public private(set) var statistics = MACTableStatistics()
+  public internal(set) var statistics = MACTableStatistics()
   /// How stale an entry's place on the recency list may get before a sighting
   /// moves it to the newest end, in nanoseconds: aging / 64, at most one second.
   public let relinkInterval: UInt64
@@ -136,81 +42,11 @@ public struct MACTable: Sendable {
   /// What this table learned since its owner last took it (`takeJournal`):
   /// a new address or a move as it happens, a refresh once per
   /// `relinkInterval` (so a peer's copy ages no sooner than this one).
-  public private(set) var journal: [MACTableJournalEntry] = []
-
-  /// One slot of the slab: everything about an entry in 40 bytes, so a lookup,
-  /// a refresh and a move touch one array and (mostly) one cache line.
-  private struct Entry {
-    var key: UInt64
-    var lastSeen: UInt64
-    // When the entry was last placed at the newest end of the recency list.
-    var linkedAt: UInt64
-    // Least-recently-seen list over learned entries, by slab index; -1 ends it.
-    var previous: Int32
-    var next: Int32
-    var port: Int32
-    var isStatic: Bool
-  }
-
-  /// The slab and the index, in memory the table manages itself, shared by
-  /// copies of the table until one of them writes (copy on write, below).
-  ///
-  /// Why not arrays: every `entries[i]` and `buckets[i]` of an array pays a
-  /// bounds check, and every write a uniqueness check; the per-frame refresh
-  /// does two probes and a write. Here the table checks uniqueness once per
-  /// mutating call (`makeUnique`), and indexes without bounds checks.
-  ///
-  /// Why that is safe: every index used is in range by construction.
-  /// - Bucket indexes come from `home(of:)` (a 64-bit hash shifted right by
-  ///   `bucketShift`, so below `bucketCount`) or are masked with `bucketMask`.
-  /// - Slab indexes come from a bucket (slab index + 1, written only by
-  ///   `insertIntoIndex` with an index from `freeSlots`), from `freeSlots`
-  ///   (filled with `0..<slotCount`), or from the recency list links (set only
-  ///   to slab indexes of linked entries, or -1, which is tested before use).
-  /// The learned part never exceeds `capacity` (eviction first) and the static
-  /// part `staticCapacity` (checked), so `freeSlots` never runs dry.
-  private final class Storage: @unchecked Sendable {
-    // @unchecked Sendable: a Storage is written only through a table that
-    // holds the sole reference to it (`makeUnique` copies it otherwise), so
-    // no two threads ever see a write to the same Storage.
-    let entries: UnsafeMutablePointer<Entry>
-    let slotCount: Int
-    // Open-addressed index: 0 is empty, otherwise slab index + 1.
-    let buckets: UnsafeMutablePointer<Int32>
-    let bucketCount: Int
-
-    init(slotCount: Int, bucketCount: Int) {
-      self.slotCount = slotCount
-      self.bucketCount = bucketCount
-      entries = .allocate(capacity: slotCount)
-      entries.initialize(
-        repeating: Entry(
-          key: 0, lastSeen: 0, linkedAt: 0, previous: -1, next: -1, port: 0, isStatic: false),
-        count: slotCount)
-      buckets = .allocate(capacity: bucketCount)
-      buckets.initialize(repeating: 0, count: bucketCount)
-    }
-
-    /// A copy of the slab and the index.
-    init(copying other: Storage) {
-      slotCount = other.slotCount
-      bucketCount = other.bucketCount
-      entries = .allocate(capacity: slotCount)
-      entries.initialize(from: other.entries, count: slotCount)
-      buckets = .allocate(capacity: bucketCount)
-      buckets.initialize(from: other.buckets, count: bucketCount)
-    }
-
-    deinit {
-      // Entry and Int32 are trivial: nothing to deinitialize.
-      entries.deallocate()
-      buckets.deallocate()
-    }
-  }
+  public internal(set) var journal: [MACTableJournalEntry] = []
 
   private var storage: Storage
   // The slab, read and written in place (see `Storage`).
-  private var entries: UnsafeMutablePointer<Entry> {
+  var entries: UnsafeMutablePointer<Entry> {
     @inline(__always) get { storage.entries }
   }
   // The index (see `Storage`).
@@ -271,7 +107,7 @@ public struct MACTable: Sendable {
   }
 
   @inline(__always)
-  private func slot(of key: UInt64) -> Int32 {
+  func slot(of key: UInt64) -> Int32 {
     var index = home(of: key)
     while true {
       let bucket = buckets[index]
@@ -543,35 +379,6 @@ public struct MACTable: Sendable {
         key: entries[Int(index)].key, port: entries[Int(index)].port, seen: now.nanoseconds))
   }
 
-  /// Takes what the journal holds and empties it, keeping its storage.
-  public mutating func takeJournal(into target: inout [MACTableJournalEntry]) {
-    target.append(contentsOf: journal)
-    journal.removeAll(keepingCapacity: true)
-  }
-
-  /// Learns what a peer table journaled: the address on its port, seen when
-  /// it was seen (never older than what this table saw itself on that port),
-  /// without counting it in `statistics` (the peer counted it) and without
-  /// journaling it again. A static entry stays; learning limits are the
-  /// peer's to enforce (it learned the address only within them).
-  public mutating func applyLearned(_ entry: MACTableJournalEntry) {
-    makeUnique()
-    let found = slot(of: entry.key)
-    if found >= 0 {
-      let index = Int(found)
-      if entries[index].isStatic { return }
-      if entries[index].port == entry.port && entries[index].lastSeen >= entry.seen { return }
-    }
-    let counted = statistics
-    let journaling = isJournaling
-    isJournaling = false
-    _ = learnChange(
-      entry.key, found: found, on: Int(entry.port), at: Instant(nanoseconds: entry.seen),
-      limit: .max)
-    isJournaling = journaling
-    statistics = counted
-  }
-
   @inline(__always)
   private mutating func appendNewest(_ index: Int32) {
     entries[Int(index)].previous = newest
@@ -616,9 +423,4 @@ public struct MACTable: Sendable {
       hole = probe
     }
   }
-}
-
-extension MACTableKey {
-  /// Rebuilds a key from its packed value.
-  public init(rawValue: UInt64) { self.rawValue = rawValue }
 }
