@@ -1,4 +1,3 @@
-import CLinuxNet
 import PatchbayCore
 import PatchbayWire
 
@@ -29,97 +28,52 @@ struct HandoffHeader {
 
 /// A single-producer, single-consumer ring of frames from one datapath thread
 /// (the producer) to the thread that owns the ports it cannot serve itself
-/// (the consumer; see `DatapathGroup`).
-///
-/// Why hand-written: the standard library has no lock-free queue, and the
-/// frames are copied in and read in place, so nothing is allocated or
-/// reference-counted per frame. It is `CaptureRing`'s protocol: `head` (bytes
-/// ever written) is stored only by the producer and `tail` (bytes ever
-/// consumed) only by the consumer, each with release ordering and read by the
-/// other with acquire ordering, so an entry is whole before the consumer sees
-/// it and read before the producer reuses its bytes. An entry never wraps:
-/// when one does not fit before the end, the producer writes a zero length
-/// there (no entry is empty) and starts at the beginning.
-struct HandoffRing: @unchecked Sendable {
-  // Sendable: both threads only touch bytes the head/tail protocol gives them.
-  let storage: UnsafeMutableRawPointer
-  let words: UnsafeMutablePointer<UInt64>
-  /// Bytes of entry storage, a power of two.
-  let capacity: Int
+/// (the consumer; see `DatapathGroup`), on `SPSCByteRing`: frames are copied in
+/// and read in place. An entry starts with its length, and no frame is empty,
+/// so its first word is never the ring's wrap mark.
+struct HandoffRing: Sendable {
+  let ring: SPSCByteRing
 
-  private static let headWord = 0
-  private static let tailWord = 8
-  private static let wordCount = 16
+  /// Bytes of entry storage, a power of two.
+  var capacity: Int { ring.capacity }
 
   /// A ring of at least `capacity` bytes (rounded up to a power of two, room for a superframe).
   init(capacity requested: Int) {
-    var size = 1 << 18
-    while size < requested { size <<= 1 }
-    capacity = size
-    storage = .allocate(byteCount: size, alignment: 64)
-    words = .allocate(capacity: HandoffRing.wordCount)
-    words.initialize(repeating: 0, count: HandoffRing.wordCount)
+    ring = SPSCByteRing(capacity: requested, minimum: 1 << 18)
   }
 
   /// Frees the memory; only once both threads are done with it.
-  func deallocate() {
-    storage.deallocate()
-    words.deallocate()
-  }
+  func deallocate() { ring.deallocate() }
 
   /// Producer: copies `frame` (its virtio-net header just before it) in with
   /// `header`; false when the ring is full (the caller counts the drop).
   func push(_ frame: UnsafeRawBufferPointer, _ header: HandoffHeader) -> Bool {
-    let size = HandoffHeader.entrySize(frameLength: frame.count)
-    let head = words[HandoffRing.headWord]
-    let tail = pb_load_acquire(words + HandoffRing.tailWord)
-    var offset = Int(head & UInt64(capacity - 1))
-    let untilEnd = capacity - offset
-    let needed = size > untilEnd ? untilEnd + size : size
-    guard Int(head &- tail) + needed <= capacity else { return false }
-    if size > untilEnd {
-      // The consumer reads this word only after the release store below.
-      storage.storeBytes(of: UInt32(0), toByteOffset: offset, as: UInt32.self)
-      offset = 0
-    }
+    guard frame.count > 0,
+      let (destination, head) = ring.reserve(HandoffHeader.entrySize(frameLength: frame.count))
+    else { return false }
     var stored = header
     stored.length = UInt32(frame.count)
-    storage.storeBytes(of: stored, toByteOffset: offset, as: HandoffHeader.self)
-    let bytes = storage + offset + MemoryLayout<HandoffHeader>.stride
-    bytes.copyMemory(
+    destination.storeBytes(of: stored, as: HandoffHeader.self)
+    (destination + MemoryLayout<HandoffHeader>.stride).copyMemory(
       from: frame.baseAddress! - VirtioNetHeader.byteCount,
       byteCount: VirtioNetHeader.byteCount + frame.count)
-    pb_store_release(words + HandoffRing.headWord, head &+ UInt64(needed))
+    ring.commit(head)
     return true
   }
 
   /// Consumer: the oldest entry, its frame in place (virtio-net header just
   /// before it), or nil when none waits. Hand it back with `removeHead()`.
   func peek() -> (header: HandoffHeader, frame: UnsafeMutableRawBufferPointer)? {
-    while true {
-      let tail = words[HandoffRing.tailWord]
-      let head = pb_load_acquire(words + HandoffRing.headWord)
-      guard tail != head else { return nil }
-      let offset = Int(tail & UInt64(capacity - 1))
-      let length = storage.load(fromByteOffset: offset, as: UInt32.self)
-      if length == 0 {
-        pb_store_release(words + HandoffRing.tailWord, tail &+ UInt64(capacity - offset))
-        continue
-      }
-      let header = storage.load(fromByteOffset: offset, as: HandoffHeader.self)
-      let start =
-        storage + offset + MemoryLayout<HandoffHeader>.stride + VirtioNetHeader.byteCount
-      return (header, UnsafeMutableRawBufferPointer(start: start, count: Int(length)))
-    }
+    guard let (entry, _) = ring.oldest() else { return nil }
+    let header = entry.load(as: HandoffHeader.self)
+    let start = entry + MemoryLayout<HandoffHeader>.stride + VirtioNetHeader.byteCount
+    return (header, UnsafeMutableRawBufferPointer(start: start, count: Int(header.length)))
   }
 
   /// Consumer: gives back the entry `peek` returned.
   func removeHead() {
-    let tail = words[HandoffRing.tailWord]
-    let offset = Int(tail & UInt64(capacity - 1))
-    let length = Int(storage.load(fromByteOffset: offset, as: UInt32.self))
-    pb_store_release(
-      words + HandoffRing.tailWord,
-      tail &+ UInt64(HandoffHeader.entrySize(frameLength: length)))
+    guard let (entry, _) = ring.oldest() else { return }
+    let length = Int(entry.load(as: UInt32.self))
+    ring.release(HandoffHeader.entrySize(frameLength: length))
   }
 }
