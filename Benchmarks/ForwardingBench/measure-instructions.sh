@@ -15,7 +15,7 @@
 # the top functions by instructions.
 #
 # Usage: ./measure-instructions.sh [SCENARIO...]
-#   SCENARIOs: access-256 access-10000 access-1000000 pop-10000 push-10000 (default: all)
+#   SCENARIOs: access-256 access-10000 access-1000000 pop-10000 push-10000 batch-10000 (default: all)
 # Needs valgrind and python3 (installs them when missing, which needs root). Takes a few minutes (the 1M-MAC set-up is slow under valgrind).
 
 set -euo pipefail
@@ -25,7 +25,7 @@ k1=${K1:-100000}
 k2=${K2:-300000}
 scenarios=("$@")
 if [ ${#scenarios[@]} -eq 0 ]; then
-  scenarios=(access-256 access-10000 access-1000000 pop-10000 push-10000)
+  scenarios=(access-256 access-10000 access-1000000 pop-10000 push-10000 batch-10000)
 fi
 
 # valgrind (callgrind, callgrind_annotate), installed when missing (as root).
@@ -96,6 +96,7 @@ echo "  harness (loop + opaque consumer): $harness"
 for scenario in "${scenarios[@]}"; do
   case "$scenario" in
     pop-*|push-*) symbol=pb_measured_forward_write ;;
+    batch-*) symbol=pb_measured_forward_batch ;;
     *) symbol=pb_measured_forward ;;
   esac
   value=$(per_frame "$scenario")

@@ -46,7 +46,7 @@ public struct Bridge: Sendable {
   /// The switch's name.
   public let name: String
   /// The MAC table.
-  public private(set) var table: MACTable
+  public internal(set) var table: MACTable
   /// Counters per port, indexed like the ports.
   public var counters: [PortCounters] { (0..<portCount).map { counters(of: $0) } }
   /// Port configurations, indexed by port number.
@@ -54,7 +54,7 @@ public struct Bridge: Sendable {
 
   // What the per-frame path reads and counts about a port, and VLAN membership
   // (see `PortTable`).
-  private var portTable: PortTable
+  var portTable: PortTable
   // The counters a frame that is forwarded or flooded does not touch (transmit,
   // drops, link downs); the receive counters are in `PortState`, and
   // `counters(of:)` puts the two together.
@@ -97,14 +97,14 @@ public struct Bridge: Sendable {
   /// `port`, after trapping unless it is a port of this bridge: one unsigned
   /// compare, after which `portTable` is indexed with it unchecked.
   @inline(__always)
-  private func checked(_ port: Int) -> Int {
+  func checked(_ port: Int) -> Int {
     precondition(UInt(bitPattern: port) < UInt(bitPattern: portTable.count), "no such port")
     return port
   }
 
   /// Gives this bridge its own `portTable` before a write, if a copy shares it.
   @inline(__always)
-  private mutating func makePortTableUnique() {
+  mutating func makePortTableUnique() {
     if !isKnownUniquelyReferenced(&portTable) { portTable = PortTable(copying: portTable) }
   }
 
@@ -266,7 +266,7 @@ public struct Bridge: Sendable {
   }
 
   @inline(__always)
-  private func refuses(_ egress: PortState, _ ingress: IngressFrame) -> Bool {
+  func refuses(_ egress: PortState, _ ingress: IngressFrame) -> Bool {
     ingress.hasInnerTag && egress.kind == .trunk && ingress.vlan == egress.vlan
       && !egress.nativeTagged
   }
@@ -365,7 +365,7 @@ public struct Bridge: Sendable {
 
   // `port` must be checked (`checked(_:)`): the words are read unchecked.
   @inline(__always)
-  private func isMember(_ port: Int, of vlan: UInt16) -> Bool {
+  func isMember(_ port: Int, of vlan: UInt16) -> Bool {
     portTable.memberWords[port &* VLANBitmap.wordCount &+ Int((vlan & 0x0FFF) >> 6)]
       >> UInt64(vlan & 63)
       & 1 == 1
@@ -395,7 +395,7 @@ public struct Bridge: Sendable {
   /// Learning but for a refresh (`MACTable.learnChange`), out of line: why the
   /// frame must be dropped, if it must.
   @inline(never)
-  private mutating func learnChange(_ key: UInt64, _ found: Int32, on port: Int, at now: Instant)
+  mutating func learnChange(_ key: UInt64, _ found: Int32, on port: Int, at now: Instant)
     -> DropReason?
   {
     let limit =
@@ -411,7 +411,7 @@ public struct Bridge: Sendable {
   // `process` leaves the common path fewer registers to spill.
   // It returns the whole result, so a drop site is a call and a return.
   @inline(never)
-  private mutating func drop(_ reason: DropReason, on port: Int, _ ingress: IngressFrame)
+  mutating func drop(_ reason: DropReason, on port: Int, _ ingress: IngressFrame)
     -> (decision: ForwardingDecision, ingress: IngressFrame)
   {
     makePortTableUnique()

@@ -4,7 +4,8 @@ import PatchbayCore
 import PatchbayWire
 
 // A frame's way in, up to the switch's decision: reading a ready port (a TAP
-// or socket pair one read per frame, a packet socket in recvmmsg batches),
+// or socket pair one read per frame, a packet socket in recvmmsg batches; a
+// port without a stop before the switch in batches, Datapath+Batches.swift),
 // admission (virtio-net header and MTU), the ingress capture tap and rate
 // limit, and the bridge's forward / flood / drop, which hands each frame to
 // the egress path (Datapath+Egress.swift). Also a port's going and coming
@@ -18,6 +19,10 @@ extension Datapath {
     let source = ports[global]
     if source.kind == .packetSocket {
       serviceBatches(port: global, at: now)
+      return
+    }
+    if decidesInBatches(global) {
+      serviceReadBatches(port: global, at: now)
       return
     }
     // The header lands just before the frame, the frame at the headroom mark.
@@ -62,17 +67,25 @@ extension Datapath {
       if count == 0 { return }
       // Frames of this batch stay in their slots until the next recvmmsg, so
       // sends to packet-socket ports can wait for one sendmmsg each.
+      let inBatches = decidesInBatches(global)
+      var admitted = 0
       isQueueingSends = true
       for index in 0..<Int(count) {
-        let frame = slots[index].restoredFrame()
+        let frame = UnsafeRawBufferPointer(slots[index].restoredFrame())
         guard frame.count > 0 else {
           bridges[source.switchIndex].countRejected(.runt, byteCount: 0, on: source.portIndex)
           continue
         }
-        admit(UnsafeRawBufferPointer(frame), from: source, port: global, at: now)
+        if !inBatches {
+          admit(frame, from: source, port: global, at: now)
+        } else if isAdmitted(frame, from: source, port: global) {
+          batchFrames[admitted] = frame
+          admitted += 1
+        }
       }
       isQueueingSends = false
       flushSends()
+      decide(admitted, from: source, at: now)
       total += Int(count)
       if count < Datapath.receiveBatch { return }
     }
@@ -111,14 +124,7 @@ extension Datapath {
   func admit(
     _ frame: UnsafeRawBufferPointer, from source: DatapathPort, port global: Int, at now: Instant
   ) {
-    if let reason = FrameAdmission.verdict(
-      header: VirtioNetHeader(unchecked: frame.baseAddress! - VirtioNetHeader.byteCount),
-      frameLength: frame.count, maximumLength: maximumFrameLengths[global])
-    {
-      bridges[source.switchIndex].countRejected(
-        reason, byteCount: frame.count, on: source.portIndex)
-      return
-    }
+    guard isAdmitted(frame, from: source, port: global) else { return }
     handle(frame, switchIndex: source.switchIndex, port: source.portIndex, at: now, depth: 0)
   }
 
@@ -143,6 +149,18 @@ extension Datapath {
     depth: Int
   ) {
     let (decision, classified) = bridges[switchIndex].process(frame, on: ingress, at: now)
+    act(
+      on: decision, frame, classified, switchIndex: switchIndex, port: ingress, at: now,
+      depth: depth)
+  }
+
+  /// Sends `frame`, received on `port` of switch `switchIndex` and classified
+  /// as `classified`, where `decision` says.
+  @inline(__always)
+  func act(
+    on decision: ForwardingDecision, _ frame: UnsafeRawBufferPointer, _ classified: IngressFrame,
+    switchIndex: Int, port ingress: Int, at now: Instant, depth: Int
+  ) {
     switch decision {
     case .forward(let egress, _):
       transmit(

@@ -37,8 +37,12 @@ public final class Datapath: @unchecked Sendable {
   let vector: UnsafeMutablePointer<iovec>
   let headerBytes: UnsafeMutableRawPointer
   let tagBytes: UnsafeMutableRawPointer
-  // Receive slots for batched packet-socket reads (recvmmsg), one frame each.
+  // Receive slots for batched reads (a packet socket's recvmmsg, a TAP's
+  // burst of reads), one frame each.
   let slots: UnsafeMutablePointer<pb_rx_slot>
+  // A receive batch's frames and their decisions (Datapath+Batches.swift).
+  let batchFrames: UnsafeMutablePointer<UnsafeRawBufferPointer>
+  let batchDecisions: UnsafeMutablePointer<BatchDecision>
   private let slotMemory: UnsafeMutableRawBufferPointer
   // The interface behind each packet-socket port (nil for others), for reopening
   // it when it comes back. Kept apart from `ports` so reading a port per frame
@@ -170,8 +174,7 @@ public final class Datapath: @unchecked Sendable {
     self.headerBytes = .allocate(byteCount: VirtioNetHeader.byteCount, alignment: 4)
     self.tagBytes = .allocate(byteCount: VLANTag.byteCount, alignment: 4)
     let slotSize = Datapath.headroom + Datapath.bufferSize
-    let slotCount =
-      ports.contains { $0.kind == .packetSocket } || !routers.isEmpty ? Datapath.receiveBatch : 0
+    let slotCount = Datapath.receiveBatch
     self.slotMemory = .allocate(byteCount: max(1, slotCount * slotSize), alignment: 64)
     self.slots = .allocate(capacity: max(1, slotCount))
     for index in 0..<slotCount {
@@ -189,6 +192,8 @@ public final class Datapath: @unchecked Sendable {
     self.pendingSends.reserveCapacity(ports.count)
     self.isSendPending = Array(repeating: false, count: ports.count)
     self.sentLengths = .allocate(capacity: Datapath.receiveBatch)
+    self.batchFrames = .allocate(capacity: Datapath.receiveBatch)
+    self.batchDecisions = .allocate(capacity: Datapath.receiveBatch)
     self.isIngressLimited = Array(repeating: false, count: ports.count)
     self.ingressQueues = Array(repeating: nil, count: ports.count)
     self.isEgressLimited = Array(repeating: false, count: ports.count)
@@ -221,6 +226,8 @@ public final class Datapath: @unchecked Sendable {
     vector.deallocate()
     for queue in sendQueues { if let queue { pb_tx_queue_destroy(queue) } }
     sentLengths.deallocate()
+    batchFrames.deallocate()
+    batchDecisions.deallocate()
     for queue in ingressQueues + egressQueues { queue?.ring.deallocate() }
     slots.deallocate()
     slotMemory.deallocate()

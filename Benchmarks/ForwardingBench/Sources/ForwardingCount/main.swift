@@ -5,7 +5,8 @@
 // by an opaque sink like `blackHole`), so the counts are the same code's.
 //
 // Usage: ForwardingCount SCENARIO K
-//   SCENARIO: access-256, access-10000, access-1000000, pop-10000, push-10000, harness
+//   SCENARIO: access-256, access-10000, access-1000000, pop-10000, push-10000, batch-10000
+//   (32 frames from one port per call), harness
 
 import ForwardingFixtures
 import Glibc
@@ -28,6 +29,12 @@ func measuredForwardAndWrite(_ run: inout ForwardingRun, _ frames: Int) {
   for _ in 0..<frames { sink(run.forwardAndWriteNext()) }
 }
 
+@_silgen_name("pb_measured_forward_batch")
+@inline(never)
+func measuredForwardBatch(_ run: inout ForwardingRun, _ frames: Int) {
+  for _ in 0..<frames / run.batch { sink(run.forwardBatch()) }
+}
+
 @_silgen_name("pb_measured_harness")
 @inline(never)
 func measuredHarness(_ run: inout ForwardingRun, _ frames: Int) {
@@ -36,7 +43,7 @@ func measuredHarness(_ run: inout ForwardingRun, _ frames: Int) {
 
 let arguments = CommandLine.arguments
 guard arguments.count == 3, let frames = Int(arguments[2]), frames >= 0 else {
-  print("usage: ForwardingCount access-256|access-10000|access-1000000|pop-10000|push-10000|harness K")
+  print("usage: ForwardingCount access-256|access-10000|access-1000000|pop-10000|push-10000|batch-10000|harness K")
   exit(2)
 }
 let name = arguments[1]
@@ -47,16 +54,19 @@ case "access-10000": scenario = .access(macs: 10_000)
 case "access-1000000": scenario = .access(macs: 1_000_000)
 case "pop-10000": scenario = .trunkToAccess(macs: 10_000)
 case "push-10000": scenario = .accessToTrunk(macs: 10_000)
+case "batch-10000": scenario = .access(macs: 10_000)
 case "harness": scenario = .access(macs: 256)
 default:
   print("unknown scenario \(name)")
   exit(2)
 }
 
-let fixture = ForwardingFixture(scenario)
+// 32 frames per batch: the datapath's receive batch (`Datapath.receiveBatch`).
+let fixture = ForwardingFixture(scenario, batch: name.hasPrefix("batch-") ? 32 : 1)
 var run = fixture.take()
 switch name {
 case "pop-10000", "push-10000": measuredForwardAndWrite(&run, frames)
+case "batch-10000": measuredForwardBatch(&run, frames)
 case "harness": measuredHarness(&run, frames)
 default: measuredForward(&run, frames)
 }

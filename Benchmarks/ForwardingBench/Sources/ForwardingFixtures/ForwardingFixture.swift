@@ -69,6 +69,12 @@ public struct ForwardingRun {
   @usableFromInline var cursor: Int
   /// The clock, in nanoseconds; it advances `ForwardingFixture.timeStep` per frame.
   @usableFromInline var now: UInt64
+  /// Frames per `forwardBatch()` (the fixture's `batch`).
+  public let batch: Int
+  /// The batch's frames, as the bridge takes them.
+  @usableFromInline let views: UnsafeMutablePointer<UnsafeRawBufferPointer>
+  /// The batch's decisions.
+  @usableFromInline let results: UnsafeMutablePointer<BatchDecision>
 
   /// Decides what to do with the next frame of the ring (parse, classify into a
   /// VLAN, learn or refresh the source, look up the destination).
@@ -101,6 +107,24 @@ public struct ForwardingRun {
     return bridge.encapsulation(for: port, of: ingress).write(frame, into: output)
   }
 
+  /// Decides the next `batch` frames of the ring (one ingress port, as the
+  /// fixture laid them out) in one call; returns the last decision.
+  @inlinable @inline(__always)
+  public mutating func forwardBatch() -> ForwardingDecision {
+    let first = cursor
+    for offset in 0..<batch {
+      views[offset] = UnsafeRawBufferPointer(
+        start: frames + (first &+ offset) &* ForwardingFixture.frameStride,
+        count: ForwardingFixture.frameLength)
+    }
+    bridge.process(
+      UnsafeBufferPointer(start: views, count: batch), on: ingressPorts[first],
+      at: Instant(nanoseconds: now), into: results)
+    now &+= ForwardingFixture.timeStep &* UInt64(batch)
+    cursor = first &+ batch == frameCount ? 0 : first &+ batch
+    return results[batch &- 1].decision
+  }
+
   /// The harness alone: walks the ring and the clock as `forwardNext` does, but
   /// decides nothing (always drops). Measures the loop and the consumer.
   @inlinable @inline(__always)
@@ -131,15 +155,23 @@ public final class ForwardingFixture: @unchecked Sendable {
 
   /// What the fixture sends.
   public let scenario: Scenario
+  /// Frames per run of one ingress port in the ring (1: ports at random).
+  public let batch: Int
   private var run: ForwardingRun?
   private let frames: UnsafeMutableRawPointer
   private let ingressPorts: UnsafeMutablePointer<Int>
   private let output: UnsafeMutableRawPointer
+  private let views: UnsafeMutablePointer<UnsafeRawBufferPointer>
+  private let results: UnsafeMutablePointer<BatchDecision>
 
   /// Builds the bridge, fills its table, builds the ring and checks that every
   /// frame of the ring is forwarded to the port its destination was learned on.
-  public init(_ scenario: Scenario) {
+  /// With `batch` above 1 the ring comes in runs of `batch` frames from one
+  /// port each (ports in turn), as a datapath reads a burst from one port, for
+  /// `ForwardingRun.forwardBatch()`; its length is a multiple of `batch`.
+  public init(_ scenario: Scenario, batch: Int = 1) {
     self.scenario = scenario
+    self.batch = batch
     let macs = scenario.macCount
     precondition(macs >= 16 && macs % ForwardingFixture.portCount == 0)
     let vlan: UInt16
@@ -204,19 +236,37 @@ public final class ForwardingFixture: @unchecked Sendable {
       sources = (0..<macs).filter { port(of: $0) != 0 }
       destinationPool = (0..<macs).filter { port(of: $0) == 0 }
     }
-    let ringLength = max(ForwardingFixture.minimumRingLength, macs)
+    let ringLength = (max(ForwardingFixture.minimumRingLength, macs) + batch - 1) / batch * batch
     frames = .allocate(byteCount: ringLength * ForwardingFixture.frameStride, alignment: 64)
     ingressPorts = .allocate(capacity: ringLength)
     output = .allocate(byteCount: 256, alignment: 64)
+    views = .allocate(capacity: batch)
+    results = .allocate(capacity: batch)
     var expectedEgress: [Int] = []
     var order = sources
+    // Runs of `batch` frames from one port: each port's sources, shuffled, in turn.
+    var byPort = (0..<ForwardingFixture.portCount).map { wanted in
+      sources.filter { port(of: $0) == wanted }
+    }
+    var nextOfPort = Array(repeating: 0, count: ForwardingFixture.portCount)
     var k = 0
     while k < ringLength {
       // A fresh shuffle per pass over the sources.
       for j in stride(from: order.count - 1, to: 0, by: -1) {
         order.swapAt(j, random.below(j + 1))
       }
-      for source in order where k < ringLength {
+      for unbatched in order where k < ringLength {
+        var source = unbatched
+        if batch > 1 {
+          let run = (k / batch) % ForwardingFixture.portCount
+          if nextOfPort[run] == 0 {
+            for j in stride(from: byPort[run].count - 1, to: 0, by: -1) {
+              byPort[run].swapAt(j, random.below(j + 1))
+            }
+          }
+          source = byPort[run][nextOfPort[run]]
+          nextOfPort[run] = (nextOfPort[run] + 1) % byPort[run].count
+        }
         var pick = random.below(destinationPool.count)
         if port(of: destinationPool[pick]) == port(of: source) {
           pick = (pick + 1) % destinationPool.count  // the next MAC lives on the next port
@@ -234,7 +284,7 @@ public final class ForwardingFixture: @unchecked Sendable {
 
     run = ForwardingRun(
       bridge: bridge, frames: frames, ingressPorts: ingressPorts, frameCount: ringLength,
-      output: output, cursor: 0, now: 1_000_000)
+      output: output, cursor: 0, now: 1_000_000, batch: batch, views: views, results: results)
 
     // One pass over the ring, checked: each frame is forwarded where its
     // destination lives, and in the VLAN scenarios leaves with the tag popped
@@ -265,6 +315,8 @@ public final class ForwardingFixture: @unchecked Sendable {
     frames.deallocate()
     ingressPorts.deallocate()
     output.deallocate()
+    views.deallocate()
+    results.deallocate()
   }
 
   /// Moves the run out of the fixture (give it back with `put`).
