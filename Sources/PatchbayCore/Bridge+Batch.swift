@@ -33,6 +33,14 @@ extension Bridge {
     let vlan = state.vlan
     let ingress = IngressFrame(vlan: vlan, tagControl: vlan, tagType: .vlan, strippedTagLength: 0)
     let vlanKey = UInt64(vlan & 0x0FFF) << 48
+    let nanoseconds = now.nanoseconds
+    // Read once: see `MACTable.BatchView` and `PortTable` for why they stay
+    // valid through the batch (nothing in it copies either). Pointers only:
+    // holding a second reference to either storage would make the next
+    // uniqueness check copy it.
+    let view = table.batchView
+    let ports = PortView(
+      count: portTable.count, states: portTable.states, memberWords: portTable.memberWords)
     // Counted here and written once, after the loop; a frame that takes
     // `process` counts itself, and a drop takes its frame back out of
     // `forwardedPackets` (wrapping arithmetic: the sum comes out right).
@@ -55,7 +63,7 @@ extension Bridge {
         continue
       }
       let key = vlanKey | source.rawValue
-      let found = table.refreshInPlace(key, on: port, at: now)
+      let found = table.refreshInPlace(key, on: port, at: nanoseconds, through: view)
       if found != MACTable.refreshed, let reason = learnChange(key, found, on: port, at: now) {
         results[index] = drop(reason, on: port, ingress)
         continue
@@ -70,18 +78,26 @@ extension Bridge {
         results[index] = (.flood(vlan: vlan), ingress)
         continue
       }
-      guard let egress = table.lookup(destination, vlan: vlan, at: now) else {
+      let egress = view.port(of: vlanKey | destination.rawValue, at: nanoseconds)
+      guard egress >= 0 else {
         flooded &+= 1
         results[index] = (.flood(vlan: vlan), ingress)
         continue
       }
-      results[index] = decide(egress, from: port, vlan: vlan, ingress)
+      results[index] = decide(egress, from: port, vlan: vlan, ingress, ports)
     }
-    let counted = portTable.states + port
+    let counted = ports.states + port
     counted.pointee.receivedPackets &+= received
     counted.pointee.receivedBytes &+= bytes
     counted.pointee.forwardedPackets &+= received &- flooded
     counted.pointee.floodedPackets &+= flooded
+  }
+
+  /// The port table's pointers, for one batch.
+  struct PortView {
+    let count: Int
+    let states: UnsafeMutablePointer<PortState>
+    let memberWords: UnsafeMutablePointer<UInt64>
   }
 
   /// The egress checks of a known destination on `egress`, for an untagged
@@ -89,11 +105,15 @@ extension Bridge {
   /// and double-tagging checks cannot apply).
   @inline(__always)
   private mutating func decide(
-    _ egress: Int, from port: Int, vlan: UInt16, _ ingress: IngressFrame
+    _ egress: Int, from port: Int, vlan: UInt16, _ ingress: IngressFrame, _ ports: PortView
   ) -> BatchDecision {
     if egress == port { return drop(.samePort, on: port, ingress) }
-    guard portTable.states[checked(egress)].isUp else { return drop(.portDown, on: port, ingress) }
-    guard isMember(egress, of: vlan) else { return drop(.vlanNotAllowed, on: port, ingress) }
+    precondition(UInt(bitPattern: egress) < UInt(bitPattern: ports.count), "no such port")
+    guard ports.states[egress].isUp else { return drop(.portDown, on: port, ingress) }
+    let word = ports.memberWords[egress &* VLANBitmap.wordCount &+ Int((vlan & 0x0FFF) >> 6)]
+    guard word >> UInt64(vlan & 63) & 1 == 1 else {
+      return drop(.vlanNotAllowed, on: port, ingress)
+    }
     return (.forward(port: egress, vlan: vlan), ingress)
   }
 }

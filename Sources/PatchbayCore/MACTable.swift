@@ -50,7 +50,7 @@ public struct MACTable: Sendable {
     @inline(__always) get { storage.entries }
   }
   // The index (see `Storage`).
-  private var buckets: UnsafeMutablePointer<Int32> {
+  var buckets: UnsafeMutablePointer<Int32> {
     @inline(__always) get { storage.buckets }
   }
   // Learned entries per port, for per-port limits (`max-macs`).
@@ -58,8 +58,8 @@ public struct MACTable: Sendable {
   private var oldest: Int32 = -1
   private var newest: Int32 = -1
   private var freeSlots: [Int32]
-  private let bucketShift: UInt64
-  private let bucketMask: Int
+  let bucketShift: UInt64
+  let bucketMask: Int
 
   /// Makes an empty table for ports numbered below `portCount`.
   public init(capacity: Int, aging: Duration, staticCapacity: Int = 256, portCount: Int = 64) {
@@ -366,7 +366,7 @@ public struct MACTable: Sendable {
 
   // Out of line: a refresh relinks at most once per `relinkInterval`.
   @inline(never)
-  private mutating func relink(_ index: Int32, at now: Instant) {
+  mutating func relink(_ index: Int32, at now: Instant) {
     markNewest(index, at: now)
     if isJournaling { note(index, at: now) }
   }
