@@ -22,13 +22,8 @@ extension MACTable {
     /// `slotIndex(of:)`: the slot holding `key`, or -1.
     @inline(__always)
     func slotIndex(of key: UInt64) -> Int {
-      var index = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) &>> bucketShift)
-      while true {
-        let bucket = Int(UInt32(bitPattern: buckets[index]))
-        if bucket == 0 { return -1 }
-        if entries[bucket &- 1].key == key { return bucket &- 1 }
-        index = (index &+ 1) & bucketMask
-      }
+      MACTable.probe(
+        for: key, entries: entries, buckets: buckets, shift: bucketShift, mask: bucketMask)
     }
 
     /// `isExpired(_:at:)` for a slot of the view.

@@ -97,12 +97,23 @@ public struct MACTable: Sendable {
   /// sign extension and no further test.
   @inline(__always)
   private func slotIndex(of key: UInt64) -> Int {
-    var index = home(of: key)
+    MACTable.probe(
+      for: key, entries: entries, buckets: buckets, shift: bucketShift, mask: bucketMask)
+  }
+
+  /// The probe `slotIndex(of:)` and `BatchView` share: the slot holding
+  /// `key`, or -1. `buckets` and `entries` are the storage's (see `Storage`).
+  @inline(__always)
+  static func probe(
+    for key: UInt64, entries: UnsafeMutablePointer<Entry>, buckets: UnsafeMutablePointer<Int32>,
+    shift: UInt64, mask: Int
+  ) -> Int {
+    var index = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) &>> shift)
     while true {
       let bucket = Int(UInt32(bitPattern: buckets[index]))
       if bucket == 0 { return -1 }
       if entries[bucket &- 1].key == key { return bucket &- 1 }
-      index = (index &+ 1) & bucketMask
+      index = (index &+ 1) & mask
     }
   }
 

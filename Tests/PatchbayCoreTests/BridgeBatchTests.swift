@@ -23,22 +23,9 @@ struct BridgeBatchTests {
     return Bridge(name: "core", ports: ports, macTableSize: 48, macAging: .seconds(5))
   }
 
-  /// SplitMix64, so a failure names a seed that reproduces it.
-  struct Random {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-      state &+= 0x9E37_79B9_7F4A_7C15
-      var z = state
-      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-      return z ^ (z >> 31)
-    }
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-  }
-
   /// One of 40 hosts, or now and then an address no host has: a broadcast, a
   /// reserved group, a multicast group, the zero address.
-  static func address(_ random: inout Random) -> MACAddress {
+  static func address(_ random: inout SplitMix64) -> MACAddress {
     switch random.below(20) {
     case 0: return .broadcast
     case 1: return MACAddress(0x01, 0x80, 0xC2, 0x00, 0x00, 0x0E)
@@ -50,7 +37,7 @@ struct BridgeBatchTests {
 
   /// A frame as a guest might send it: mostly untagged, sometimes tagged,
   /// priority-tagged, double-tagged or cut short.
-  static func frame(_ random: inout Random) -> [UInt8] {
+  static func frame(_ random: inout SplitMix64) -> [UInt8] {
     let destination = address(&random)
     let source = address(&random)
     let tag: VLANTag?
@@ -96,7 +83,7 @@ struct BridgeBatchTests {
 
   @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64])
   func aBatchIsDecidedAsItsFramesOneByOne(seed: UInt64) {
-    var random = Random(state: seed)
+    var random = SplitMix64(seed: seed)
     var single = Self.makeBridge()
     var batched = Self.makeBridge()
     var now = Instant.seconds(100)

@@ -729,8 +729,9 @@ private struct ReferenceMACTable {
   }
 }
 
-/// A small deterministic generator (SplitMix64), so every run walks the same sequence.
-private struct SplitMix64 {
+/// A small deterministic generator (SplitMix64), so every run walks the same
+/// sequence (and a failure's seed reproduces it); for the suites of this target.
+struct SplitMix64 {
   var state: UInt64
 
   init(seed: UInt64) { state = seed }
