@@ -48,13 +48,17 @@ public struct LabStatus: Codable, Sendable, Equatable {
   public var vms: [VMStatus]
   /// Its running captures (nil from a daemon that predates them).
   public var captures: [CaptureStatus]?
+  /// How many datapath threads switch its frames (nil from a daemon that
+  /// predates them): `datapath-threads`, or the default this machine gave.
+  public var datapathThreads: Int?
 
   /// Makes a status value.
   public init(
     name: String, pid: Int32, topologyFile: String, uptimeSeconds: Double,
     switches: [SwitchStatus], hosts: [HostStatus], vms: [VMStatus] = [],
-    captures: [CaptureStatus]? = nil
+    captures: [CaptureStatus]? = nil, datapathThreads: Int? = nil
   ) {
+    self.datapathThreads = datapathThreads
     self.name = name
     self.pid = pid
     self.topologyFile = topologyFile

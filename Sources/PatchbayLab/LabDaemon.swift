@@ -305,7 +305,7 @@ public final class LabDaemon: @unchecked Sendable {
           state: capture.failure == nil ? "writing" : "failed", error: capture.failure,
           captured: capture.statistics.captured, filteredOut: capture.statistics.filteredOut,
           lost: capture.statistics.lost, unwritten: capture.statistics.unwritten)
-      })
+      }, datapathThreads: lab.datapath.workers.count)
   }
 
   private func portStatus(

@@ -68,9 +68,12 @@ enum StatusText {
   }
 
   static func render(_ status: LabStatus) -> String {
-    var lines = [
-      "lab \(status.name)  pid \(status.pid)  up \(formatDuration(status.uptimeSeconds))  (\(status.topologyFile))"
-    ]
+    var header =
+      "lab \(status.name)  pid \(status.pid)  up \(formatDuration(status.uptimeSeconds))"
+    if let threads = status.datapathThreads {
+      header += "  \(threads) datapath thread\(threads == 1 ? "" : "s")"
+    }
+    var lines = [header + "  (\(status.topologyFile))"]
     for switchStatus in status.switches {
       lines.append(
         "switch \(switchStatus.name): \(switchStatus.macCount) MACs (limit \(switchStatus.macTableSize), aging \(formatDuration(switchStatus.macAgingSeconds)); "

@@ -65,8 +65,14 @@ struct DatapathThreadTests {
         ?? min(cores, 4)
       let expected = count == 1 ? ["patchbay-dp"] : (0..<count).map { "patchbay-dp\($0)" }
       #expect(workers.sorted() == expected.sorted(), "\(workers)")
+      // `status` says how many, in its header and its JSON.
+      #expect(try Harness.status(Self.lab)["datapathThreads"] as? Int == count)
+      let text = try Harness.patchbay("status", Self.lab).output
+      let plural = count == 1 ? "" : "s"
+      #expect(text.contains("  \(count) datapath thread\(plural)  ("), "\(text)")
     }
     try Harness.withLab(Self.topology(threads: 1), named: Self.lab) { _ in
+      #expect(try Harness.status(Self.lab)["datapathThreads"] as? Int == 1)
       let threads = try Self.daemonThreads()
       #expect(threads.filter { $0 == "patchbay-dp" }.count == 1, "\(threads)")
       #expect(!threads.contains { $0.hasPrefix("patchbay-dp0") }, "\(threads)")
