@@ -164,10 +164,17 @@ int pb_unix_listen(const char *path, int backlog) {
   int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (s < 0) return -errno;
   unlink(path);
-  mode_t old = umask(0177);
+  // Linux makes the socket's file with the socket inode's mode less the
+  // umask, so narrowing the inode first gives 0600 from the start without
+  // touching the umask, which is the whole process's: narrowing it around
+  // bind once left folders other threads made meanwhile without search rights.
+  if (fchmod(s, 0600) < 0) {
+    int err = errno;
+    close(s);
+    return -err;
+  }
   rc = bind(s, (struct sockaddr *)&addr, sizeof(addr));
   int err = errno;
-  umask(old);
   if (rc < 0 || listen(s, backlog) < 0) {
     if (rc >= 0) err = errno;
     close(s);

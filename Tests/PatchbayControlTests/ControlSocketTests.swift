@@ -42,6 +42,40 @@ import Testing
     }
   }
 
+  /// The process's umask as the kernel shows it, e.g. 0o022.
+  static func processUmask() -> Int? {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+      let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Umask:") })
+    else { return nil }
+    return Int(line.dropFirst("Umask:".count).trimmingCharacters(in: .whitespaces), radix: 8)
+  }
+
+  /// Binding never narrows the process-wide umask, not even for a moment: it
+  /// once did, and folders other threads made meanwhile (a capture's, as the
+  /// folder's owner) came out without search rights.
+  @Test func bindingLeavesTheProcesssUmaskAlone() throws {
+    let before = try #require(Self.processUmask())
+    let done = ManagedAtomicFlag()
+    let watcher = Thread {
+      while !done.isSet {
+        if Self.processUmask() != before { done.markChanged() }
+      }
+      done.finish()
+    }
+    watcher.start()
+    for _ in 0..<150 {
+      let path = temporarySocketPath()
+      let server = try ControlServer(path: path) { _ in .failure("unused") }
+      server.start()
+      let attributes = try FileManager.default.attributesOfItem(atPath: path)
+      #expect((attributes[.posixPermissions] as? Int) == 0o600)
+      server.stop()
+    }
+    done.set()
+    done.waitFinished()
+    #expect(!done.sawChange, "the umask changed while sockets were bound")
+  }
+
   @Test func stopRemovesTheSocket() throws {
     let path = temporarySocketPath()
     let server = try ControlServer(path: path) { _ in .success() }
@@ -117,4 +151,18 @@ import Testing
     let object = try JSONSerialization.jsonObject(with: data) as? [String: String]
     #expect(object == ["command": "fdb", "switchName": "core"])
   }
+}
+
+/// A stop flag and a "seen" flag shared with a watcher thread.
+private final class ManagedAtomicFlag: @unchecked Sendable {
+  private let lock = NSLock()
+  private var stop = false
+  private var changed = false
+  private let finished = DispatchSemaphore(value: 0)
+  var isSet: Bool { lock.withLock { stop } }
+  var sawChange: Bool { lock.withLock { changed } }
+  func set() { lock.withLock { stop = true } }
+  func markChanged() { lock.withLock { changed = true } }
+  func finish() { finished.signal() }
+  func waitFinished() { finished.wait() }
 }

@@ -104,8 +104,7 @@ import Testing
   func nobodysDirectory() throws -> String {
     let path = try temporaryDirectory()
     #expect(chown(path, 65534, 65534) == 0)
-    // Explicitly: ControlSocketTests, in parallel, narrow the process's umask
-    // for a moment while they bind, which would leave the owner no search right.
+    // Explicitly, whatever the umask the tests were started with.
     #expect(chmod(path, 0o755) == 0)
     return path
   }

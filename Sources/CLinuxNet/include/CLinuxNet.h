@@ -70,7 +70,8 @@ int pb_epoll_wait_ns(int epfd, uint64_t *tokens, int max, int64_t timeout_ns);
 int pb_eventfd_create(void);
 
 /// Creates, binds and listens on a Unix stream socket at `path` with mode
-/// 0600 (set through umask before bind, so it is never briefly wider).
+/// 0600 (set on the socket before bind, so it is never briefly wider, and
+/// without the process-wide umask).
 /// Returns the descriptor or -errno.
 int pb_unix_listen(const char *path, int backlog);
 
