@@ -25,14 +25,14 @@ extension Datapath {
   }
 
   /// Reads TAP (or socket pair) port `global` into the receive slots, a batch
-  /// of reads at a time, until EAGAIN or a burst's worth, deciding each
-  /// batch at once.
+  /// of reads at a time, until EAGAIN or a burst's worth, and passes each
+  /// batch on (`deliver`).
   func serviceReadBatches(port global: Int, at now: Instant) {
     let source = ports[global]
     var total = 0
     while total < Datapath.burst {
       var read = 0
-      var admitted = 0
+      var frames = 0
       var isDrained = false
       var isGone = false
       while read < Datapath.receiveBatch {
@@ -53,14 +53,11 @@ extension Datapath {
           bridges[source.switchIndex].countRejected(.runt, byteCount: count, on: source.portIndex)
           continue
         }
-        let bytes = UnsafeRawBufferPointer(
+        batchFrames[frames] = UnsafeRawBufferPointer(
           start: frame, count: count - VirtioNetHeader.byteCount)
-        if isAdmitted(bytes, from: source, port: global) {
-          batchFrames[admitted] = bytes
-          admitted += 1
-        }
+        frames += 1
       }
-      decide(admitted, from: source, at: now)
+      deliver(frames, from: source, port: global, at: now)
       if isGone {
         detach(port: global)
         return
@@ -68,6 +65,31 @@ extension Datapath {
       total += read
       if isDrained { return }
     }
+  }
+
+  /// Passes the first `count` frames of `batchFrames`, read from port
+  /// `global` into the receive slots, to the switch: those admitted decided
+  /// in one call where the port allows it (`decidesInBatches`), else each
+  /// admitted and switched in turn. Either way the frames lie in the slots
+  /// until the next batch is read, so sends to packet sockets wait for one
+  /// sendmmsg per port.
+  func deliver(_ count: Int, from source: DatapathPort, port global: Int, at now: Instant) {
+    guard count > 0 else { return }
+    guard decidesInBatches(global) else {
+      isQueueingSends = true
+      for index in 0..<count {
+        admit(batchFrames[index], from: source, port: global, at: now)
+      }
+      isQueueingSends = false
+      flushSends()
+      return
+    }
+    var admitted = 0
+    for index in 0..<count where isAdmitted(batchFrames[index], from: source, port: global) {
+      batchFrames[admitted] = batchFrames[index]
+      admitted += 1
+    }
+    decide(admitted, from: source, at: now)
   }
 
   /// True when `FrameAdmission` lets `frame` (its virtio-net header before it)

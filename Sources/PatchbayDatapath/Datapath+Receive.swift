@@ -4,8 +4,9 @@ import PatchbayCore
 import PatchbayWire
 
 // A frame's way in, up to the switch's decision: reading a ready port (a TAP
-// or socket pair one read per frame, a packet socket in recvmmsg batches; a
-// port without a stop before the switch in batches, Datapath+Batches.swift),
+// or socket pair a burst of reads into the receive slots, a packet socket in
+// recvmmsg batches; decided in batches where the port has no stop before the
+// switch, Datapath+Batches.swift),
 // admission (virtio-net header and MTU), the ingress capture tap and rate
 // limit, and the bridge's forward / flood / drop, which hands each frame to
 // the egress path (Datapath+Egress.swift). Also a port's going and coming
@@ -16,37 +17,10 @@ extension Datapath {
   /// Reads `port` until EAGAIN or a burst's worth, forwarding each frame.
   @inline(__always)
   func service(port global: Int, at now: Instant) {
-    let source = ports[global]
-    if source.kind == .packetSocket {
+    if ports[global].kind == .packetSocket {
       serviceBatches(port: global, at: now)
-      return
-    }
-    if decidesInBatches(global) {
+    } else {
       serviceReadBatches(port: global, at: now)
-      return
-    }
-    // The header lands just before the frame, the frame at the headroom mark.
-    let header = buffers[0].baseAddress! + Datapath.headerOffset
-    for _ in 0..<Datapath.burst {
-      let count = Glibc.read(
-        source.descriptor, header, Datapath.bufferSize + VirtioNetHeader.byteCount)
-      if count < 0 {
-        let error = errno
-        if error == EAGAIN || error == EINTR { return }
-        // The interface is gone (namespace deleted, TAP removed): take the
-        // port down and stop listening to it; the rest of the lab carries on.
-        detach(port: global)
-        return
-      }
-      if count == 0 { return }
-      guard count >= VirtioNetHeader.byteCount else {
-        bridges[source.switchIndex].countRejected(.runt, byteCount: count, on: source.portIndex)
-        continue
-      }
-      admit(
-        UnsafeRawBufferPointer(
-          start: header + VirtioNetHeader.byteCount, count: count - VirtioNetHeader.byteCount),
-        from: source, port: global, at: now)
     }
   }
 
@@ -65,27 +39,17 @@ extension Datapath {
         return
       }
       if count == 0 { return }
-      // Frames of this batch stay in their slots until the next recvmmsg, so
-      // sends to packet-socket ports can wait for one sendmmsg each.
-      let inBatches = decidesInBatches(global)
-      var admitted = 0
-      isQueueingSends = true
+      var frames = 0
       for index in 0..<Int(count) {
         let frame = UnsafeRawBufferPointer(slots[index].restoredFrame())
         guard frame.count > 0 else {
           bridges[source.switchIndex].countRejected(.runt, byteCount: 0, on: source.portIndex)
           continue
         }
-        if !inBatches {
-          admit(frame, from: source, port: global, at: now)
-        } else if isAdmitted(frame, from: source, port: global) {
-          batchFrames[admitted] = frame
-          admitted += 1
-        }
+        batchFrames[frames] = frame
+        frames += 1
       }
-      isQueueingSends = false
-      flushSends()
-      decide(admitted, from: source, at: now)
+      deliver(frames, from: source, port: global, at: now)
       total += Int(count)
       if count < Datapath.receiveBatch { return }
     }
