@@ -76,6 +76,22 @@ import Testing
     #expect(lab.counters(1).transmittedBytes == 600)
   }
 
+  @Test func framesFromAPolicedDescriptorPortGoOneByOneAndStillLeaveInOneBatch() throws {
+    let lab = try LoopbackLab(portCount: 2, packetSockets: [1])
+    // An ingress limit is a stop before the switch: the port's frames are
+    // switched one at a time, but from the receive slots, read as a burst.
+    lab.datapath.setRateLimits(
+      port: 0, ingress: RateLimit(packetsPerSecond: 1_000), egress: nil, at: lab.now)
+    for sequence in 0..<10 {
+      try lab.ports[0].inject(testFrame(to: 2, from: 1, sequence: sequence))
+    }
+    lab.turn()
+    #expect(lab.ports[1].receiveAll().map(sequence(of:)) == Array(0..<10))
+    #expect(lab.datapath.sentBatches == 1)
+    #expect(lab.counters(0).receivedPackets == 10)
+    #expect(lab.counters(1).transmittedPackets == 10)
+  }
+
   @Test func aTagIsPushedAndStrippedInsideTheBatch() throws {
     let trunk = PortVLANMode.trunk(allowed: VLANBitmap([10]), native: nil, nativeTagged: false)
     let lab = try LoopbackLab(
