@@ -28,9 +28,10 @@ public final class Datapath: @unchecked Sendable {
   // others, and by global port whether it hands that port's frames to the owner.
   var workers = WorkerLinks()
   var handsOff: [Bool]
-  // buffers[0] receives; buffers[d + 1] holds a frame crossing a patch cable
-  // at depth d, so a nested switch never overwrites the frame its caller is
-  // still flooding. Patch cables form a tree, so the depth is below the switch count.
+  // buffers[d] holds a frame crossing a patch cable at depth d (a frame read
+  // from a port lies in the receive slots), so a nested switch never
+  // overwrites the frame its caller is still flooding. Patch cables form a
+  // tree, so the depth is below the switch count.
   let buffers: [UnsafeMutableRawBufferPointer]
   // writev's vector (virtio-net header, MAC addresses, pushed tag, rest), the
   // edited header's bytes and the pushed tag's bytes.
@@ -169,7 +170,7 @@ public final class Datapath: @unchecked Sendable {
     self.wakeup = try checked("eventfd", "datapath") { pb_eventfd_create() }
     // Each patch-cable hop may add a 4-byte tag.
     let capacity = Datapath.headroom + Datapath.bufferSize + 4 * (bridges.count + 1)
-    self.buffers = (0...bridges.count).map { _ in .allocate(byteCount: capacity, alignment: 64) }
+    self.buffers = (0..<bridges.count).map { _ in .allocate(byteCount: capacity, alignment: 64) }
     self.vector = .allocate(capacity: 4)
     self.headerBytes = .allocate(byteCount: VirtioNetHeader.byteCount, alignment: 4)
     self.tagBytes = .allocate(byteCount: VLANTag.byteCount, alignment: 4)

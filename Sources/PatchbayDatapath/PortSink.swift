@@ -54,13 +54,13 @@ extension Datapath {
         inPlace: inPlace && encapsulation.isIdentity, at: now)
     case .patchCable(let peer, let peerPort):
       let target = ports[global]
-      guard depth + 1 < buffers.count else {
+      guard depth < buffers.count else {
         bridges[target.switchIndex].countTransmitDrop(.transmitFailed, on: target.portIndex)
         return
       }
-      // The next depth's buffer, so the peer switch never overwrites a frame
+      // This depth's own buffer, so the peer switch never overwrites a frame
       // its caller is still flooding.
-      let copy = buffers[depth + 1].baseAddress! + Datapath.headroom
+      let copy = buffers[depth].baseAddress! + Datapath.headroom
       _ = encapsulation.write(frame, into: copy)
       VirtioNetHeader(unchecked: frame.baseAddress! - VirtioNetHeader.byteCount)
         .shifted(by: length - frame.count).store(to: copy - VirtioNetHeader.byteCount)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import PatchbayControl
@@ -55,12 +56,12 @@ import Testing
   /// folder's owner) came out without search rights.
   @Test func bindingLeavesTheProcesssUmaskAlone() throws {
     let before = try #require(Self.processUmask())
-    let done = ManagedAtomicFlag()
+    let watch = UmaskWatch()
     let watcher = Thread {
-      while !done.isSet {
-        if Self.processUmask() != before { done.markChanged() }
+      while !watch.stop.load(ordering: .acquiring) {
+        if Self.processUmask() != before { watch.changed.store(true, ordering: .relaxed) }
       }
-      done.finish()
+      watch.finished.signal()
     }
     watcher.start()
     for _ in 0..<150 {
@@ -71,9 +72,10 @@ import Testing
       #expect((attributes[.posixPermissions] as? Int) == 0o600)
       server.stop()
     }
-    done.set()
-    done.waitFinished()
-    #expect(!done.sawChange, "the umask changed while sockets were bound")
+    watch.stop.store(true, ordering: .releasing)
+    watch.finished.wait()
+    let changed = watch.changed.load(ordering: .relaxed)
+    #expect(!changed, "the umask changed while sockets were bound")
   }
 
   @Test func stopRemovesTheSocket() throws {
@@ -153,16 +155,9 @@ import Testing
   }
 }
 
-/// A stop flag and a "seen" flag shared with a watcher thread.
-private final class ManagedAtomicFlag: @unchecked Sendable {
-  private let lock = NSLock()
-  private var stop = false
-  private var changed = false
-  private let finished = DispatchSemaphore(value: 0)
-  var isSet: Bool { lock.withLock { stop } }
-  var sawChange: Bool { lock.withLock { changed } }
-  func set() { lock.withLock { stop = true } }
-  func markChanged() { lock.withLock { changed = true } }
-  func finish() { finished.signal() }
-  func waitFinished() { finished.wait() }
+/// What the test and its umask-watching thread share.
+private final class UmaskWatch: Sendable {
+  let stop = Atomic<Bool>(false)
+  let changed = Atomic<Bool>(false)
+  let finished = DispatchSemaphore(value: 0)
 }
